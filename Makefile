@@ -1,0 +1,134 @@
+# page-ownerd: a plain GNU Makefile.
+#
+# Honours CC CFLAGS CPPFLAGS LDFLAGS DESTDIR PREFIX (what Debian's tooling
+# passes).  Objects go under $(B)/ with -MMD header dependencies; the
+# sanitizer build is the same tree built again into another $(B).
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+DATADIR		?= $(PREFIX)/share
+SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR	?= $(DATADIR)/bash-completion/completions
+
+CC		?= cc
+PKG_CONFIG	?= pkg-config
+CFLAGS		?= -O2 -g
+B		?= build
+SANITIZE	?=
+
+PKGS		:= sqlite3 libsystemd libevent libevent_pthreads jansson libxxhash
+WARN		:= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wmissing-declarations -Wold-style-definition \
+		   -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
+		   -Wcast-qual -Wnull-dereference
+PKG_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	 = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+comma		:= ,
+SAN_FLAGS	:= $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+ALL_CFLAGS	 = -std=gnu11 -D_GNU_SOURCE -pthread -Ilib $(WARN) $(PKG_CFLAGS) \
+		   $(SAN_FLAGS) -MMD -MP $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS	 = -pthread $(SAN_FLAGS) $(LDFLAGS)
+
+LIB_SRCS	:= $(wildcard lib/*.c)
+DAEMON_SRCS	:= $(wildcard daemon/*.c)
+CLIENT_SRCS	:= $(wildcard client/*.c)
+UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
+SCHEMA_SQL	:= $(sort $(wildcard schema/[0-9][0-9][0-9]-*.sql))
+
+LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/%.o)
+DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(B)/%.o)
+CLIENT_OBJS	:= $(CLIENT_SRCS:%.c=$(B)/%.o)
+UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+LIBPO		:= $(B)/libpo.a
+
+PROGRAMS	:= $(B)/pageownerctl $(if $(DAEMON_SRCS),$(B)/page-ownerd)
+TOOLS		:= $(B)/tests/gen-dump
+
+.PHONY: all check check-fast check-kernel bench fuzz run install clean lint deps \
+	deps-build units
+all: $(PROGRAMS) $(TOOLS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBPO): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/pageownerctl: $(CLIENT_OBJS) $(LIBPO)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/page-ownerd: $(DAEMON_OBJS) $(LIBPO)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Migrations are compiled in: one generated C file holding every schema/NNN-*.sql.
+$(B)/gen/migrations.c: $(SCHEMA_SQL) tests/tools/embed-sql.sh
+	@mkdir -p $(@D)
+	sh tests/tools/embed-sql.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+
+$(B)/tests/unit/%: tests/unit/%.c $(LIBPO)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
+		-DPO_SRCDIR='"$(CURDIR)"' -o $@ $< $(LIBPO) \
+		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs cmocka) $(PKG_LIBS)
+
+$(B)/tests/gen-dump: tests/bench/gen-dump.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lm
+
+units: $(UNIT_BINS)
+
+# ---- dependencies: installed here when missing (Debian, as root) ----------
+deps-build:
+	@sh tests/tools/deps.sh build
+deps:
+	@sh tests/tools/deps.sh all
+
+# ---- tests ---------------------------------------------------------------------
+# check: every tier, the sanitizer build, a bounded fuzz run and lint.
+check: deps
+	$(MAKE) all units
+	$(MAKE) CC=clang B=build/clang all units
+	$(MAKE) CC=clang B=build/asan SANITIZE=1 all units
+	bash tests/run.sh --build $(B) --asan build/asan --tiers "$(or $(TIERS),lint unit integration asan fuzz kernel)"
+
+check-fast: deps-build
+	$(MAKE) all units
+	bash tests/run.sh --build $(B) --tiers "unit integration"
+
+check-kernel: deps
+	$(MAKE) all
+	bash tests/run.sh --build $(B) --tiers kernel
+
+fuzz: deps-build
+	bash tests/fuzz/run.sh --build build/fuzz --seconds $(or $(FUZZ_SECONDS),60) $(if $(FUZZ_RUNS),--runs $(FUZZ_RUNS))
+
+bench: deps
+	$(MAKE) all
+	bash tests/bench/run.sh --build $(B)
+
+lint: deps-build
+	bash tests/tools/lint.sh
+
+run: deps-build
+	$(MAKE) all
+	sh tests/tools/run.sh $(B)
+
+# ---- install ----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/pageownerctl $(DESTDIR)$(BINDIR)/pageownerctl
+	$(if $(DAEMON_SRCS),install -d $(DESTDIR)$(SBINDIR))
+	$(if $(DAEMON_SRCS),install -m 0755 $(B)/page-ownerd $(DESTDIR)$(SBINDIR)/page-ownerd)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) \
+	$(UNIT_BINS:=.d) $(B)/tests/gen-dump.d

@@ -1,0 +1,57 @@
+/*
+ * cmd-help.c: `help [COMMAND]`, and the word lists shell completion uses.
+ */
+#include <string.h>
+
+#include "pageownerctl.h"
+
+static int
+cmd_help_exec(struct ctl *ctl, int argc, char **argv)
+{
+	const struct cmd_entry *c;
+	char *cause = NULL;
+
+	(void)ctl;
+	if (argc > 2)
+		return cmd_usage_error(&cmd_help_entry, "too many arguments");
+	if (argc == 2 && strcmp(argv[1], "--commands") == 0) {
+		/* for completion: every command name and alias */
+		for (const struct cmd_entry *const *e = cmd_table; *e; e++)
+			printf("%s%s%s\n", (*e)->name, (*e)->alias ? "\n" : "",
+			    (*e)->alias ? (*e)->alias : "");
+		return EXIT_OK;
+	}
+	if (argc < 2) {
+		printf("usage: pageownerctl [--socket PATH] [--json] [--no-headers] COMMAND [ARGS]\n\n"
+		    "Commands:\n");
+		cmd_list(stdout);
+		printf("\nGlobal options:\n"
+		    "  -S, --socket PATH   daemon socket (default %s)\n"
+		    "  -j, --json          print JSON instead of tables\n"
+		    "  -H, --no-headers    tables without their header line\n"
+		    "      --version       print the version\n"
+		    "\n'pageownerctl help COMMAND' tells more about one command.\n",
+		    "/run/page-ownerd/page-ownerd.sock");
+		return EXIT_OK;
+	}
+	c = cmd_find(argv[1], &cause);
+	if (c == NULL) {
+		fprintf(stderr, "pageownerctl: %s\n", cause);
+		free(cause);
+		return EXIT_USAGE;
+	}
+	cmd_usage(stdout, c);
+	printf("\n%s\n", c->summary);
+	if (c->help[0] != '\0')
+		printf("\n%s", c->help);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_help_entry = {
+	.name = "help",
+	.usage = "[COMMAND]",
+	.summary = "List the commands, or explain one",
+	.help = "  --commands   list command names only (for shell completion)\n",
+	.options = "--commands",
+	.exec = cmd_help_exec,
+};

@@ -1,0 +1,73 @@
+/*
+ * pageownerctl.h: the client's private header, grouped by source file.
+ */
+#ifndef PAGEOWNERCTL_H
+#define PAGEOWNERCTL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "po.h"
+
+/* Exit statuses, as the man page lists them. */
+enum {
+	EXIT_OK		= 0,
+	EXIT_REFUSED	= 1,	/* the daemon said no, or a runtime failure */
+	EXIT_USAGE	= 2,	/* bad command line */
+	EXIT_NODAEMON	= 3,	/* cannot reach the daemon */
+};
+
+/* Settings that every command sees. */
+struct ctl {
+	const char	*socket_path;	/* daemon socket */
+	bool		 json;		/* --json: print the daemon's JSON */
+	bool		 no_headers;	/* --no-headers */
+	bool		 color;		/* stdout is a terminal and NO_COLOR unset */
+	const char	*argv0;		/* program name for messages */
+};
+
+/* One command: one const entry per cmd-*.c file, listed in cmd.c. */
+struct cmd_entry {
+	const char	*name;		/* full name */
+	const char	*alias;		/* another accepted name, or NULL */
+	const char	*usage;		/* arguments synopsis */
+	const char	*summary;	/* one line for the command list */
+	const char	*help;		/* options, one per line, for help CMD */
+	const char	*options;	/* long options for completion, space-separated */
+	int		(*exec)(struct ctl *ctl, int argc, char **argv);
+};
+
+/* cmd.c */
+extern const struct cmd_entry *const cmd_table[];
+const struct cmd_entry *cmd_find(const char *name, char **cause);
+void	 cmd_usage(FILE *f, const struct cmd_entry *c);
+int	 cmd_usage_error(const struct cmd_entry *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 cmd_list(FILE *f);
+
+/* table.c */
+enum table_align { TABLE_LEFT, TABLE_RIGHT };
+struct table;
+struct table *table_new(void);
+void	 table_free(struct table *t);
+void	 table_col(struct table *t, const char *name, enum table_align align);
+void	 table_cell(struct table *t, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 table_note(struct table *t, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 table_print(struct table *t, FILE *f, bool headers);
+void	 fmt_pages(uint64_t pages, char *buf, size_t len);
+void	 fmt_signed_pages(int64_t pages, char *buf, size_t len);
+void	 fmt_size(uint64_t pages, char *buf, size_t len);
+void	 json_print(const struct ctl *ctl, json_t *j);
+
+/* cmd-analyze.c */
+extern const struct cmd_entry cmd_analyze_entry;
+
+/* cmd-help.c */
+extern const struct cmd_entry cmd_help_entry;
+
+#endif

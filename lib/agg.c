@@ -1,0 +1,683 @@
+/*
+ * agg.c: grouping page_owner records by any mix of keys, with filters.
+ *
+ * Everything that is a property of a stack (culprit, module, signature,
+ * the vmalloc allocator test, the stack-level filters) is worked out once
+ * per distinct stack and cached; a record costs one stack lookup and one
+ * group lookup.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "po.h"
+
+/* Facts of a stack that only the aggregation needs. */
+struct stack_extra {
+	int8_t	pass;		/* stack-level filters: -1 unknown, 0 no, 1 yes */
+	uint8_t	vmalloc;	/* PO_ATOR_VMALLOC or 0 */
+};
+
+struct po_agg {
+	enum po_key	 keys[PO_MAX_KEYS]; /* what a group is */
+	unsigned	 nkeys;
+	struct po_filter filter;	/* borrowed from the caller */
+	uint32_t	 f_module;	/* filter ids, PO_NONE when unset */
+	uint32_t	 f_memcg;
+	struct po_strtab *names;	/* culprits, modules, comms, memcgs */
+	struct po_stacktab *stacks;
+	struct stack_extra *extra;	/* by stack id */
+	uint32_t	 extra_cap;
+	struct po_group	*groups;	/* dense */
+	size_t		 ngroups;
+	size_t		 cap;
+	uint32_t	*slots;		/* group id + 1, 0 = empty */
+	uint64_t	*slot_hash;	/* hash of the key, per group */
+	uint32_t	 mask;
+	uint32_t	*by_stack;	/* stack id -> group id + 1 when keyed by stack only */
+	uint32_t	 by_stack_cap;
+	uint64_t	 filtered;	/* records the filter dropped */
+};
+
+static const char *const key_names[PO__KEY_MAX] = {
+	[PO_KEY_STACK]		= "stack",
+	[PO_KEY_SIGNATURE]	= "signature",
+	[PO_KEY_CULPRIT]	= "culprit",
+	[PO_KEY_MODULE]		= "module",
+	[PO_KEY_COMM]		= "comm",
+	[PO_KEY_PID]		= "pid",
+	[PO_KEY_TGID]		= "tgid",
+	[PO_KEY_MEMCG]		= "memcg",
+	[PO_KEY_ORDER]		= "order",
+	[PO_KEY_GFP]		= "gfp",
+	[PO_KEY_ALLOCATOR]	= "allocator",
+};
+
+const char *
+po_key_name(enum po_key k)
+{
+	return (unsigned)k < PO__KEY_MAX ? key_names[k] : "?";
+}
+
+/* Our names, plus page_owner_sort's spellings of the same keys. */
+int
+po_key_parse(const char *s, enum po_key *ret)
+{
+	static const struct {
+		const char	*name;
+		enum po_key	 key;
+	} aliases[] = {
+		{ "st", PO_KEY_STACK }, { "stacktrace", PO_KEY_STACK },
+		{ "sig", PO_KEY_SIGNATURE },
+		{ "n", PO_KEY_COMM }, { "name", PO_KEY_COMM },
+		{ "p", PO_KEY_PID }, { "tg", PO_KEY_TGID },
+		{ "ator", PO_KEY_ALLOCATOR }, { "mod", PO_KEY_MODULE },
+	};
+
+	for (unsigned k = 0; k < PO__KEY_MAX; k++)
+		if (strcmp(s, key_names[k]) == 0) {
+			*ret = (enum po_key)k;
+			return 0;
+		}
+	for (size_t i = 0; i < PO_ARRAY_SIZE(aliases); i++)
+		if (strcmp(s, aliases[i].name) == 0) {
+			*ret = aliases[i].key;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int
+po_keys_parse(const char *list, enum po_key *keys, unsigned *ret_n, char **cause)
+{
+	_cleanup_free_ char *copy = po_xstrdup(list);
+	char *save = NULL, *tok;
+	unsigned n = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		enum po_key k;
+
+		if (po_key_parse(tok, &k) < 0) {
+			po_asprintf(cause, "unknown key '%s' (keys: stack, "
+			    "signature, culprit, module, comm, pid, tgid, memcg, "
+			    "order, gfp, allocator)", tok);
+			return -EINVAL;
+		}
+		if (n == PO_MAX_KEYS) {
+			po_asprintf(cause, "at most %d keys", PO_MAX_KEYS);
+			return -EINVAL;
+		}
+		for (unsigned i = 0; i < n; i++)
+			if (keys[i] == k) {
+				po_asprintf(cause, "key '%s' given twice", tok);
+				return -EINVAL;
+			}
+		keys[n++] = k;
+	}
+	if (n == 0) {
+		po_asprintf(cause, "no key given");
+		return -EINVAL;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+void
+po_allocator_str(unsigned ator, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s",
+	    (ator & PO_ATOR_CMA) ? "CMA " : "",
+	    (ator & PO_ATOR_SLAB) ? "SLAB " : "",
+	    (ator & PO_ATOR_VMALLOC) ? "VMALLOC " : "",
+	    (ator & PO_ATOR_OTHERS) ? "OTHERS " : "");
+	if (buf[0] != '\0')
+		buf[strlen(buf) - 1] = '\0';
+}
+
+int
+po_agg_new(struct po_agg **ret, const enum po_key *keys, unsigned nkeys,
+    const struct po_filter *filter)
+{
+	struct po_agg *a;
+
+	if (nkeys == 0 || nkeys > PO_MAX_KEYS)
+		return -EINVAL;
+	a = po_xcalloc(1, sizeof(*a));
+	memcpy(a->keys, keys, nkeys * sizeof(*keys));
+	a->nkeys = nkeys;
+	if (filter != NULL)
+		a->filter = *filter;
+	po_strtab_new(&a->names);
+	po_stacktab_new(&a->stacks, a->names);
+	a->f_module = a->f_memcg = PO_NONE;
+	if (a->filter.module != NULL) {
+		const char *m = strcmp(a->filter.module, "kernel") == 0 ?
+		    "" : a->filter.module;
+
+		a->f_module = po_strtab_intern(a->names, m, strlen(m));
+	}
+	if (a->filter.memcg != NULL)
+		a->f_memcg = po_strtab_intern(a->names, a->filter.memcg,
+		    strlen(a->filter.memcg));
+	a->mask = 1023;
+	a->slots = po_xcalloc(a->mask + 1, sizeof(*a->slots));
+	*ret = a;
+	return 0;
+}
+
+void
+po_agg_free(struct po_agg *a)
+{
+	if (a == NULL)
+		return;
+	po_stacktab_free(a->stacks);
+	po_strtab_free(a->names);
+	free(a->extra);
+	free(a->groups);
+	free(a->slots);
+	free(a->slot_hash);
+	free(a->by_stack);
+	free(a);
+}
+
+static struct stack_extra *
+extra_get(struct po_agg *a, uint32_t sid)
+{
+	if (sid >= a->extra_cap) {
+		uint32_t cap = a->extra_cap ? a->extra_cap : 256;
+
+		while (cap <= sid)
+			cap *= 2;
+		a->extra = po_xrealloc(a->extra, cap, sizeof(*a->extra));
+		for (uint32_t i = a->extra_cap; i < cap; i++)
+			a->extra[i] = (struct stack_extra){ .pass = -1 };
+		a->extra_cap = cap;
+	}
+	return &a->extra[sid];
+}
+
+/* page_owner_sort's test: the frame above __vmalloc_node_range allocates pages. */
+static bool
+stack_is_vmalloc(struct po_span stack)
+{
+	struct po_span it = stack, line, prev = { NULL, 0 };
+
+	while (po_frame_next(&it, &line)) {
+		if (memmem(line.p, line.n, "__vmalloc_node_range", 20) != NULL)
+			return prev.n > 0 &&
+			    memmem(prev.p, prev.n, "alloc_pages", 11) != NULL;
+		prev = line;
+	}
+	return false;
+}
+
+static bool
+stack_passes(struct po_agg *a, uint32_t sid)
+{
+	const struct po_stack *s = po_stacktab_get(a->stacks, sid);
+	const struct po_filter *f = &a->filter;
+
+	if (a->f_module != PO_NONE && s->module_id != a->f_module)
+		return false;
+	if (f->culprit != NULL) {
+		const char *c = po_strtab_get(a->names, s->culprit_id, NULL);
+
+		if (strstr(c, f->culprit) == NULL)
+			return false;
+	}
+	if (f->stack != NULL) {
+		struct po_span t = po_stacktab_text(a->stacks, sid);
+
+		if (memmem(t.p, t.n, f->stack, strlen(f->stack)) == NULL)
+			return false;
+	}
+	return true;
+}
+
+static bool
+record_passes(struct po_agg *a, const struct po_record *r)
+{
+	const struct po_filter *f = &a->filter;
+	size_t i;
+
+	if (f->npids > 0) {
+		for (i = 0; i < f->npids && f->pids[i] != r->pid; i++)
+			;
+		if (i == f->npids)
+			return false;
+	}
+	if (f->ntgids > 0) {
+		for (i = 0; i < f->ntgids && f->tgids[i] != r->tgid; i++)
+			;
+		if (i == f->ntgids)
+			return false;
+	}
+	if (f->nnames > 0) {
+		for (i = 0; i < f->nnames && !po_span_eq(r->comm, f->names[i]); i++)
+			;
+		if (i == f->nnames)
+			return false;
+	}
+	if (a->f_memcg != PO_NONE &&
+	    po_strtab_intern(a->names, r->memcg.p, r->memcg.n) != a->f_memcg)
+		return false;
+	return true;
+}
+
+static unsigned
+record_allocator(const struct po_record *r, const struct stack_extra *x)
+{
+	unsigned ator = x->vmalloc;
+
+	if (po_span_eq(r->mt, "CMA") || po_span_eq(r->block_mt, "CMA"))
+		ator |= PO_ATOR_CMA;
+	if (r->slab || (r->flag_names.n > 0 &&
+	    memmem(r->flag_names.p, r->flag_names.n, "slab", 4) != NULL))
+		ator |= PO_ATOR_SLAB;
+	return ator ? ator : PO_ATOR_OTHERS;
+}
+
+/* The stack a record names: its frames, or its stackdepot handle alone. */
+static uint32_t
+record_stack(struct po_agg *a, const struct po_record *r)
+{
+	char buf[32];
+	int n;
+
+	if (r->nframes > 0)
+		return po_stacktab_intern(a->stacks, r->stack, r->nframes);
+	n = snprintf(buf, sizeof(buf), " handle:%u\n", r->handle);
+	return po_stacktab_intern(a->stacks, (struct po_span){ buf, (size_t)n }, 0);
+}
+
+static void
+groups_rehash(struct po_agg *a)
+{
+	uint32_t cap = (a->mask + 1) * 2;
+
+	free(a->slots);
+	a->slots = po_xcalloc(cap, sizeof(*a->slots));
+	a->mask = cap - 1;
+	for (size_t g = 0; g < a->ngroups; g++) {
+		uint32_t i = (uint32_t)a->slot_hash[g] & a->mask;
+
+		while (a->slots[i] != 0)
+			i = (i + 1) & a->mask;
+		a->slots[i] = (uint32_t)g + 1;
+	}
+}
+
+static uint32_t
+group_find_or_add(struct po_agg *a, const uint64_t *key, bool *ret_new)
+{
+	uint64_t h = po_hash(key, a->nkeys * sizeof(*key));
+	uint32_t i = (uint32_t)h & a->mask;
+	struct po_group *g;
+
+	*ret_new = false;
+	while (a->slots[i] != 0) {
+		uint32_t id = a->slots[i] - 1;
+
+		if (a->slot_hash[id] == h &&
+		    memcmp(a->groups[id].key, key, a->nkeys * sizeof(*key)) == 0)
+			return id;
+		i = (i + 1) & a->mask;
+	}
+	if (a->ngroups == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 256;
+		a->groups = po_xrealloc(a->groups, a->cap, sizeof(*a->groups));
+		a->slot_hash = po_xrealloc(a->slot_hash, a->cap, sizeof(*a->slot_hash));
+	}
+	g = &a->groups[a->ngroups];
+	memset(g, 0, sizeof(*g));
+	memcpy(g->key, key, a->nkeys * sizeof(*key));
+	g->ts_min = UINT64_MAX;
+	a->slot_hash[a->ngroups] = h;
+	a->slots[i] = (uint32_t)a->ngroups + 1;
+	*ret_new = true;
+	a->ngroups++;
+	if ((uint64_t)a->ngroups * 2 > a->mask)
+		groups_rehash(a);
+	return (uint32_t)a->ngroups - 1;
+}
+
+static uint64_t
+key_value(struct po_agg *a, enum po_key k, const struct po_record *r,
+    uint32_t sid, unsigned ator)
+{
+	const struct po_stack *s = po_stacktab_get(a->stacks, sid);
+
+	switch (k) {
+	case PO_KEY_STACK:	return sid;
+	case PO_KEY_SIGNATURE:	return s->sig_hash;
+	case PO_KEY_CULPRIT:	return s->culprit_id;
+	case PO_KEY_MODULE:	return s->module_id;
+	case PO_KEY_COMM:	return po_strtab_intern(a->names, r->comm.p, r->comm.n);
+	case PO_KEY_PID:	return (uint64_t)(int64_t)r->pid;
+	case PO_KEY_TGID:	return (uint64_t)(int64_t)r->tgid;
+	case PO_KEY_MEMCG:	return po_strtab_intern(a->names, r->memcg.p, r->memcg.n);
+	case PO_KEY_ORDER:	return r->order;
+	case PO_KEY_GFP:	return r->gfp;
+	case PO_KEY_ALLOCATOR:	return ator;
+	case PO__KEY_MAX:	break;
+	}
+	return 0;
+}
+
+/*
+ * Add one page record to slot 0 or 1.  Returns 1 when the filter dropped
+ * it, 0 when counted (with its group and, if asked, its identity hash: the
+ * allocation ts with its stack and order, which matches the same block in
+ * another dump of the same boot).
+ */
+int
+po_agg_add(struct po_agg *a, const struct po_record *r, int slot,
+    uint32_t *ret_group, uint64_t *ret_ident)
+{
+	uint64_t key[PO_MAX_KEYS];
+	struct stack_extra *x;
+	struct po_group *g;
+	uint32_t sid, gid;
+	unsigned ator;
+	bool fresh;
+
+	if (r->kind != PO_REC_PAGE || slot < 0 || slot > 1)
+		return -EINVAL;
+	sid = record_stack(a, r);
+	x = extra_get(a, sid);
+	if (x->pass < 0) {
+		x->pass = stack_passes(a, sid) ? 1 : 0;
+		x->vmalloc = r->nframes > 0 && stack_is_vmalloc(r->stack) ?
+		    PO_ATOR_VMALLOC : 0;
+	}
+	if (!x->pass || !record_passes(a, r)) {
+		a->filtered++;
+		return 1;
+	}
+	ator = record_allocator(r, x);
+
+	if (a->nkeys == 1 && a->keys[0] == PO_KEY_STACK) {
+		/* The common case: a direct map from stack to group. */
+		if (sid >= a->by_stack_cap) {
+			uint32_t cap = a->by_stack_cap ? a->by_stack_cap : 256;
+
+			while (cap <= sid)
+				cap *= 2;
+			a->by_stack = po_xrealloc(a->by_stack, cap, sizeof(uint32_t));
+			memset(a->by_stack + a->by_stack_cap, 0,
+			    (cap - a->by_stack_cap) * sizeof(uint32_t));
+			a->by_stack_cap = cap;
+		}
+		if (a->by_stack[sid] == 0) {
+			key[0] = sid;
+			gid = group_find_or_add(a, key, &fresh);
+			a->by_stack[sid] = gid + 1;
+		} else {
+			gid = a->by_stack[sid] - 1;
+			fresh = false;
+		}
+	} else {
+		for (unsigned i = 0; i < a->nkeys; i++)
+			key[i] = key_value(a, a->keys[i], r, sid, ator);
+		gid = group_find_or_add(a, key, &fresh);
+	}
+
+	g = &a->groups[gid];
+	if (fresh) {
+		g->stack_id = sid;
+		g->pid = r->pid;
+		g->tgid = r->tgid;
+		g->comm_id = po_strtab_intern(a->names, r->comm.p, r->comm.n);
+	}
+	g->blocks[slot]++;
+	g->pages[slot] += UINT64_C(1) << r->order;
+	g->ator |= ator;
+	if (r->features & PO_F_TS) {
+		if (r->ts < g->ts_min)
+			g->ts_min = r->ts;
+		if (r->ts > g->ts_max)
+			g->ts_max = r->ts;
+	}
+	if (r->features & PO_F_FREE_TS) {
+		if (r->free_ts > g->free_ts_max)
+			g->free_ts_max = r->free_ts;
+		if (r->free_ts == r->ts)
+			g->anomalies++;
+	}
+	if (ret_group != NULL)
+		*ret_group = gid;
+	if (ret_ident != NULL) {
+		uint64_t id[3] = { r->ts, po_stacktab_get(a->stacks, sid)->hash,
+		    r->order };
+
+		*ret_ident = po_hash(id, sizeof(id));
+	}
+	return 0;
+}
+
+/*
+ * A page_owner_stacks record (show_stacks): pages per stack, no blocks and
+ * no per-record fields; keys other than stack, signature, culprit and
+ * module take their empty value.
+ */
+int
+po_agg_add_stack(struct po_agg *a, const struct po_record *r, int slot,
+    uint32_t *ret_group)
+{
+	uint64_t key[PO_MAX_KEYS];
+	struct stack_extra *x;
+	struct po_group *g;
+	uint32_t sid, gid;
+	bool fresh;
+
+	if (r->kind != PO_REC_STACK || !r->has_nr_pages || slot < 0 || slot > 1)
+		return -EINVAL;
+	sid = record_stack(a, r);
+	x = extra_get(a, sid);
+	if (x->pass < 0) {
+		x->pass = stack_passes(a, sid) ? 1 : 0;
+		x->vmalloc = r->nframes > 0 && stack_is_vmalloc(r->stack) ?
+		    PO_ATOR_VMALLOC : 0;
+	}
+	if (!x->pass) {
+		a->filtered++;
+		return 1;
+	}
+	for (unsigned i = 0; i < a->nkeys; i++) {
+		switch (a->keys[i]) {
+		case PO_KEY_STACK:
+		case PO_KEY_SIGNATURE:
+		case PO_KEY_CULPRIT:
+		case PO_KEY_MODULE:
+			key[i] = key_value(a, a->keys[i], r, sid, 0);
+			break;
+		case PO_KEY_COMM:
+		case PO_KEY_MEMCG:
+			key[i] = po_strtab_intern(a->names, "", 0);
+			break;
+		case PO_KEY_PID:
+		case PO_KEY_TGID:
+			key[i] = (uint64_t)(int64_t)-1;
+			break;
+		default:
+			key[i] = 0;
+			break;
+		}
+	}
+	gid = group_find_or_add(a, key, &fresh);
+	g = &a->groups[gid];
+	if (fresh) {
+		g->stack_id = sid;
+		g->pid = g->tgid = -1;
+		g->comm_id = po_strtab_intern(a->names, "", 0);
+	}
+	if (r->nr_base_pages > 0)
+		g->pages[slot] += (uint64_t)r->nr_base_pages;
+	if (ret_group != NULL)
+		*ret_group = gid;
+	return 0;
+}
+
+size_t
+po_agg_ngroups(const struct po_agg *a)
+{
+	return a->ngroups;
+}
+
+struct po_group *
+po_agg_group(struct po_agg *a, size_t i)
+{
+	return i < a->ngroups ? &a->groups[i] : NULL;
+}
+
+unsigned
+po_agg_nkeys(const struct po_agg *a)
+{
+	return a->nkeys;
+}
+
+const enum po_key *
+po_agg_keys(const struct po_agg *a)
+{
+	return a->keys;
+}
+
+struct po_strtab *
+po_agg_names(const struct po_agg *a)
+{
+	return a->names;
+}
+
+struct po_stacktab *
+po_agg_stacks(const struct po_agg *a)
+{
+	return a->stacks;
+}
+
+uint64_t
+po_agg_filtered(const struct po_agg *a)
+{
+	return a->filtered;
+}
+
+static bool
+key_is_name(enum po_key k)
+{
+	return k == PO_KEY_CULPRIT || k == PO_KEY_MODULE || k == PO_KEY_COMM ||
+	    k == PO_KEY_MEMCG;
+}
+
+static uint32_t
+copy_name(struct po_agg *into, const struct po_agg *from, uint64_t id)
+{
+	size_t n;
+	const char *s = po_strtab_get(from->names, (uint32_t)id, &n);
+
+	return po_strtab_intern(into->names, s, n);
+}
+
+static uint32_t
+copy_stack(struct po_agg *into, const struct po_agg *from, uint32_t sid)
+{
+	const struct po_stack *s = po_stacktab_get(from->stacks, sid);
+
+	return po_stacktab_intern_hashed(into->stacks, s->hash,
+	    po_stacktab_text(from->stacks, sid), s->nframes);
+}
+
+/* Fold another aggregation with the same keys into this one (threads). */
+void
+po_agg_merge(struct po_agg *into, const struct po_agg *from, uint32_t *ret_map)
+{
+	for (size_t i = 0; i < from->ngroups; i++) {
+		const struct po_group *src = &from->groups[i];
+		uint64_t key[PO_MAX_KEYS];
+		struct po_group *g;
+		uint32_t gid;
+		bool fresh;
+
+		for (unsigned k = 0; k < into->nkeys; k++) {
+			key[k] = src->key[k];
+			if (into->keys[k] == PO_KEY_STACK)
+				key[k] = copy_stack(into, from, (uint32_t)src->key[k]);
+			else if (key_is_name(into->keys[k]))
+				key[k] = copy_name(into, from, src->key[k]);
+		}
+		gid = group_find_or_add(into, key, &fresh);
+		if (ret_map != NULL)
+			ret_map[i] = gid;
+		g = &into->groups[gid];
+		if (fresh) {
+			g->stack_id = copy_stack(into, from, src->stack_id);
+			g->pid = src->pid;
+			g->tgid = src->tgid;
+			g->comm_id = copy_name(into, from, src->comm_id);
+			g->ts_min = src->ts_min;
+		} else if (src->ts_min < g->ts_min) {
+			g->ts_min = src->ts_min;
+		}
+		for (int s = 0; s < 2; s++) {
+			g->blocks[s] += src->blocks[s];
+			g->pages[s] += src->pages[s];
+		}
+		g->alloc_pages += src->alloc_pages;
+		g->alloc_blocks += src->alloc_blocks;
+		g->freed_pages += src->freed_pages;
+		g->freed_blocks += src->freed_blocks;
+		if (src->ts_max > g->ts_max)
+			g->ts_max = src->ts_max;
+		if (src->free_ts_max > g->free_ts_max)
+			g->free_ts_max = src->free_ts_max;
+		g->anomalies += src->anomalies;
+		g->ator |= src->ator;
+	}
+	into->filtered += from->filtered;
+	/* keyed-by-stack shortcut is rebuilt lazily from the groups */
+	if (into->by_stack != NULL)
+		memset(into->by_stack, 0, into->by_stack_cap * sizeof(uint32_t));
+}
+
+/* A group's i-th key as text, for tables and JSON. */
+int
+po_agg_key_str(const struct po_agg *a, const struct po_group *g, unsigned i,
+    char *buf, size_t len)
+{
+	enum po_key k = a->keys[i];
+	uint64_t v = g->key[i];
+	const char *s;
+
+	switch (k) {
+	case PO_KEY_STACK:
+		snprintf(buf, len, "%016llx",
+		    (unsigned long long)po_stacktab_get(a->stacks, (uint32_t)v)->hash);
+		break;
+	case PO_KEY_SIGNATURE:
+		snprintf(buf, len, "%016llx", (unsigned long long)v);
+		break;
+	case PO_KEY_CULPRIT:
+	case PO_KEY_COMM:
+	case PO_KEY_MEMCG:
+		snprintf(buf, len, "%s", po_strtab_get(a->names, (uint32_t)v, NULL));
+		break;
+	case PO_KEY_MODULE:
+		s = po_strtab_get(a->names, (uint32_t)v, NULL);
+		snprintf(buf, len, "%s", *s ? s : "kernel");
+		break;
+	case PO_KEY_PID:
+	case PO_KEY_TGID:
+		snprintf(buf, len, "%lld", (long long)(int64_t)v);
+		break;
+	case PO_KEY_ORDER:
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+		break;
+	case PO_KEY_GFP:
+		snprintf(buf, len, "%#llx", (unsigned long long)v);
+		break;
+	case PO_KEY_ALLOCATOR:
+		po_allocator_str((unsigned)v, buf, len);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}

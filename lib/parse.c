@@ -1,0 +1,795 @@
+/*
+ * parse.c: the streaming parser for page_owner text.
+ *
+ * Input arrives as (buf, len) slices of any size; a record may straddle two
+ * slices.  Complete records are parsed in place; only the unfinished tail of
+ * a slice is copied into a bounded carry buffer.  Memory is constant: one
+ * carry buffer of PO_MAX_RECORD bytes and one line table, allocated once.
+ *
+ * The era of each record is told by the shape of its lines, never by a
+ * kernel version: see ../shared/page_owner_format.md sections 1-5 and 8.
+ * One parser reads both the page_owner file and the page_owner_stacks/
+ * files (show_stacks, show_handles, show_stacks_handles).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "po.h"
+
+struct po_line {
+	const char	*p;	/* first byte of the line */
+	uint32_t	 n;	/* length without the '\n' */
+};
+
+struct po_parser {
+	char		*carry;		/* unfinished record from an earlier slice */
+	size_t		 carry_len;	/* bytes in carry */
+	uint64_t	 carry_off;	/* input offset of carry[0] */
+	bool		 skipping;	/* inside an over-long record: drop to blank line */
+	bool		 prev_nl;	/* last byte fed was '\n' */
+	uint64_t	 offset;	/* input offset of the next slice */
+	uint64_t	 last_pfn;	/* PFN of the previous page record */
+	bool		 have_pfn;	/* last_pfn is set */
+	struct po_parse_stats st;	/* running statistics */
+	struct po_record rec;		/* the record handed to callbacks */
+	struct po_line	 lines[PO_MAX_LINES]; /* lines of the current record */
+};
+
+/* ---- small cursor helpers: every read is bounds-checked ---------------- */
+
+struct cur {
+	const char	*p;	/* next byte */
+	const char	*e;	/* one past the last byte */
+};
+
+static inline bool
+eat(struct cur *c, const char *lit, size_t n)
+{
+	if ((size_t)(c->e - c->p) < n || memcmp(c->p, lit, n) != 0)
+		return false;
+	c->p += n;
+	return true;
+}
+#define EAT(c, lit) eat((c), (lit), sizeof(lit) - 1)
+
+static inline bool
+eat_dec(struct cur *c, uint64_t *ret)
+{
+	uint64_t v = 0;
+	const char *s = c->p;
+
+	while (c->p < c->e && (unsigned)(*c->p - '0') < 10) {
+		unsigned d = (unsigned)(*c->p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+		c->p++;
+	}
+	if (c->p == s)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static inline int
+hexval(char ch)
+{
+	if ((unsigned)(ch - '0') < 10)
+		return ch - '0';
+	if ((unsigned)(ch - 'a') < 6)
+		return ch - 'a' + 10;
+	if ((unsigned)(ch - 'A') < 6)
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static inline bool
+eat_hex(struct cur *c, uint64_t *ret)
+{
+	uint64_t v = 0;
+	const char *s = c->p;
+	int d;
+
+	while (c->p < c->e && (d = hexval(*c->p)) >= 0) {
+		if (c->p - s >= 16)
+			return false;
+		v = (v << 4) | (uint64_t)d;
+		c->p++;
+	}
+	if (c->p == s)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static inline bool
+eat_i32(struct cur *c, int32_t *ret)
+{
+	uint64_t v;
+	bool neg = EAT(c, "-");
+
+	if (!eat_dec(c, &v) || v > INT32_MAX)
+		return false;
+	*ret = neg ? -(int32_t)v : (int32_t)v;
+	return true;
+}
+
+/*
+ * Find lit in [c->p, c->e); return its start or NULL.  The haystacks are
+ * short (a migratetype name), where memchr on the first byte beats memmem.
+ */
+static const char *
+find(const struct cur *c, const char *lit, size_t n)
+{
+	const char *q = c->p;
+
+	while ((size_t)(c->e - q) >= n) {
+		q = memchr(q, lit[0], (size_t)(c->e - q) - n + 1);
+		if (q == NULL)
+			return NULL;
+		if (memcmp(q, lit, n) == 0)
+			return q;
+		q++;
+	}
+	return NULL;
+}
+
+/* Find the last occurrence of lit in [c->p, c->e). */
+static const char *
+rfind(const struct cur *c, const char *lit, size_t n)
+{
+	const char *q;
+
+	if ((size_t)(c->e - c->p) < n)
+		return NULL;
+	for (q = c->e - n; q >= c->p; q--)
+		if (*q == lit[0] && memcmp(q, lit, n) == 0)
+			return q;
+	return NULL;
+}
+
+static inline struct po_span
+span(const char *p, const char *e)
+{
+	return (struct po_span){ p, (size_t)(e - p) };
+}
+
+/* ---- line parsers ------------------------------------------------------ */
+
+/*
+ * "Page allocated via order %u, mask 0x%x" and every later extension:
+ * "(%pGg)", ", pid %d", ", tgid %d (%s)", ", ts %llu ns", ", free_ts %llu ns".
+ * The prefix is strict; fields a newer kernel may add at the end are
+ * tolerated and counted as unknown.
+ */
+static enum po_malformed
+parse_alloc_line(struct cur c, struct po_record *r)
+{
+	uint64_t v;
+
+	if (!EAT(&c, "Page allocated via order "))
+		return PO_BAD_START;
+	if (!eat_dec(&c, &v))
+		return PO_BAD_ALLOC_LINE;
+	if (v > 30)
+		return PO_BAD_ORDER;
+	r->order = (unsigned)v;
+	if (!EAT(&c, ", mask 0x") || !eat_hex(&c, &r->gfp))
+		return PO_BAD_ALLOC_LINE;
+	if (EAT(&c, "(")) {
+		const char *close = memchr(c.p, ')', (size_t)(c.e - c.p));
+
+		if (close == NULL)
+			return PO_BAD_ALLOC_LINE;
+		r->gfp_names = span(c.p, close);
+		r->features |= PO_F_GFP_NAMES;
+		c.p = close + 1;
+	}
+	if (c.p == c.e)
+		return PO_BAD_NONE;
+
+	if (EAT(&c, ", pid ")) {
+		if (!eat_i32(&c, &r->pid))
+			return PO_BAD_ALLOC_LINE;
+		r->features |= PO_F_PID;
+	}
+	if (EAT(&c, ", tgid ")) {
+		const char *close;
+
+		if (!eat_i32(&c, &r->tgid) || !EAT(&c, " ("))
+			return PO_BAD_ALLOC_LINE;
+		/* comm may hold ") " itself: anchor on the last "), ts ". */
+		close = rfind(&c, "), ts ", 6);
+		if (close == NULL) {
+			close = rfind(&c, ")", 1);
+			if (close == NULL)
+				return PO_BAD_ALLOC_LINE;
+		}
+		r->comm = span(c.p, close);
+		r->features |= PO_F_TGID;
+		c.p = close + 1;
+	}
+	if (EAT(&c, ", ts ")) {
+		if (!eat_dec(&c, &r->ts) || !EAT(&c, " ns"))
+			return PO_BAD_ALLOC_LINE;
+		r->features |= PO_F_TS;
+		if (EAT(&c, ", free_ts ")) {
+			if (!eat_dec(&c, &r->free_ts) || !EAT(&c, " ns"))
+				return PO_BAD_ALLOC_LINE;
+			r->features |= PO_F_FREE_TS;
+		}
+	}
+	if (c.p != c.e)
+		r->unknown_lines++;
+	return PO_BAD_NONE;
+}
+
+/*
+ * v4.6+: "PFN %lu|0x%lx type %s Block %lu type %s Flags 0x%lx(%pGp)"
+ * v3.19: "PFN %lu Block %lu type %d %s Flags <12 letter columns>"
+ */
+static enum po_malformed
+parse_pfn_line(struct cur c, struct po_record *r)
+{
+	const char *q;
+
+	if (!EAT(&c, "PFN "))
+		return PO_BAD_PFN_LINE;
+	if (EAT(&c, "0x")) {
+		if (!eat_hex(&c, &r->pfn))
+			return PO_BAD_PFN_LINE;
+		r->features |= PO_F_HEX_PFN;
+	} else if (!eat_dec(&c, &r->pfn)) {
+		return PO_BAD_PFN_LINE;
+	}
+
+	if (EAT(&c, " type ")) {
+		q = find(&c, " Block ", 7);
+		if (q == NULL)
+			return PO_BAD_PFN_LINE;
+		r->mt = span(c.p, q);
+		c.p = q + 7;
+		if (!eat_dec(&c, &r->block) || !EAT(&c, " type "))
+			return PO_BAD_PFN_LINE;
+		q = find(&c, " Flags ", 7);
+		if (q == NULL)
+			return PO_BAD_PFN_LINE;
+		r->block_mt = span(c.p, q);
+		c.p = q + 7;
+		if (EAT(&c, "0x") && !eat_hex(&c, &r->page_flags))
+			return PO_BAD_PFN_LINE;
+		if (EAT(&c, "(")) {
+			q = rfind(&c, ")", 1);
+			if (q == NULL)
+				return PO_BAD_PFN_LINE;
+			r->flag_names = span(c.p, q);
+			/* node=, zone=, lastcpupid=: the only '=' in there */
+			if (memchr(c.p, '=', (size_t)(q - c.p)) != NULL)
+				r->features |= PO_F_FLAG_FIELDS;
+		}
+		return PO_BAD_NONE;
+	}
+
+	if (EAT(&c, " Block ")) {
+		if (!eat_dec(&c, &r->block) || !EAT(&c, " type "))
+			return PO_BAD_PFN_LINE;
+		q = c.p;
+		{
+			int32_t mt;
+
+			if (!eat_i32(&c, &mt))
+				return PO_BAD_PFN_LINE;
+		}
+		r->block_mt = span(q, c.p);
+		while (c.p < c.e && *c.p == ' ')
+			c.p++;
+		if (EAT(&c, "Fallback"))
+			r->fallback = true;
+		while (c.p < c.e && *c.p == ' ')
+			c.p++;
+		if (!EAT(&c, "Flags"))
+			return PO_BAD_PFN_LINE;
+		(void)EAT(&c, " ");
+		r->flag_names = span(c.p, c.e);
+		r->features |= PO_F_LEGACY_PFN;
+		return PO_BAD_NONE;
+	}
+	return PO_BAD_PFN_LINE;
+}
+
+/* Lines after the frames.  Returns false for a line it does not know. */
+static bool
+parse_trailer(struct cur c, struct po_record *r)
+{
+	uint64_t v;
+
+	if (EAT(&c, "Page has been migrated, last migrate reason: ")) {
+		r->migrate_reason = span(c.p, c.e);
+		r->features |= PO_F_MIGRATE;
+		return true;
+	}
+	if (EAT(&c, "Slab cache page")) {
+		r->slab = true;
+		r->features |= PO_F_SLAB;
+		return c.p == c.e;
+	}
+	if (EAT(&c, "Charged ")) {
+		if (EAT(&c, "(via objcg) "))
+			r->memcg_via_objcg = true;
+		if (!EAT(&c, "to "))
+			return false;
+		if (EAT(&c, "offline "))
+			r->memcg_offline = true;
+		if (!EAT(&c, "memcg "))
+			return false;
+		r->memcg = span(c.p, c.e);
+		r->features |= PO_F_MEMCG;
+		return true;
+	}
+	if (EAT(&c, "handle: ")) {
+		if (!eat_dec(&c, &v) || v > UINT32_MAX || c.p != c.e)
+			return false;
+		r->handle = (uint32_t)v;
+		r->has_handle = true;
+		r->features |= PO_F_HANDLE;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Frames: lines that start with a space.  They must be contiguous; the
+ * stack span covers them all with their newlines, which is the exact text
+ * that identifies the stack.
+ */
+static size_t
+take_frames(const struct po_line *L, size_t i, size_t n, struct po_record *r)
+{
+	size_t first = i;
+
+	while (i < n && L[i].n > 0 && L[i].p[0] == ' ')
+		i++;
+	if (i > first) {
+		const struct po_line *last = &L[i - 1];
+
+		r->stack = span(L[first].p, last->p + last->n + 1);
+		r->nframes = (unsigned)(i - first);
+		if (L[first].n > 2 && L[first].p[1] == '[' && L[first].p[2] == '<')
+			r->features |= PO_F_ADDR_FRAMES;
+	}
+	return i;
+}
+
+static enum po_malformed
+parse_lines(const struct po_line *L, size_t n, struct po_record *r)
+{
+	enum po_malformed why;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->pid = -1;
+	r->tgid = -1;
+
+	if (n == 0)
+		return PO_BAD_START;
+
+	if (L[0].p[0] == ' ' || (L[0].n >= 8 && memcmp(L[0].p, "handle: ", 8) == 0)) {
+		/* show_stacks, show_handles, show_stacks_handles */
+		r->kind = PO_REC_STACK;
+		i = take_frames(L, 0, n, r);
+		for (; i < n; i++) {
+			struct cur c = { L[i].p, L[i].p + L[i].n };
+			uint64_t v;
+
+			if (EAT(&c, "nr_base_pages: ")) {
+				bool neg = EAT(&c, "-");
+
+				if (!eat_dec(&c, &v) || c.p != c.e || v > INT64_MAX)
+					return PO_BAD_STACK_COUNT;
+				r->nr_base_pages = neg ? -(int64_t)v : (int64_t)v;
+				r->has_nr_pages = true;
+				r->features |= PO_F_NR_PAGES;
+			} else if (!parse_trailer(c, r)) {
+				r->unknown_lines++;
+			}
+		}
+		if (r->nframes == 0 && !r->has_handle)
+			return PO_BAD_NO_STACK;
+		return PO_BAD_NONE;
+	}
+
+	r->kind = PO_REC_PAGE;
+	why = parse_alloc_line((struct cur){ L[0].p, L[0].p + L[0].n }, r);
+	if (why != PO_BAD_NONE)
+		return why;
+	if (n < 2)
+		return PO_BAD_PFN_LINE;
+	why = parse_pfn_line((struct cur){ L[1].p, L[1].p + L[1].n }, r);
+	if (why != PO_BAD_NONE)
+		return why;
+	i = take_frames(L, 2, n, r);
+	for (; i < n; i++)
+		if (!parse_trailer((struct cur){ L[i].p, L[i].p + L[i].n }, r))
+			r->unknown_lines++;
+	if (r->nframes == 0 && !r->has_handle)
+		return PO_BAD_NO_STACK;
+	return PO_BAD_NONE;
+}
+
+/* ---- record splitting --------------------------------------------------- */
+
+enum scan_result { SCAN_INCOMPLETE, SCAN_COMPLETE };
+
+/*
+ * Collect the lines of the record starting at s (a non-empty line) up to
+ * its blank line.  *ret_next is set past the blank line.  More lines than
+ * the table holds, or more bytes than a record may have, mark it too long
+ * (the scan still runs to the blank line so that parsing resynchronises).
+ */
+static enum scan_result
+scan_record(struct po_line *L, const char *s, const char *end,
+    size_t *ret_n, const char **ret_next, bool *ret_too_long)
+{
+	const char *q = s;
+	size_t n = 0;
+
+	*ret_too_long = false;
+	for (;;) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+
+		if (nl == NULL)
+			return SCAN_INCOMPLETE;
+		if (nl == q) {
+			*ret_n = n;
+			*ret_next = nl + 1;
+			return SCAN_COMPLETE;
+		}
+		if (n < PO_MAX_LINES) {
+			L[n].p = q;
+			L[n].n = (uint32_t)(nl - q);
+			n++;
+		} else {
+			*ret_too_long = true;
+		}
+		q = nl + 1;
+		if ((size_t)(q - s) > PO_MAX_RECORD)
+			*ret_too_long = true;
+	}
+}
+
+static void
+note_bad(struct po_parser *p, enum po_malformed why, uint64_t off)
+{
+	if (p->st.malformed++ == 0) {
+		p->st.first_bad = why;
+		p->st.first_bad_offset = off;
+	}
+}
+
+static int
+emit(struct po_parser *p, size_t n, uint64_t off, bool too_long,
+    po_record_fn fn, void *userdata)
+{
+	struct po_record *r = &p->rec;
+	enum po_malformed why;
+
+	if (too_long) {
+		note_bad(p, PO_BAD_TOO_LONG, off);
+		return 0;
+	}
+	why = parse_lines(p->lines, n, r);
+	if (why != PO_BAD_NONE) {
+		note_bad(p, why, off);
+		return 0;
+	}
+	r->offset = off;
+	p->st.records++;
+	p->st.unknown_lines += r->unknown_lines;
+	p->st.features |= r->features;
+	if (r->kind == PO_REC_PAGE) {
+		p->st.page_records++;
+		p->st.pages += UINT64_C(1) << r->order;
+		if (p->have_pfn && r->pfn < p->last_pfn)
+			p->st.pfn_unsorted++;
+		p->last_pfn = r->pfn;
+		p->have_pfn = true;
+	} else {
+		p->st.stack_records++;
+	}
+	return fn != NULL ? fn(r, userdata) : 0;
+}
+
+/*
+ * Find the end of a record that began in an earlier slice: the byte after
+ * the '\n' of its blank line, or NULL.  prev_nl carries a "\n" that ended
+ * the previous slice.
+ */
+static const char *
+find_terminator(struct po_parser *p, const char *s, const char *end)
+{
+	if (s == end)
+		return NULL;
+	if (p->prev_nl && *s == '\n')
+		return s + 1;
+	for (;;) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+
+		if (nl == NULL) {
+			p->prev_nl = false;
+			return NULL;
+		}
+		if (nl + 1 == end) {
+			p->prev_nl = true;
+			return NULL;
+		}
+		if (nl[1] == '\n')
+			return nl + 2;
+		s = nl + 1;
+	}
+}
+
+static void
+carry_append(struct po_parser *p, const char *s, size_t n)
+{
+	if (p->skipping)
+		return;
+	if (n > PO_MAX_RECORD - p->carry_len) {
+		note_bad(p, PO_BAD_TOO_LONG, p->carry_off);
+		p->carry_len = 0;
+		p->skipping = true;
+		return;
+	}
+	memcpy(p->carry + p->carry_len, s, n);
+	p->carry_len += n;
+}
+
+int
+po_parser_new(struct po_parser **ret)
+{
+	struct po_parser *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return -ENOMEM;
+	p->carry = malloc(PO_MAX_RECORD);
+	if (p->carry == NULL) {
+		free(p);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+void
+po_parser_free(struct po_parser *p)
+{
+	if (p == NULL)
+		return;
+	free(p->carry);
+	free(p);
+}
+
+void
+po_parser_reset(struct po_parser *p)
+{
+	char *carry = p->carry;
+
+	memset(p, 0, offsetof(struct po_parser, rec));
+	p->carry = carry;
+}
+
+int
+po_parser_feed(struct po_parser *p, const char *buf, size_t len,
+    po_record_fn fn, void *userdata)
+{
+	const char *s = buf, *end = buf + len;
+	uint64_t base = p->offset;
+	int r = 0;
+
+	p->st.bytes += len;
+	p->offset += len;
+	if (len == 0)
+		return 0;
+
+	if (p->skipping || p->carry_len > 0) {
+		const char *t;
+
+		if (!p->skipping)
+			p->prev_nl = p->carry[p->carry_len - 1] == '\n';
+		t = find_terminator(p, s, end);
+		if (t == NULL) {
+			carry_append(p, s, len);
+			return 0;
+		}
+		carry_append(p, s, (size_t)(t - s));
+		if (p->skipping) {
+			p->skipping = false;
+		} else {
+			size_t n;
+			const char *next;
+			bool too_long;
+
+			if (scan_record(p->lines, p->carry, p->carry + p->carry_len,
+			    &n, &next, &too_long) == SCAN_COMPLETE)
+				r = emit(p, n, p->carry_off, too_long, fn, userdata);
+			else
+				note_bad(p, PO_BAD_TRUNCATED, p->carry_off);
+		}
+		p->carry_len = 0;
+		s = t;
+		if (r != 0)
+			return r;
+	}
+
+	while (s < end) {
+		const char *next;
+		size_t n;
+		bool too_long;
+
+		if (*s == '\n') {
+			s++;
+			continue;
+		}
+		if (scan_record(p->lines, s, end, &n, &next, &too_long) ==
+		    SCAN_INCOMPLETE) {
+			p->carry_off = base + (uint64_t)(s - buf);
+			p->prev_nl = end[-1] == '\n';
+			carry_append(p, s, (size_t)(end - s));
+			break;
+		}
+		r = emit(p, n, base + (uint64_t)(s - buf), too_long, fn, userdata);
+		s = next;
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* End of input: a record without its blank line was cut short. */
+int
+po_parser_finish(struct po_parser *p, po_record_fn fn, void *userdata)
+{
+	(void)fn;
+	(void)userdata;
+	if (p->carry_len > 0 || p->skipping) {
+		if (!p->skipping)
+			note_bad(p, PO_BAD_TRUNCATED, p->carry_off);
+		p->carry_len = 0;
+		p->skipping = false;
+	}
+	return 0;
+}
+
+const struct po_parse_stats *
+po_parser_stats(const struct po_parser *p)
+{
+	return &p->st;
+}
+
+/*
+ * Parse one record held whole in (buf, len); the blank line that ends it is
+ * optional.  For tests, fuzzing and callers that already split records.
+ */
+int
+po_parse_record(const char *buf, size_t len, struct po_record *r,
+    enum po_malformed *ret_why)
+{
+	struct po_line L[64];
+	const char *q = buf, *end = buf + len;
+	enum po_malformed why;
+	size_t n = 0;
+
+	while (q < end) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+		const char *le = nl != NULL ? nl : end;
+
+		if (le == q)
+			break;
+		if (n == PO_ARRAY_SIZE(L)) {
+			why = PO_BAD_TOO_LONG;
+			goto bad;
+		}
+		L[n].p = q;
+		L[n].n = (uint32_t)(le - q);
+		n++;
+		q = nl != NULL ? nl + 1 : end;
+	}
+	/* The stack span includes a '\n' after the last frame: require it. */
+	if (n > 0 && L[n - 1].p + L[n - 1].n == end && L[n - 1].p[0] == ' ') {
+		why = PO_BAD_TRUNCATED;
+		goto bad;
+	}
+	why = parse_lines(L, n, r);
+	if (why == PO_BAD_NONE)
+		return 0;
+bad:
+	if (ret_why != NULL)
+		*ret_why = why;
+	return -EINVAL;
+}
+
+const char *
+po_malformed_str(enum po_malformed why)
+{
+	static const char *const names[PO__BAD_MAX] = {
+		[PO_BAD_NONE]		= "no error",
+		[PO_BAD_START]		= "not the start of a record",
+		[PO_BAD_ALLOC_LINE]	= "unparsable 'Page allocated via order' line",
+		[PO_BAD_PFN_LINE]	= "missing or unparsable PFN line",
+		[PO_BAD_NO_STACK]	= "record without stack frames or handle",
+		[PO_BAD_TOO_LONG]	= "record longer than 64 KiB or 512 lines",
+		[PO_BAD_TRUNCATED]	= "input ends inside a record",
+		[PO_BAD_STACK_COUNT]	= "unparsable nr_base_pages line",
+		[PO_BAD_ORDER]		= "allocation order out of range",
+	};
+
+	if ((unsigned)why >= PO__BAD_MAX || names[why] == NULL)
+		return "unknown error";
+	return names[why];
+}
+
+void
+po_features_str(unsigned features, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		"gfp_names", "pid", "tgid", "ts", "free_ts", "hex_pfn",
+		"legacy_pfn", "flag_fields", "addr_frames", "migrate", "slab",
+		"memcg", "handle", "nr_base_pages",
+	};
+	size_t used = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < PO_ARRAY_SIZE(names); i++) {
+		int w;
+
+		if (!(features & (1u << i)))
+			continue;
+		w = snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+		    names[i]);
+		if (w < 0 || (size_t)w >= len - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+/* The kernel era that prints records of these shapes (section 1). */
+const char *
+po_era_str(unsigned f)
+{
+	if (f & PO_F_LEGACY_PFN)
+		return "v3.19-v4.5";
+	if ((f & (PO_F_NR_PAGES | PO_F_HANDLE)) && !(f & PO_F_GFP_NAMES))
+		return "page_owner_stacks";
+	if (f & PO_F_TGID) {
+		if (f & PO_F_FREE_TS)
+			return (f & PO_F_HEX_PFN) ? "v6.5-v6.6" : "v5.18-v6.4";
+		return "v6.7+";
+	}
+	if (f & PO_F_FREE_TS)
+		return "v5.14-v5.17";
+	if (f & PO_F_TS)
+		return "v5.11-v5.13";
+	if (f & PO_F_GFP_NAMES)
+		return "v4.6-v5.10";
+	return "unknown";
+}
+
+void
+po_stats_add(struct po_parse_stats *to, const struct po_parse_stats *from)
+{
+	if (to->malformed == 0 && from->malformed > 0) {
+		to->first_bad = from->first_bad;
+		to->first_bad_offset = from->first_bad_offset;
+	}
+	to->bytes += from->bytes;
+	to->records += from->records;
+	to->page_records += from->page_records;
+	to->stack_records += from->stack_records;
+	to->pages += from->pages;
+	to->malformed += from->malformed;
+	to->unknown_lines += from->unknown_lines;
+	to->pfn_unsorted += from->pfn_unsorted;
+	to->features |= from->features;
+}

@@ -1,0 +1,179 @@
+/*
+ * util.c: allocation that cannot fail quietly, spans, hashing, numbers.
+ *
+ * The x-allocators abort on exhaustion: running out of memory for a few
+ * bytes of bookkeeping is not a condition either program can report
+ * usefully, and every large allocation is bounded elsewhere.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "po.h"
+
+static void __attribute__((noreturn))
+oom(size_t n)
+{
+	fprintf(stderr, "out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *
+po_xmalloc(size_t n)
+{
+	void *p = malloc(n == 0 ? 1 : n);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *
+po_xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size);
+
+	if (p == NULL)
+		oom(nmemb * size);
+	return p;
+}
+
+void *
+po_xrealloc(void *p, size_t nmemb, size_t size)
+{
+	size_t n;
+
+	if (__builtin_mul_overflow(nmemb, size, &n))
+		oom(SIZE_MAX);
+	p = realloc(p, n == 0 ? 1 : n);
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+char *
+po_xstrdup(const char *s)
+{
+	return po_xstrndup(s, strlen(s));
+}
+
+char *
+po_xstrndup(const char *s, size_t n)
+{
+	char *p = po_xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+int
+po_asprintf(char **ret, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom(0);
+	return n;
+}
+
+bool
+po_span_eq(struct po_span a, const char *s)
+{
+	size_t n = strlen(s);
+
+	return a.n == n && (n == 0 || memcmp(a.p, s, n) == 0);
+}
+
+bool
+po_span_startswith(struct po_span a, const char *s)
+{
+	size_t n = strlen(s);
+
+	return a.n >= n && memcmp(a.p, s, n) == 0;
+}
+
+char *
+po_span_dup(struct po_span a)
+{
+	return po_xstrndup(a.n ? a.p : "", a.n);
+}
+
+uint64_t
+po_hash(const void *p, size_t n)
+{
+	return XXH3_64bits(p, n);
+}
+
+uint64_t
+po_hash_seeded(const void *p, size_t n, uint64_t seed)
+{
+	return XXH3_64bits_withSeed(p, n, seed);
+}
+
+/* "12.3 MiB": binary units, at most one decimal, never "1024 KiB". */
+void
+po_human_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1023.95 && u + 1 < PO_ARRAY_SIZE(units)) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else if (v < 100.0)
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	else
+		snprintf(buf, len, "%.0f %s", v, units[u]);
+}
+
+/* A whole string of decimal digits, no sign, no junk, no overflow. */
+int
+po_parse_u64(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (d > 9)
+			return -EINVAL;
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return 0;
+}
+
+double
+po_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+po_now_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
