@@ -87,8 +87,8 @@ tier_unit() { # $1 = build dir, $2 = tier label
 			run_prog "$label" "$(basename "$t")" 300 "$t"
 	done
 	if [ $found -eq 0 ]; then
-		echo "ok - unit tests # SKIP none built in $b" >"$logdir/$label-none.log"
-		run_prog "$label" none 10 cat "$logdir/$label-none.log"
+		echo "ok - unit tests # SKIP none built in $b" >"$logdir/$label-none.tap"
+		run_prog "$label" none 10 cat "$logdir/$label-none.tap"
 	fi
 }
 
@@ -106,8 +106,8 @@ tier_script() {
 	local tier=$1 name=$2 limit=$3 script=$4
 	shift 4
 	if [ ! -f "$top/$script" ]; then
-		echo "ok - $tier tier # SKIP $script does not exist yet" >"$logdir/$tier-missing.log"
-		run_prog "$tier" "$name" 10 cat "$logdir/$tier-missing.log"
+		echo "ok - $tier tier # SKIP $script does not exist yet" >"$logdir/$tier-missing.tap"
+		run_prog "$tier" "$name" 10 cat "$logdir/$tier-missing.tap"
 		return
 	fi
 	run_prog "$tier" "$name" "$limit" bash "$top/$script" "$@"
@@ -119,8 +119,8 @@ for tier in $tiers; do
 	integration) tier_integration "$build" integration ;;
 	asan)
 		if [ -z "$asan" ]; then
-			echo "ok - asan tier # SKIP no sanitizer build given (--asan)" >"$logdir/asan.log"
-			run_prog asan build 10 cat "$logdir/asan.log"
+			echo "ok - asan tier # SKIP no sanitizer build given (--asan)" >"$logdir/asan.tap"
+			run_prog asan build 10 cat "$logdir/asan.tap"
 		else
 			# the sanitizer build's own gen-dump and page_owner_sort are not needed
 			export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86

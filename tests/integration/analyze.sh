@@ -1,7 +1,7 @@
 #!/bin/bash
 # analyze.sh: `pageownerctl analyze` on real and generated dumps, against
 # the kernel's page_owner_sort, and on bad input and bad arguments.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 
 real=$(real_dump)
 gen="$PO_BUILD/tests/gen-dump"

@@ -1,4 +1,4 @@
-# tests/integration/lib.sh: shared by the integration tests (bash).
+# tests/integration/lib.bash: shared by the integration tests (bash).
 # TAP output: check prints "ok - what" or "not ok - what"; skip prints a
 # SKIP line with its reason.  Sourced with PO_SRCDIR and PO_BUILD set by
 # tests/run.sh.
