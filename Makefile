@@ -27,7 +27,7 @@ WARN		:= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 		   -Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wimplicit-fallthrough \
 		   -Wcast-qual -Wnull-dereference
 PKG_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS	 = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKG_LIBS	 = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 comma		:= ,
 SAN_FLAGS	:= $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 ALL_CFLAGS	 = -std=gnu11 -D_GNU_SOURCE -pthread -Ilib $(WARN) $(PKG_CFLAGS) \
@@ -41,7 +41,7 @@ UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
 SCHEMA_SQL	:= $(sort $(wildcard schema/[0-9][0-9][0-9]-*.sql))
 
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/%.o)
-DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(B)/%.o)
+DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(B)/%.o) $(if $(DAEMON_SRCS),$(B)/gen/migrations.o)
 CLIENT_OBJS	:= $(CLIENT_SRCS:%.c=$(B)/%.o)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 LIBPO		:= $(B)/libpo.a
@@ -53,34 +53,41 @@ TOOLS		:= $(B)/tests/gen-dump
 	deps-build units
 all: $(PROGRAMS) $(TOOLS)
 
+# quiet unless V=1
+Q		:= $(if $(V),,@)
+say		 = $(if $(V),,@echo "  $(1)	$(2)";)
+
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/gen/migrations.o: $(B)/gen/migrations.c
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Idaemon -c -o $@ $<
 
 $(LIBPO): $(LIB_OBJS)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)$(AR) rcs $@ $^
 
 $(B)/pageownerctl: $(CLIENT_OBJS) $(LIBPO)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/page-ownerd: $(DAEMON_OBJS) $(LIBPO)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Migrations are compiled in: one generated C file holding every schema/NNN-*.sql.
 $(B)/gen/migrations.c: $(SCHEMA_SQL) tests/tools/embed-sql.sh
 	@mkdir -p $(@D)
-	sh tests/tools/embed-sql.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+	$(call say,GEN,$@)sh tests/tools/embed-sql.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
 
 $(B)/tests/unit/%: tests/unit/%.c $(LIBPO)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
 		-DPO_SRCDIR='"$(CURDIR)"' -o $@ $< $(LIBPO) \
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs cmocka) $(PKG_LIBS)
 
 $(B)/tests/gen-dump: tests/bench/gen-dump.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lm
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lm
 
 units: $(UNIT_BINS)
 

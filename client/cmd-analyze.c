@@ -1053,6 +1053,7 @@ cmd_analyze_exec(struct ctl *ctl, int argc, char **argv)
 		rewind(ids);
 		db.path = argv[1];
 		po_ident_merge_init(&m, ids, diff_freed, diff_allocated, agg);
+		m.match_ref = true;	/* one grouping for both dumps: refs agree */
 		r = read_dump(&o, &db, agg, 1, NULL, &m, &cause);
 		if (r < 0)
 			goto fail_cause;

@@ -7,6 +7,9 @@
 #include "pageownerctl.h"
 
 const struct cmd_entry *const cmd_table[] = {
+	&cmd_status_entry,
+	&cmd_snapshots_entry,
+	&cmd_snapshot_entry,
 	&cmd_analyze_entry,
 	&cmd_help_entry,
 	NULL,

@@ -64,10 +64,44 @@ void	 fmt_signed_pages(int64_t pages, char *buf, size_t len);
 void	 fmt_size(uint64_t pages, char *buf, size_t len);
 void	 json_print(const struct ctl *ctl, json_t *j);
 
+/* options.c */
+enum {
+	OPT_SINCE = 1 << 0, OPT_UNTIL = 1 << 1, OPT_AT = 1 << 2, OPT_BY = 1 << 3,
+	OPT_MATCH = 1 << 4, OPT_LIMIT = 1 << 5,
+	OPT_WINDOW = OPT_SINCE | OPT_UNTIL | OPT_BY | OPT_MATCH | OPT_LIMIT,
+};
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_LIST };
+/* A command's own option, mapped to a request param. */
+struct cmd_opt {
+	const char	*name;		/* long option */
+	const char	*param;		/* param it sets */
+	enum opt_type	 type;
+};
+int	 opts_parse(const struct cmd_entry *c, int argc, char **argv,
+	    unsigned shared, const struct cmd_opt *extra, json_t **ret_params,
+	    int *ret_optind);
+bool	 opts_take_json(json_t *params);
+
+/* rpc.c */
+struct rpc;
+int	 rpc_connect(const struct ctl *ctl, struct rpc **ret);
+void	 rpc_close(struct rpc *r);
+int	 rpc_send(struct rpc *r, const char *method, json_t *params);
+int	 rpc_read(struct rpc *r, int timeout_ms, json_t **ret);
+int	 rpc_call(struct rpc *r, const char *method, json_t *params,
+	    json_t **ret_result);
+int	 rpc_oneshot(const struct ctl *ctl, const char *method, json_t *params,
+	    json_t **ret_result);
+
 /* cmd-analyze.c */
 extern const struct cmd_entry cmd_analyze_entry;
 
 /* cmd-help.c */
 extern const struct cmd_entry cmd_help_entry;
+
+/* cmd-status.c, cmd-snapshots.c, cmd-snapshot.c */
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_snapshots_entry;
+extern const struct cmd_entry cmd_snapshot_entry;
 
 #endif

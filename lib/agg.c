@@ -125,13 +125,18 @@ po_keys_parse(const char *list, enum po_key *keys, unsigned *ret_n, char **cause
 void
 po_allocator_str(unsigned ator, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s",
+	char s[32];	/* room for "CMA SLAB VMALLOC OTHERS " */
+
+	/* built whole first, so that a short buf gets a plain prefix */
+	snprintf(s, sizeof(s), "%s%s%s%s",
 	    (ator & PO_ATOR_CMA) ? "CMA " : "",
 	    (ator & PO_ATOR_SLAB) ? "SLAB " : "",
 	    (ator & PO_ATOR_VMALLOC) ? "VMALLOC " : "",
 	    (ator & PO_ATOR_OTHERS) ? "OTHERS " : "");
-	if (buf[0] != '\0')
-		buf[strlen(buf) - 1] = '\0';
+	if (s[0] != '\0')
+		s[strlen(s) - 1] = '\0';
+	if (len > 0)
+		snprintf(buf, len, "%s", s);
 }
 
 int
@@ -446,13 +451,27 @@ po_agg_add(struct po_agg *a, const struct po_record *r, int slot,
 	}
 	if (ret_group != NULL)
 		*ret_group = gid;
-	if (ret_ident != NULL) {
-		uint64_t id[3] = { r->ts, po_stacktab_get(a->stacks, sid)->hash,
-		    r->order };
-
-		*ret_ident = po_hash(id, sizeof(id));
-	}
+	if (ret_ident != NULL)
+		*ret_ident = po_record_ident(r, po_stacktab_get(a->stacks, sid)->hash);
 	return 0;
+}
+
+/*
+ * A block's identity: everything that says which allocation it is (its
+ * time, stack, order, gfp, task, memcg), so that a block found at the same
+ * PFN in two dumps is the same allocation only if all of it agrees.
+ */
+uint64_t
+po_record_ident(const struct po_record *r, uint64_t stack_hash)
+{
+	uint64_t fixed[5] = {
+		r->ts, stack_hash, r->order, r->gfp,
+		(uint64_t)(uint32_t)r->pid | ((uint64_t)(uint32_t)r->tgid << 32),
+	};
+	uint64_t h = po_hash(fixed, sizeof(fixed));
+
+	h = po_hash_seeded(r->comm.p, r->comm.n, h);
+	return po_hash_seeded(r->memcg.p, r->memcg.n, h);
 }
 
 /*
@@ -671,7 +690,8 @@ po_agg_key_str(const struct po_agg *a, const struct po_group *g, unsigned i,
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 		break;
 	case PO_KEY_GFP:
-		snprintf(buf, len, "%#llx", (unsigned long long)v);
+		/* as the kernel prints it: "%#x" there gives 0x0, here 0 */
+		snprintf(buf, len, "0x%llx", (unsigned long long)v);
 		break;
 	case PO_KEY_ALLOCATOR:
 		po_allocator_str((unsigned)v, buf, len);

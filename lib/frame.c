@@ -176,9 +176,11 @@ po_stack_signature(struct po_span stack, char *buf, size_t len)
 	struct po_span line;
 	size_t used = 0;
 
+	/* copy what fits, so that a cut signature is a clean prefix */
 #define PUT(src, n) do {						\
-		if (used + (n) < len)					\
-			memcpy(buf + used, (src), (n));			\
+		if (used + 1 < len)					\
+			memcpy(buf + used, (src), (n) < len - 1 - used ?	\
+			    (n) : len - 1 - used);			\
 		used += (n);						\
 	} while (0)
 

@@ -92,8 +92,8 @@ po_ident_merge_add(struct po_ident_merge *m, const struct po_ident *e)
 		merge_advance(m);
 	}
 	if (m->have && m->cur.pfn == e->pfn) {
-		if (m->cur.hash == e->hash && m->cur.ref == e->ref &&
-		    m->cur.order == e->order) {
+		if (m->cur.hash == e->hash && m->cur.order == e->order &&
+		    (!m->match_ref || m->cur.ref == e->ref)) {
 			m->matched++;
 		} else {
 			m->freed(&m->cur, m->userdata);

@@ -220,8 +220,16 @@ parse_alloc_line(struct cur c, struct po_record *r)
 			r->features |= PO_F_FREE_TS;
 		}
 	}
-	if (c.p != c.e)
+	/*
+	 * A field a newer kernel adds comes as ", name value"; anything else
+	 * (a stray '\r' of a CRLF file, binary junk) means the line is not
+	 * what it seems.
+	 */
+	if (c.p != c.e) {
+		if (!EAT(&c, ", "))
+			return PO_BAD_ALLOC_LINE;
 		r->unknown_lines++;
+	}
 	return PO_BAD_NONE;
 }
 
@@ -298,7 +306,11 @@ parse_pfn_line(struct cur c, struct po_record *r)
 	return PO_BAD_PFN_LINE;
 }
 
-/* Lines after the frames.  Returns false for a line it does not know. */
+/*
+ * Lines after the frames.  Returns false for a line it does not know, and
+ * then leaves the record as it was: a line that only starts like a known
+ * one must not set anything.
+ */
 static bool
 parse_trailer(struct cur c, struct po_record *r)
 {
@@ -310,19 +322,22 @@ parse_trailer(struct cur c, struct po_record *r)
 		return true;
 	}
 	if (EAT(&c, "Slab cache page")) {
+		if (c.p != c.e)
+			return false;
 		r->slab = true;
 		r->features |= PO_F_SLAB;
-		return c.p == c.e;
+		return true;
 	}
 	if (EAT(&c, "Charged ")) {
-		if (EAT(&c, "(via objcg) "))
-			r->memcg_via_objcg = true;
+		bool objcg = EAT(&c, "(via objcg) "), offline;
+
 		if (!EAT(&c, "to "))
 			return false;
-		if (EAT(&c, "offline "))
-			r->memcg_offline = true;
+		offline = EAT(&c, "offline ");
 		if (!EAT(&c, "memcg "))
 			return false;
+		r->memcg_via_objcg = objcg;
+		r->memcg_offline = offline;
 		r->memcg = span(c.p, c.e);
 		r->features |= PO_F_MEMCG;
 		return true;
@@ -396,6 +411,13 @@ parse_lines(const struct po_line *L, size_t n, struct po_record *r)
 		}
 		if (r->nframes == 0 && !r->has_handle)
 			return PO_BAD_NO_STACK;
+		/*
+		 * Every page_owner_stacks file prints a count or a handle
+		 * (section 8); frames alone are the tail of a page record
+		 * whose head was cut off.
+		 */
+		if (!r->has_nr_pages && !r->has_handle)
+			return PO_BAD_START;
 		return PO_BAD_NONE;
 	}
 
@@ -453,7 +475,12 @@ scan_record(struct po_line *L, const char *s, const char *end,
 			*ret_too_long = true;
 		}
 		q = nl + 1;
-		if ((size_t)(q - s) > PO_MAX_RECORD)
+		/*
+		 * With its blank line the record needs q - s + 1 bytes: the
+		 * same limit the carry buffer puts on a record that straddles
+		 * two slices, so that slicing never changes the verdict.
+		 */
+		if ((size_t)(q - s) >= PO_MAX_RECORD)
 			*ret_too_long = true;
 	}
 }
@@ -674,7 +701,7 @@ int
 po_parse_record(const char *buf, size_t len, struct po_record *r,
     enum po_malformed *ret_why)
 {
-	struct po_line L[64];
+	struct po_line L[PO_MAX_LINES];	/* the stream parser's limits */
 	const char *q = buf, *end = buf + len;
 	enum po_malformed why;
 	size_t n = 0;
@@ -693,6 +720,10 @@ po_parse_record(const char *buf, size_t len, struct po_record *r,
 		L[n].n = (uint32_t)(le - q);
 		n++;
 		q = nl != NULL ? nl + 1 : end;
+		if ((size_t)(q - buf) >= PO_MAX_RECORD) {
+			why = PO_BAD_TOO_LONG;
+			goto bad;
+		}
 	}
 	/* The stack span includes a '\n' after the last frame: require it. */
 	if (n > 0 && L[n - 1].p + L[n - 1].n == end && L[n - 1].p[0] == ' ') {

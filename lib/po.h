@@ -55,6 +55,7 @@ int	 po_asprintf(char **ret, const char *fmt, ...)
 bool	 po_span_eq(struct po_span a, const char *s);
 bool	 po_span_startswith(struct po_span a, const char *s);
 char	*po_span_dup(struct po_span a);
+size_t	 po_strlcpy(char *dst, const char *src, size_t size);
 uint64_t po_hash(const void *p, size_t n);
 uint64_t po_hash_seeded(const void *p, size_t n, uint64_t seed);
 void	 po_human_bytes(uint64_t bytes, char *buf, size_t len);
@@ -258,7 +259,7 @@ enum po_key {
 	PO_KEY_ALLOCATOR,	/* page_owner_sort's CMA/SLAB/VMALLOC/OTHERS */
 	PO__KEY_MAX,
 };
-#define PO_MAX_KEYS 4
+#define PO_MAX_KEYS 6
 
 enum {
 	PO_ATOR_CMA	= 1u << 0,
@@ -317,6 +318,7 @@ int	 po_agg_add(struct po_agg *a, const struct po_record *r, int slot,
 	    uint32_t *ret_group, uint64_t *ret_ident);
 size_t	 po_agg_ngroups(const struct po_agg *a);
 struct po_group *po_agg_group(struct po_agg *a, size_t i);
+uint64_t po_record_ident(const struct po_record *r, uint64_t stack_hash);
 int	 po_agg_add_stack(struct po_agg *a, const struct po_record *r, int slot,
 	    uint32_t *ret_group);
 void	 po_agg_merge(struct po_agg *into, const struct po_agg *from,
@@ -355,6 +357,7 @@ struct po_ident_merge {
 	bool		 have;		/* cur is valid */
 	int		 error;		/* -errno from reading prev */
 	bool		 unsorted;	/* an input went backwards in PFN */
+	bool		 match_ref;	/* the same block also needs the same ref */
 	uint64_t	 last_new_pfn;	/* to check the new side's order */
 	uint64_t	 last_old_pfn;	/* and the old side's */
 	uint64_t	 matched;	/* blocks found in both */
@@ -367,5 +370,25 @@ void	 po_ident_merge_init(struct po_ident_merge *m, FILE *prev,
 	    po_ident_fn freed, po_ident_fn allocated, void *userdata);
 void	 po_ident_merge_add(struct po_ident_merge *m, const struct po_ident *e);
 int	 po_ident_merge_finish(struct po_ident_merge *m);
+
+/* ---- when.c: points in time and durations, as people write them -------- */
+
+enum po_when_kind {
+	PO_WHEN_NOW = 1,	/* "now" */
+	PO_WHEN_SNAPSHOT,	/* "123" or "#123": a snapshot id */
+	PO_WHEN_TIME,		/* ISO-8601, "@unix", or relative "-2h" */
+};
+
+struct po_when {
+	enum po_when_kind kind;
+	int64_t		 snapshot;	/* PO_WHEN_SNAPSHOT */
+	double		 time;		/* PO_WHEN_TIME: Unix seconds */
+};
+
+int	 po_when_parse(const char *s, double now, struct po_when *ret, char **cause);
+int	 po_duration_parse(const char *s, double *ret_seconds);
+int	 po_size_parse(const char *s, uint64_t *ret_bytes);
+void	 po_time_str(double t, char *buf, size_t len);
+void	 po_duration_str(double seconds, char *buf, size_t len);
 
 #endif

@@ -53,7 +53,8 @@ arena_put(char **arena, size_t *len, size_t *cap, const char *s, size_t n,
 		fprintf(stderr, "page_owner text arena over 4 GiB\n");
 		abort();
 	}
-	if (need > *cap) {
+	/* allocate even for nothing, so that arena + off is never NULL + 0 */
+	if (need > *cap || *arena == NULL) {
 		size_t c = *cap ? *cap : 4096;
 
 		while (c < need)
@@ -228,8 +229,8 @@ po_stacktab_intern_hashed(struct po_stacktab *t, uint64_t h,
 
 	while (t->ix.slots[i] != 0) {
 		e = &t->ents[t->ix.slots[i] - 1];
-		if (e->hash == h && e->text_len == stack.n &&
-		    memcmp(t->arena + e->text_off, stack.p, stack.n) == 0)
+		if (e->hash == h && e->text_len == stack.n && (stack.n == 0 ||
+		    memcmp(t->arena + e->text_off, stack.p, stack.n) == 0))
 			return t->ix.slots[i] - 1;
 		i = (i + 1) & t->ix.mask;
 	}

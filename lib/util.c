@@ -107,6 +107,21 @@ po_span_dup(struct po_span a)
 	return po_xstrndup(a.n ? a.p : "", a.n);
 }
 
+/* BSD strlcpy: always terminates, returns strlen(src). */
+size_t
+po_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t c = n < size - 1 ? n : size - 1;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
 uint64_t
 po_hash(const void *p, size_t n)
 {

@@ -1,0 +1,49 @@
+/*
+ * cmd-snapshot.c: `snapshot`, take one now and wait for it (root only).
+ */
+#include "pageownerctl.h"
+
+static int
+cmd_snapshot_exec(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *params, *res;
+	char size[32];
+	int ret, first;
+
+	ret = opts_parse(&cmd_snapshot_entry, argc, argv, 0, NULL, &params, &first);
+	if (ret != EXIT_OK)
+		return ret < 0 ? EXIT_OK : ret;
+	if (opts_take_json(params))
+		ctl->json = true;
+	if (first < argc) {
+		json_decref(params);
+		return cmd_usage_error(&cmd_snapshot_entry, "no arguments expected");
+	}
+	ret = rpc_oneshot(ctl, "snapshot", params, &res);
+	if (ret != EXIT_OK)
+		return ret;
+	if (ctl->json) {
+		json_print(ctl, res);
+	} else {
+		fmt_size((uint64_t)json_integer_value(json_object_get(res, "pages")),
+		    size, sizeof(size));
+		printf("snapshot %lld: %lld records, %lld pages (%s), %lld series "
+		    "changed, %.2fs\n",
+		    (long long)json_integer_value(json_object_get(res, "id")),
+		    (long long)json_integer_value(json_object_get(res, "records")),
+		    (long long)json_integer_value(json_object_get(res, "pages")), size,
+		    (long long)json_integer_value(json_object_get(res, "changed")),
+		    json_number_value(json_object_get(res, "duration_s")));
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_snapshot_entry = {
+	.name = "snapshot",
+	.usage = "",
+	.summary = "Take a snapshot now and wait for it (needs root)",
+	.help = "  --json   the stored snapshot as JSON\n",
+	.options = "--json",
+	.exec = cmd_snapshot_exec,
+};

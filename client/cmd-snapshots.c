@@ -1,0 +1,81 @@
+/*
+ * cmd-snapshots.c: `snapshots`, the stored snapshots with their statistics.
+ */
+#include "pageownerctl.h"
+
+static int
+cmd_snapshots_exec(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *params, *res, *list, *s;
+	struct table *t;
+	size_t i;
+	int ret, first;
+
+	ret = opts_parse(&cmd_snapshots_entry, argc, argv,
+	    OPT_SINCE | OPT_UNTIL | OPT_LIMIT, NULL, &params, &first);
+	if (ret != EXIT_OK)
+		return ret < 0 ? EXIT_OK : ret;
+	if (opts_take_json(params))
+		ctl->json = true;
+	if (first < argc) {
+		json_decref(params);
+		return cmd_usage_error(&cmd_snapshots_entry, "no arguments expected");
+	}
+	ret = rpc_oneshot(ctl, "snapshots", params, &res);
+	if (ret != EXIT_OK)
+		return ret;
+	if (ctl->json) {
+		json_print(ctl, res);
+		json_decref(res);
+		return EXIT_OK;
+	}
+	list = json_object_get(res, "snapshots");
+	t = table_new();
+	table_col(t, "ID", TABLE_RIGHT);
+	table_col(t, "TIME", TABLE_LEFT);
+	table_col(t, "RECORDS", TABLE_RIGHT);
+	table_col(t, "PAGES", TABLE_RIGHT);
+	table_col(t, "SIZE", TABLE_RIGHT);
+	table_col(t, "CHANGED", TABLE_RIGHT);
+	table_col(t, "BAD", TABLE_RIGHT);
+	table_col(t, "SECONDS", TABLE_RIGHT);
+	table_col(t, "CPU", TABLE_RIGHT);
+	table_col(t, "NOTE", TABLE_LEFT);
+	json_array_foreach(list, i, s) {
+		char size[32];
+		json_int_t pages = json_integer_value(json_object_get(s, "pages"));
+
+		fmt_size((uint64_t)pages, size, sizeof(size));
+		table_cell(t, "%lld", (long long)json_integer_value(json_object_get(s, "id")));
+		table_cell(t, "%s", json_string_value(json_object_get(s, "time")));
+		table_cell(t, "%lld", (long long)json_integer_value(json_object_get(s, "records")));
+		table_cell(t, "%lld", (long long)pages);
+		table_cell(t, "%s", size);
+		table_cell(t, "%lld", (long long)json_integer_value(json_object_get(s, "changed")));
+		table_cell(t, "%lld", (long long)json_integer_value(json_object_get(s, "malformed")));
+		table_cell(t, "%.2f", json_number_value(json_object_get(s, "duration_s")));
+		table_cell(t, "%.2f", json_number_value(json_object_get(s, "cpu_user_s")) +
+		    json_number_value(json_object_get(s, "cpu_sys_s")));
+		table_cell(t, "%s%s%s",
+		    json_is_true(json_object_get(s, "baseline")) ? "baseline (new boot) " : "",
+		    json_is_true(json_object_get(s, "identities")) ? "" : "no-identities ",
+		    json_string_value(json_object_get(s, "format")));
+	}
+	table_print(t, stdout, !ctl->no_headers);
+	table_free(t);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_snapshots_entry = {
+	.name = "snapshots",
+	.usage = "[--since WHEN] [--until WHEN] [--limit N]",
+	.summary = "List stored snapshots, newest first, with their statistics",
+	.help =
+	    "  --since WHEN   from this snapshot id, time (ISO-8601) or relative time (-2h)\n"
+	    "  --until WHEN   up to this one\n"
+	    "  --limit N      at most N (default 100, at most 10000)\n"
+	    "  --json         the daemon's reply as it is\n",
+	.options = "--since --until --limit --json",
+	.exec = cmd_snapshots_exec,
+};

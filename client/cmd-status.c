@@ -1,0 +1,110 @@
+/*
+ * cmd-status.c: `status`, what the daemon is doing and how it is doing.
+ */
+#include <string.h>
+
+#include "pageownerctl.h"
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "-";
+}
+
+static double
+jnum(json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+static json_int_t
+jint(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static int
+cmd_status_exec(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *params, *res, *last, *err, *snaps, *db, *cpu, *cl, *src;
+	char dur[32], size[32];
+	int ret, first;
+
+	ret = opts_parse(&cmd_status_entry, argc, argv, 0, NULL, &params, &first);
+	if (ret != EXIT_OK)
+		return ret < 0 ? EXIT_OK : ret;
+	if (opts_take_json(params))
+		ctl->json = true;
+	if (first < argc) {
+		json_decref(params);
+		return cmd_usage_error(&cmd_status_entry, "no arguments expected");
+	}
+	ret = rpc_oneshot(ctl, "status", params, &res);
+	if (ret != EXIT_OK)
+		return ret;
+	if (ctl->json) {
+		json_print(ctl, res);
+		json_decref(res);
+		return EXIT_OK;
+	}
+	src = json_object_get(res, "source");
+	po_duration_str(jnum(res, "uptime_s"), dur, sizeof(dur));
+	printf("page-ownerd %s (protocol %lld), pid %lld, up %s\n", jstr(res, "version"),
+	    (long long)jint(res, "protocol"), (long long)jint(res, "pid"), dur);
+	printf("source:     %s (%s), mode %s, every %gs", jstr(src, "path"),
+	    jstr(src, "kind"), jstr(res, "mode"), jnum(res, "interval_s"));
+	if (json_object_get(src, "replay") != NULL) {
+		json_t *rp = json_object_get(src, "replay");
+
+		printf("; replay %lld of %lld files%s", (long long)jint(rp, "next"),
+		    (long long)jint(rp, "total"),
+		    json_is_true(json_object_get(rp, "done")) ? ", finished" : "");
+	}
+	printf("\nstatus:     %s\n", jstr(res, "status"));
+	last = json_object_get(res, "last_snapshot");
+	if (json_is_object(last)) {
+		fmt_size((uint64_t)jint(last, "pages"), size, sizeof(size));
+		printf("last:       snapshot %lld at %s: %lld records, %lld pages (%s), "
+		    "%lld series changed, %.2fs (CPU %.2fs user, %.2fs system)\n",
+		    (long long)jint(last, "id"), jstr(last, "time"),
+		    (long long)jint(last, "records"), (long long)jint(last, "pages"),
+		    size, (long long)jint(last, "changed"), jnum(last, "duration_s"),
+		    jnum(last, "cpu_user_s"), jnum(last, "cpu_sys_s"));
+	} else {
+		printf("last:       no snapshot yet\n");
+	}
+	printf("next:       %s%s\n", jstr(res, "next_snapshot"),
+	    json_is_true(json_object_get(res, "snapshot_running")) ?
+	    " (one is being taken now)" : "");
+	err = json_object_get(res, "last_error");
+	if (json_is_object(err))
+		printf("last error: %s: %s\n", jstr(err, "time"), jstr(err, "message"));
+	snaps = json_object_get(res, "snapshots");
+	printf("snapshots:  %lld taken, %lld failed since start; %lld stored (%lld to %lld)\n",
+	    (long long)jint(snaps, "taken"), (long long)jint(snaps, "failed"),
+	    (long long)jint(snaps, "stored"), (long long)jint(snaps, "first"),
+	    (long long)jint(snaps, "last"));
+	db = json_object_get(res, "database");
+	po_human_bytes((uint64_t)jint(db, "bytes"), size, sizeof(size));
+	printf("database:   %s, %s\n", jstr(db, "path"), size);
+	cpu = json_object_get(res, "cpu");
+	printf("cpu:        daemon %.2fs user, %.2fs system; page_owner reader "
+	    "%.2fs user, %.2fs system\n", jnum(cpu, "user_s"), jnum(cpu, "sys_s"),
+	    jnum(cpu, "reader_user_s"), jnum(cpu, "reader_sys_s"));
+	cl = json_object_get(res, "clients");
+	printf("clients:    %lld connected (at most %lld)\n",
+	    (long long)jint(cl, "connected"), (long long)jint(cl, "max"));
+	json_decref(res);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_status_entry = {
+	.name = "status",
+	.usage = "",
+	.summary = "What the daemon reads, its last snapshot and its health",
+	.help = "  --json   the daemon's reply as it is\n",
+	.options = "--json",
+	.exec = cmd_status_exec,
+};

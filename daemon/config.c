@@ -1,0 +1,289 @@
+/*
+ * config.c: settings from /etc/page-ownerd/page-ownerd.conf ("key = value"
+ * lines, '#' comments) and from the command line, which wins.  A bad line
+ * is an error naming the file and line; nothing is half-applied: the caller
+ * parses into a copy and keeps the old settings when parsing fails.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "page-ownerd.h"
+
+#define CONFIG_MAX_SIZE ((size_t)256 << 10)
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->source = po_xstrdup(PO_DEFAULT_SOURCE);
+	c->db = po_xstrdup(PO_DEFAULT_DB);
+	c->socket = po_xstrdup(PO_DEFAULT_SOCKET);
+	c->group = po_xstrdup("page-ownerd");
+	c->interval = 60;
+	c->log_level = LOG_INFO;
+	c->mode = MODE_AUTO;
+	c->full_every = 10;
+	c->cpu_budget = 0.02;
+	c->keep_full = 7 * 86400;
+	c->keep_hourly = 90 * 86400;
+	c->max_db_size = UINT64_C(1) << 30;
+	c->max_stacks = 1000000;
+	c->max_series = 2000000;
+}
+
+void
+config_free(struct config *c)
+{
+	free(c->path);
+	free(c->source);
+	free(c->db);
+	free(c->socket);
+	free(c->group);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+config_copy(struct config *dst, const struct config *src)
+{
+	*dst = *src;
+	dst->path = src->path ? po_xstrdup(src->path) : NULL;
+	dst->source = po_xstrdup(src->source);
+	dst->db = po_xstrdup(src->db);
+	dst->socket = po_xstrdup(src->socket);
+	dst->group = po_xstrdup(src->group);
+}
+
+const char *
+config_mode_name(enum collect_mode m)
+{
+	switch (m) {
+	case MODE_FULL: return "full";
+	case MODE_STACKS: return "stacks";
+	case MODE_AUTO: return "auto";
+	}
+	return "?";
+}
+
+static int
+set_str(char **dst, const char *v, const char *key, char **cause)
+{
+	if (*v == '\0') {
+		po_asprintf(cause, "%s needs a value", key);
+		return -EINVAL;
+	}
+	if (strlen(v) >= 4096) {
+		po_asprintf(cause, "%s is too long", key);
+		return -EINVAL;
+	}
+	free(*dst);
+	*dst = po_xstrdup(v);
+	return 0;
+}
+
+static int
+set_duration(double *dst, const char *v, double min, double max,
+    const char *key, char **cause)
+{
+	double d;
+
+	if (po_duration_parse(v, &d) < 0 || d < min || d > max) {
+		po_asprintf(cause, "%s: '%s' is not a duration from %gs to %gs "
+		    "(like 60, 90s, 5m, 7d)", key, v, min, max);
+		return -EINVAL;
+	}
+	*dst = d;
+	return 0;
+}
+
+static int
+set_u32(uint32_t *dst, const char *v, uint64_t min, uint64_t max,
+    const char *key, char **cause)
+{
+	uint64_t u;
+
+	if (po_parse_u64(v, &u) < 0 || u < min || u > max) {
+		po_asprintf(cause, "%s: '%s' is not a number from %llu to %llu",
+		    key, v, (unsigned long long)min, (unsigned long long)max);
+		return -EINVAL;
+	}
+	*dst = (uint32_t)u;
+	return 0;
+}
+
+int
+config_set(struct config *c, const char *key, const char *v, char **cause)
+{
+	if (strcmp(key, "source") == 0)
+		return set_str(&c->source, v, key, cause);
+	if (strcmp(key, "database") == 0 || strcmp(key, "db") == 0)
+		return set_str(&c->db, v, key, cause);
+	if (strcmp(key, "socket") == 0)
+		return set_str(&c->socket, v, key, cause);
+	if (strcmp(key, "socket_group") == 0)
+		return set_str(&c->group, v, key, cause);
+	if (strcmp(key, "interval") == 0)
+		return set_duration(&c->interval, v, 1, 86400, key, cause);
+	if (strcmp(key, "keep_full") == 0)
+		return set_duration(&c->keep_full, v, 3600, 3650.0 * 86400, key, cause);
+	if (strcmp(key, "keep_hourly") == 0)
+		return set_duration(&c->keep_hourly, v, 3600, 3650.0 * 86400, key, cause);
+	if (strcmp(key, "log_level") == 0) {
+		if (log_level_parse(v, &c->log_level) < 0) {
+			po_asprintf(cause, "log_level: '%s' is not one of error, "
+			    "warning, notice, info, debug", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "mode") == 0) {
+		if (strcmp(v, "full") == 0)
+			c->mode = MODE_FULL;
+		else if (strcmp(v, "stacks") == 0)
+			c->mode = MODE_STACKS;
+		else if (strcmp(v, "auto") == 0)
+			c->mode = MODE_AUTO;
+		else {
+			po_asprintf(cause, "mode: '%s' is not one of full, stacks, auto", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "full_every") == 0)
+		return set_u32(&c->full_every, v, 1, 100000, key, cause);
+	if (strcmp(key, "max_stacks") == 0)
+		return set_u32(&c->max_stacks, v, 100, 100000000, key, cause);
+	if (strcmp(key, "max_series") == 0)
+		return set_u32(&c->max_series, v, 100, 200000000, key, cause);
+	if (strcmp(key, "cpu_budget") == 0) {
+		char *end;
+		double pct = strtod(v, &end);
+
+		if (end == v || (*end != '\0' && strcmp(end, "%") != 0) ||
+		    !(pct > 0 && pct <= 100)) {
+			po_asprintf(cause, "cpu_budget: '%s' is not a percentage of "
+			    "one CPU from 0 to 100 (like 2%%)", v);
+			return -EINVAL;
+		}
+		c->cpu_budget = pct / 100.0;
+		return 0;
+	}
+	if (strcmp(key, "max_db_size") == 0) {
+		if (strcmp(v, "0") == 0 || strcmp(v, "none") == 0) {
+			c->max_db_size = 0;
+			return 0;
+		}
+		if (po_size_parse(v, &c->max_db_size) < 0 ||
+		    c->max_db_size < (UINT64_C(1) << 20)) {
+			po_asprintf(cause, "max_db_size: '%s' is not a size of at "
+			    "least 1M (like 512M, 2G), or 0 for no cap", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	po_asprintf(cause, "unknown setting '%s'", key);
+	return -EINVAL;
+}
+
+static char *
+trim(char *s, char *e)
+{
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	*e = '\0';
+	return s;
+}
+
+/* Parse a whole file's text; on error nothing is promised about c. */
+int
+config_parse(struct config *c, const char *buf, size_t len, const char *name,
+    char **cause)
+{
+	_cleanup_free_ char *text = NULL;
+	char *line, *next;
+	unsigned lineno = 0;
+
+	if (len > CONFIG_MAX_SIZE) {
+		po_asprintf(cause, "%s: larger than %zu KiB", name, CONFIG_MAX_SIZE >> 10);
+		return -EFBIG;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		po_asprintf(cause, "%s: contains a NUL byte", name);
+		return -EINVAL;
+	}
+	text = po_xstrndup(buf, len);
+	for (line = text; line != NULL; line = next) {
+		char *nl = strchr(line, '\n'), *eq, *key, *val, *end;
+		_cleanup_free_ char *why = NULL;
+
+		lineno++;
+		next = nl ? nl + 1 : NULL;
+		end = nl ? nl : line + strlen(line);
+		line = trim(line, end);
+		if (*line == '\0' || *line == '#' || *line == ';')
+			continue;
+		eq = strchr(line, '=');
+		if (eq == NULL) {
+			po_asprintf(cause, "%s:%u: expected 'key = value', got '%.60s'",
+			    name, lineno, line);
+			return -EINVAL;
+		}
+		key = trim(line, eq);
+		val = trim(eq + 1, eq + 1 + strlen(eq + 1));
+		if (strlen(val) >= 2 && val[0] == '"' && val[strlen(val) - 1] == '"') {
+			val[strlen(val) - 1] = '\0';
+			val++;
+		}
+		if (config_set(c, key, val, &why) < 0) {
+			po_asprintf(cause, "%s:%u: %s", name, lineno, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int
+config_load(struct config *c, const char *path, bool must_exist, char **cause)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t got = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		r = -errno;
+		po_asprintf(cause, "cannot open config '%s': %s", path, strerror(errno));
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size > CONFIG_MAX_SIZE) {
+		po_asprintf(cause, "config '%s' is not a regular file under %zu KiB",
+		    path, CONFIG_MAX_SIZE >> 10);
+		close(fd);
+		return -EINVAL;
+	}
+	buf = po_xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	r = config_parse(c, buf, got, path, cause);
+	if (r == 0) {
+		free(c->path);
+		c->path = po_xstrdup(path);
+	}
+	return r;
+}

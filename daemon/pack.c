@@ -1,0 +1,398 @@
+/*
+ * pack.c: the packed blobs the database keeps (see schema/001-initial.sql).
+ *
+ * A packed table maps series ids, in ascending order, to a fixed number of
+ * integer fields:
+ *
+ *   'P' 1 nfields signed_mask varint(n) varint(nblocks)
+ *   nblocks x { varint(first series of the block - previous block's first),
+ *               varint(byte offset of the block - previous block's offset) }
+ *   n x { varint(series - previous series, or the series itself at the first
+ *               entry of a block), nfields x varint (zigzag when signed) }
+ *
+ * Blocks hold PACK_BLOCK entries, so one series is found with a short scan
+ * of the index and of one block.  Readers check every length: a corrupt
+ * blob is -EBADMSG, never a crash.
+ *
+ * The detail blob is a string table and rows:
+ *   'D' 1 varint(nstrings) nstrings x { varint(len) bytes }
+ *   varint(nrows) nrows x { stack comm memcg order gfp pages blocks ts_min }
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "page-ownerd.h"
+
+#define PACK_MAGIC	'P'
+#define DETAIL_MAGIC	'D'
+#define PACK_VERSION	1
+#define PACK_BLOCK	64
+
+/* ---- varints ------------------------------------------------------------ */
+
+static void
+grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return;
+	size_t c = *cap ? *cap : 256;
+	while (c < need)
+		c *= 2;
+	*buf = po_xrealloc(*buf, c, 1);
+	*cap = c;
+}
+
+static void
+put_varint(uint8_t **buf, size_t *len, size_t *cap, uint64_t v)
+{
+	grow(buf, cap, *len + 10);
+	while (v >= 0x80) {
+		(*buf)[(*len)++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	(*buf)[(*len)++] = (uint8_t)v;
+}
+
+static inline uint64_t
+zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
+}
+
+static inline int64_t
+unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static inline bool
+get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	while (*p < end) {
+		uint8_t b = *(*p)++;
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*ret = v;
+			return true;
+		}
+		shift += 7;
+		if (shift > 63)
+			return false;
+	}
+	return false;
+}
+
+/* ---- packed tables -------------------------------------------------------- */
+
+void
+pack_writer_init(struct pack_writer *w, unsigned nfields, unsigned smask)
+{
+	memset(w, 0, sizeof(*w));
+	w->nfields = nfields;
+	w->smask = smask;
+}
+
+void
+pack_writer_free(struct pack_writer *w)
+{
+	free(w->buf);
+	free(w->idx);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Series must come in ascending order. */
+void
+pack_add(struct pack_writer *w, uint32_t series, const int64_t *fields)
+{
+	if (w->n % PACK_BLOCK == 0) {
+		put_varint(&w->idx, &w->idx_len, &w->idx_cap, series - w->block_first);
+		put_varint(&w->idx, &w->idx_len, &w->idx_cap, w->len - w->block_off);
+		w->block_first = series;
+		w->block_off = w->len;
+		put_varint(&w->buf, &w->len, &w->cap, series);
+	} else {
+		put_varint(&w->buf, &w->len, &w->cap, series - w->last);
+	}
+	for (unsigned i = 0; i < w->nfields; i++) {
+		uint64_t v = (w->smask & (1u << i)) ? zigzag(fields[i]) :
+		    (uint64_t)fields[i];
+
+		put_varint(&w->buf, &w->len, &w->cap, v);
+	}
+	w->last = series;
+	w->n++;
+}
+
+/* Hand the finished blob over (malloc'd) and reset the writer. */
+void
+pack_finish(struct pack_writer *w, uint8_t **ret, size_t *ret_len)
+{
+	uint8_t *out = NULL;
+	size_t len = 0, cap = 0;
+
+	grow(&out, &cap, 4 + 20 + w->idx_len + w->len);
+	out[len++] = PACK_MAGIC;
+	out[len++] = PACK_VERSION;
+	out[len++] = (uint8_t)w->nfields;
+	out[len++] = (uint8_t)w->smask;
+	put_varint(&out, &len, &cap, w->n);
+	put_varint(&out, &len, &cap, (w->n + PACK_BLOCK - 1) / PACK_BLOCK);
+	grow(&out, &cap, len + w->idx_len + w->len);
+	if (w->idx_len)
+		memcpy(out + len, w->idx, w->idx_len);
+	len += w->idx_len;
+	if (w->len)
+		memcpy(out + len, w->buf, w->len);
+	len += w->len;
+	*ret = out;
+	*ret_len = len;
+	unsigned nf = w->nfields, sm = w->smask;
+	pack_writer_free(w);
+	pack_writer_init(w, nf, sm);
+}
+
+int
+pack_reader_init(struct pack_reader *r, const void *blob, size_t len,
+    unsigned want_nfields)
+{
+	const uint8_t *p, *end;
+	uint64_t n, nblocks, v;
+
+	memset(r, 0, sizeof(*r));
+	if (blob == NULL)
+		return -EBADMSG;
+	p = blob;
+	end = p + len;
+	if (len < 6 || p[0] != PACK_MAGIC || p[1] != PACK_VERSION ||
+	    p[2] != want_nfields || p[2] > PACK_MAX_FIELDS)
+		return -EBADMSG;
+	r->nfields = p[2];
+	r->smask = p[3];
+	p += 4;
+	if (!get_varint(&p, end, &n) || !get_varint(&p, end, &nblocks) ||
+	    n > UINT32_MAX || nblocks != (n + PACK_BLOCK - 1) / PACK_BLOCK)
+		return -EBADMSG;
+	r->idx = p;
+	for (uint64_t i = 0; i < nblocks * 2; i++)
+		if (!get_varint(&p, end, &v))
+			return -EBADMSG;
+	r->idx_end = p;
+	r->entries = r->p = p;
+	r->end = end;
+	r->n = r->left = (uint32_t)n;
+	r->nblocks = (uint32_t)nblocks;
+	return 0;
+}
+
+/* 1 with an entry, 0 at the end, -EBADMSG on a corrupt blob. */
+int
+pack_next(struct pack_reader *r, uint32_t *ret_series, int64_t *fields)
+{
+	uint64_t d, v;
+
+	if (r->left == 0)
+		return 0;
+	if (!get_varint(&r->p, r->end, &d))
+		return -EBADMSG;
+	if (r->in_block == 0) {
+		if (d > UINT32_MAX)
+			return -EBADMSG;
+		r->series = (uint32_t)d;
+	} else {
+		if (d == 0 || d > UINT32_MAX - r->series)
+			return -EBADMSG;
+		r->series += (uint32_t)d;
+	}
+	for (unsigned i = 0; i < r->nfields; i++) {
+		if (!get_varint(&r->p, r->end, &v))
+			return -EBADMSG;
+		fields[i] = (r->smask & (1u << i)) ? unzigzag(v) : (int64_t)v;
+	}
+	r->in_block = (r->in_block + 1) % PACK_BLOCK;
+	r->left--;
+	*ret_series = r->series;
+	return 1;
+}
+
+/* Find one series: 1 found (fields set), 0 absent, -EBADMSG corrupt. */
+int
+pack_find(struct pack_reader *r, uint32_t series, int64_t *fields)
+{
+	const uint8_t *ip = r->idx;
+	uint64_t first = 0, off = 0, df, doff;
+	uint64_t best_first = 0, best_off = 0;
+	uint32_t best_block = UINT32_MAX;
+	int64_t tmp[PACK_MAX_FIELDS];
+	uint32_t s;
+	int ret;
+
+	for (uint32_t b = 0; b < r->nblocks; b++) {
+		if (!get_varint(&ip, r->idx_end, &df) ||
+		    !get_varint(&ip, r->idx_end, &doff))
+			return -EBADMSG;
+		first += df;
+		off += doff;
+		if (first > series)
+			break;
+		best_block = b;
+		best_first = first;
+		best_off = off;
+	}
+	(void)best_first;
+	if (best_block == UINT32_MAX)
+		return 0;
+	if (best_off > (uint64_t)(r->end - r->entries))
+		return -EBADMSG;
+	r->p = r->entries + best_off;
+	r->in_block = 0;
+	r->left = r->n - best_block * PACK_BLOCK;
+	for (unsigned i = 0; i < PACK_BLOCK; i++) {
+		ret = pack_next(r, &s, tmp);
+		if (ret <= 0)
+			return ret;
+		if (s == series) {
+			memcpy(fields, tmp, r->nfields * sizeof(*fields));
+			return 1;
+		}
+		if (s > series)
+			return 0;
+	}
+	return 0;
+}
+
+/* ---- detail ------------------------------------------------------------------ */
+
+struct detail_writer {
+	struct po_strtab *strings;	/* comm and memcg names */
+	uint8_t		*rows;		/* packed rows */
+	size_t		 len, cap;
+	uint64_t	 n;
+};
+
+struct detail_writer *
+detail_writer_new(void)
+{
+	struct detail_writer *w = po_xcalloc(1, sizeof(*w));
+
+	po_strtab_new(&w->strings);
+	return w;
+}
+
+void
+detail_writer_free(struct detail_writer *w)
+{
+	if (w == NULL)
+		return;
+	po_strtab_free(w->strings);
+	free(w->rows);
+	free(w);
+}
+
+void
+detail_add(struct detail_writer *w, const struct detail_row *row)
+{
+	uint64_t v[8] = {
+		row->stack,
+		po_strtab_intern(w->strings, row->comm, strlen(row->comm)),
+		po_strtab_intern(w->strings, row->memcg, strlen(row->memcg)),
+		row->order, row->gfp, row->pages, row->blocks, row->ts_min,
+	};
+
+	for (size_t i = 0; i < PO_ARRAY_SIZE(v); i++)
+		put_varint(&w->rows, &w->len, &w->cap, v[i]);
+	w->n++;
+}
+
+void
+detail_finish(struct detail_writer *w, uint8_t **ret, size_t *ret_len)
+{
+	uint8_t *out = NULL;
+	size_t len = 0, cap = 0;
+	uint32_t ns = po_strtab_count(w->strings);
+
+	grow(&out, &cap, 2);
+	out[len++] = DETAIL_MAGIC;
+	out[len++] = PACK_VERSION;
+	put_varint(&out, &len, &cap, ns);
+	for (uint32_t i = 0; i < ns; i++) {
+		size_t n;
+		const char *s = po_strtab_get(w->strings, i, &n);
+
+		put_varint(&out, &len, &cap, n);
+		grow(&out, &cap, len + n);
+		memcpy(out + len, s, n);
+		len += n;
+	}
+	put_varint(&out, &len, &cap, w->n);
+	grow(&out, &cap, len + w->len);
+	if (w->len)
+		memcpy(out + len, w->rows, w->len);
+	len += w->len;
+	*ret = out;
+	*ret_len = len;
+}
+
+int
+detail_each(const void *blob, size_t len,
+    int (*fn)(const struct detail_row *row, void *userdata), void *userdata)
+{
+	const uint8_t *p, *end;
+	uint64_t ns, nrows;
+	char **strs = NULL;
+	int ret = -EBADMSG;
+
+	if (blob == NULL)
+		return -EBADMSG;
+	p = blob;
+	end = p + len;
+	if (len < 2 || p[0] != DETAIL_MAGIC || p[1] != PACK_VERSION)
+		return -EBADMSG;
+	p += 2;
+	if (!get_varint(&p, end, &ns) || ns > len)
+		return -EBADMSG;
+	strs = po_xcalloc(ns + 1, sizeof(*strs));
+	for (uint64_t i = 0; i < ns; i++) {
+		uint64_t n;
+
+		if (!get_varint(&p, end, &n) || n > (uint64_t)(end - p))
+			goto out;
+		strs[i] = po_xstrndup((const char *)p, n);
+		p += n;
+	}
+	if (!get_varint(&p, end, &nrows))
+		goto out;
+	for (uint64_t i = 0; i < nrows; i++) {
+		uint64_t v[8];
+		struct detail_row row;
+		int r;
+
+		for (size_t k = 0; k < PO_ARRAY_SIZE(v); k++)
+			if (!get_varint(&p, end, &v[k]))
+				goto out;
+		if (v[0] > UINT32_MAX || v[1] >= ns || v[2] >= ns || v[3] > 64)
+			goto out;
+		row.stack = (uint32_t)v[0];
+		row.comm = strs[v[1]];
+		row.memcg = strs[v[2]];
+		row.order = (uint32_t)v[3];
+		row.gfp = v[4];
+		row.pages = v[5];
+		row.blocks = v[6];
+		row.ts_min = v[7];
+		r = fn(&row, userdata);
+		if (r != 0) {
+			ret = r;
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	for (uint64_t i = 0; i < ns; i++)
+		free(strs[i]);
+	free(strs);
+	return ret;
+}

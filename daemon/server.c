@@ -1,0 +1,641 @@
+/*
+ * server.c: the control socket.  JSON-RPC 2.0, one JSON object per line.
+ *
+ * Hygiene (OpenBSD daemons' habits): sockets non-blocking and close-on-
+ * exec; peer credentials from SO_PEERCRED at accept; at most PO_MAX_CLIENTS
+ * connections (one more is told why and closed); accept pauses on EMFILE;
+ * a request line is read only up to PO_MAX_REQUEST bytes (the input
+ * buffer's high-water mark stops reading there); a line started but not
+ * finished within PO_REQUEST_TIMEOUT seconds closes the connection
+ * (slowloris); an idle one closes after PO_IDLE_TIMEOUT; a reader that
+ * lets PO_MAX_OUTPUT bytes of replies pile up is disconnected, and reading
+ * its requests pauses while its replies back up.  A bad request gets an
+ * error reply and the connection stays usable.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <systemd/sd-daemon.h>
+
+#include "page-ownerd.h"
+
+#define BACKPRESSURE	((size_t)1 << 20)	/* stop reading requests above this */
+
+struct client {
+	struct server	*server;
+	struct bufferevent *bev;	/* NULL once closed */
+	struct event	*deadline;	/* a started line must end in time */
+	int		 refs;		/* the server's, plus pending replies' */
+	bool		 subscribed;
+	bool		 closing;	/* close once the output is flushed */
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	struct client	*prev, *next;	/* the server's list of open clients */
+};
+
+struct server {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event	*resume;	/* re-enables accept after EMFILE */
+	char		*path;		/* unlinked at exit when we bound it */
+	bool		 activated;	/* the socket came from systemd */
+	int		 fd;
+	struct client	*clients;	/* open ones */
+	size_t		 nclients;
+	bool		 freeing;	/* server_free: release clients at once */
+	void		(*dispatch)(struct request *req, void *userdata);
+	void		*userdata;
+	/* counters for status */
+	uint64_t	 accepted, refused_full, requests, parse_errors;
+	uint64_t	 too_large, slow_readers, timeouts;
+};
+
+static void client_close(struct client *c, const char *why);
+
+struct client *
+client_ref(struct client *c)
+{
+	c->refs++;
+	return c;
+}
+
+void
+client_unref(struct client *c)
+{
+	if (--c->refs > 0)
+		return;
+	free(c);
+}
+
+bool
+client_alive(const struct client *c)
+{
+	return c->bev != NULL && !c->closing;
+}
+
+/* Queue one JSON object and a newline; enforce the output cap. */
+static void
+client_send(struct client *c, json_t *msg)
+{
+	struct evbuffer *out;
+	char *s;
+
+	if (c->bev == NULL)
+		return;
+	s = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s == NULL) {
+		client_close(c, "cannot encode a reply");
+		return;
+	}
+	out = bufferevent_get_output(c->bev);
+	evbuffer_add(out, s, strlen(s));
+	evbuffer_add(out, "\n", 1);
+	free(s);
+	if (evbuffer_get_length(out) > PO_MAX_OUTPUT) {
+		c->server->slow_readers++;
+		log_warnx("client uid %u pid %d does not read its replies (%zu bytes "
+		    "queued): disconnected", (unsigned)c->uid, (int)c->pid,
+		    evbuffer_get_length(out));
+		client_close(c, NULL);
+		return;
+	}
+	if (evbuffer_get_length(out) > BACKPRESSURE)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+void
+server_reply(struct client *c, json_t *id, json_t *result)
+{
+	json_t *msg;
+
+	if (id == NULL) {
+		json_decref(result);	/* a notification: no reply */
+		return;
+	}
+	msg = json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result",
+	    result ? result : json_null(), "id", id);
+	client_send(c, msg);
+	json_decref(msg);
+}
+
+void
+server_error(struct client *c, json_t *id, int code, const char *message)
+{
+	json_t *msg;
+
+	msg = json_pack("{s:s, s:{s:i, s:s}, s:O}", "jsonrpc", "2.0", "error",
+	    "code", code, "message", message, "id", id ? id : json_null());
+	client_send(c, msg);
+	json_decref(msg);
+}
+
+void
+server_subscribe(struct client *c)
+{
+	c->subscribed = true;
+	if (c->bev != NULL)
+		bufferevent_set_timeouts(c->bev, NULL, NULL);	/* quiet is fine now */
+}
+
+void
+server_broadcast(struct server *s, const char *method, json_t *params)
+{
+	struct client *c, *next;
+	json_t *msg = json_pack("{s:s, s:s, s:O}", "jsonrpc", "2.0", "method",
+	    method, "params", params);
+
+	for (c = s->clients; c != NULL; c = next) {
+		next = c->next;	/* client_send may close c */
+		if (c->subscribed)
+			client_send(c, msg);
+	}
+	json_decref(msg);
+}
+
+size_t
+server_nclients(const struct server *s)
+{
+	return s->nclients;
+}
+
+void
+server_stats(const struct server *s, json_t *into)
+{
+	json_object_set_new(into, "clients", json_pack("{s:I, s:i, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I, s:I}",
+	    "connected", (json_int_t)s->nclients,
+	    "max", PO_MAX_CLIENTS,
+	    "accepted", (json_int_t)s->accepted,
+	    "refused_full", (json_int_t)s->refused_full,
+	    "requests", (json_int_t)s->requests,
+	    "parse_errors", (json_int_t)s->parse_errors,
+	    "too_large", (json_int_t)s->too_large,
+	    "slow_readers", (json_int_t)s->slow_readers,
+	    "timeouts", (json_int_t)s->timeouts));
+}
+
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_unref(arg);
+}
+
+/*
+ * Close the connection now; the struct goes when its last reference does,
+ * which is never inside one of its own callbacks: the server's reference
+ * is dropped from the event loop.
+ */
+static void
+client_close(struct client *c, const char *why)
+{
+	struct server *s = c->server;
+	struct timeval now = { 0, 0 };
+
+	if (c->bev == NULL)
+		return;
+	if (why != NULL)
+		log_debug("closing client uid %u pid %d: %s", (unsigned)c->uid,
+		    (int)c->pid, why);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	if (c->deadline != NULL) {
+		event_free(c->deadline);
+		c->deadline = NULL;
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	s->nclients--;
+	if (s->freeing || event_base_once(s->base, -1, EV_TIMEOUT, reap_cb, c, &now) < 0)
+		client_unref(c);
+}
+
+static bool
+only_members(json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		const char *const *a;
+
+		(void)v;
+		for (a = allowed; *a != NULL && strcmp(*a, key) != 0; a++)
+			;
+		if (*a == NULL)
+			return false;
+	}
+	return true;
+}
+
+static void
+handle_line(struct client *c, const char *line, size_t n)
+{
+	static const char *const members[] = { "jsonrpc", "method", "params", "id", NULL };
+	struct server *s = c->server;
+	json_error_t err;
+	json_t *req, *id, *method, *params;
+	struct request r;
+
+	while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' '))
+		n--;
+	if (n == 0)
+		return;
+	s->requests++;
+	req = json_loadb(line, n, JSON_REJECT_DUPLICATES, &err);
+	if (req == NULL) {
+		char msg[256];
+
+		s->parse_errors++;
+		snprintf(msg, sizeof(msg), "parse error: %s (at byte %d)", err.text,
+		    err.position);
+		server_error(c, NULL, PO_E_PARSE, msg);
+		return;
+	}
+	if (json_is_array(req)) {
+		server_error(c, NULL, PO_E_INVALID, "batch requests are not supported: "
+		    "send one object per line");
+		goto out;
+	}
+	if (!json_is_object(req)) {
+		server_error(c, NULL, PO_E_INVALID, "a request is a JSON object");
+		goto out;
+	}
+	id = json_object_get(req, "id");
+	if (id != NULL && !json_is_string(id) && !json_is_integer(id) &&
+	    !json_is_null(id)) {
+		server_error(c, NULL, PO_E_INVALID, "id must be a string, an integer or null");
+		goto out;
+	}
+	if (!json_is_string(json_object_get(req, "jsonrpc")) ||
+	    strcmp(json_string_value(json_object_get(req, "jsonrpc")), "2.0") != 0) {
+		server_error(c, id, PO_E_INVALID, "\"jsonrpc\": \"2.0\" is required");
+		goto out;
+	}
+	if (!only_members(req, members)) {
+		server_error(c, id, PO_E_INVALID, "unknown member in the request "
+		    "(allowed: jsonrpc, method, params, id)");
+		goto out;
+	}
+	method = json_object_get(req, "method");
+	if (!json_is_string(method)) {
+		server_error(c, id, PO_E_INVALID, "method must be a string");
+		goto out;
+	}
+	params = json_object_get(req, "params");
+	if (params != NULL && !json_is_object(params)) {
+		server_error(c, id, PO_E_PARAMS, "params must be an object (named params)");
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.client = c;
+	r.id = id;
+	r.method = json_string_value(method);
+	r.params = params ? params : json_object();
+	r.uid = c->uid;
+	r.gid = c->gid;
+	r.pid = c->pid;
+	s->dispatch(&r, s->userdata);
+	if (params == NULL)
+		json_decref(r.params);
+out:
+	json_decref(req);
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->server->timeouts++;
+	log_warnx("client uid %u pid %d took over %d s to send one request line: "
+	    "disconnected", (unsigned)c->uid, (int)c->pid, PO_REQUEST_TIMEOUT);
+	client_close(c, NULL);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (c->bev != NULL && !c->closing) {
+		size_t n;
+		char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+
+		if (line == NULL) {
+			size_t pending = evbuffer_get_length(in);
+
+			if (pending > PO_MAX_REQUEST) {
+				c->server->too_large++;
+				server_error(c, NULL, PO_E_TOO_LARGE,
+				    "request line longer than 65536 bytes");
+				c->closing = true;
+				bufferevent_disable(bev, EV_READ);
+			} else if (pending > 0 && c->deadline != NULL &&
+			    !evtimer_pending(c->deadline, NULL)) {
+				struct timeval tv = { PO_REQUEST_TIMEOUT, 0 };
+
+				evtimer_add(c->deadline, &tv);
+			}
+			break;
+		}
+		if (c->deadline != NULL)
+			evtimer_del(c->deadline);
+		if (n > PO_MAX_REQUEST) {
+			c->server->too_large++;
+			server_error(c, NULL, PO_E_TOO_LARGE,
+			    "request line longer than 65536 bytes");
+		} else {
+			handle_line(c, line, n);
+		}
+		free(line);
+	}
+	/* close after the last reply is flushed */
+	if (c->bev != NULL && c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_close(c, "closing");
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	if (c->closing) {
+		client_close(c, "closing");
+		return;
+	}
+	/* the output drained below the low-water mark: read requests again */
+	bufferevent_enable(bev, EV_READ);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		c->server->timeouts++;
+		client_close(c, "idle");
+	} else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		client_close(c, (what & BEV_EVENT_EOF) ? "end of file" : "error");
+	}
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, void *arg)
+{
+	struct server *s = arg;
+	struct client *c;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct timeval idle = { PO_IDLE_TIMEOUT, 0 };
+
+	(void)l;
+	(void)sa;
+	(void)socklen;
+	evutil_make_socket_nonblocking(fd);
+	evutil_make_socket_closeonexec(fd);
+	if (s->nclients >= PO_MAX_CLIENTS) {
+		static const char msg[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32006,"
+		    "\"message\":\"too many clients (128): try again later\"},\"id\":null}\n";
+
+		s->refused_full++;
+		if (write(fd, msg, sizeof(msg) - 1) < 0) {
+			/* best effort: the client may already be gone */
+		}
+		close(fd);
+		return;
+	}
+	c = po_xcalloc(1, sizeof(*c));
+	c->server = s;
+	c->refs = 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+		c->pid = cred.pid;
+	} else {
+		c->uid = (uid_t)-1;
+		c->gid = (gid_t)-1;
+		c->pid = -1;
+	}
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->deadline = evtimer_new(s->base, deadline_cb, c);
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, PO_MAX_REQUEST + 2);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->next = s->clients;
+	if (s->clients != NULL)
+		s->clients->prev = c;
+	s->clients = c;
+	s->nclients++;
+	s->accepted++;
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	event_free(s->resume);
+	s->resume = NULL;
+	evconnlistener_enable(s->listener);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct server *s = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 1, 0 };
+
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		log_warnx("accept: %s; pausing new connections for a second",
+		    strerror(e));
+		evconnlistener_disable(l);
+		if (s->resume == NULL) {
+			s->resume = evtimer_new(s->base, resume_cb, s);
+			evtimer_add(s->resume, &tv);
+		}
+		return;
+	}
+	log_warnx("accept: %s", strerror(e));
+}
+
+/* Bind our own socket: refuse to steal one a live daemon listens on. */
+static int
+bind_socket(const char *path, const char *group, char **cause)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	struct group *gr;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		po_asprintf(cause, "socket path '%s' is too long", path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = -errno;
+		po_asprintf(cause, "socket: %s", strerror(errno));
+		return r;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			po_asprintf(cause, "'%s' exists and is not a socket", path);
+			close(fd);
+			return -EEXIST;
+		}
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
+		    errno == EAGAIN) {
+			po_asprintf(cause, "another page-ownerd is listening on '%s'", path);
+			close(fd);
+			return -EADDRINUSE;
+		}
+		close(fd);
+		(void)unlink(path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0) {
+			r = -errno;
+			po_asprintf(cause, "socket: %s", strerror(errno));
+			return r;
+		}
+	}
+	{
+		/* the directory, e.g. /run/page-ownerd when not made by systemd */
+		char *dir = po_xstrdup(path), *slash = strrchr(dir, '/');
+
+		if (slash != NULL && slash != dir) {
+			*slash = '\0';
+			(void)mkdir(dir, 0755);
+		}
+		free(dir);
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		r = -errno;
+		po_asprintf(cause, "cannot bind '%s': %s", path, strerror(errno));
+		close(fd);
+		return r;
+	}
+	(void)chmod(path, 0660);
+	gr = getgrnam(group);
+	if (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) < 0) {
+		/* not fatal: root can still use it */
+	}
+	if (listen(fd, 128) < 0) {
+		r = -errno;
+		po_asprintf(cause, "cannot listen on '%s': %s", path, strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		return r;
+	}
+	return fd;
+}
+
+int
+server_new(struct server **ret, struct event_base *base, const char *path,
+    const char *group, void (*dispatch)(struct request *req, void *ud),
+    void *userdata, char **cause)
+{
+	struct server *s = po_xcalloc(1, sizeof(*s));
+	int n, fd;
+
+	s->base = base;
+	s->dispatch = dispatch;
+	s->userdata = userdata;
+	n = sd_listen_fds(1);
+	if (n >= 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
+		fd = SD_LISTEN_FDS_START;
+		evutil_make_socket_nonblocking(fd);
+		evutil_make_socket_closeonexec(fd);
+		s->activated = true;
+	} else {
+		if (n > 0)
+			log_warnx("systemd passed %d sockets but the first is not a "
+			    "listening Unix stream socket; binding '%s' instead", n, path);
+		fd = bind_socket(path, group, cause);
+		if (fd < 0) {
+			free(s);
+			return fd;
+		}
+		s->path = po_xstrdup(path);
+	}
+	s->fd = fd;
+	s->listener = evconnlistener_new(base, accept_cb, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (s->listener == NULL) {
+		po_asprintf(cause, "cannot listen with libevent");
+		close(fd);
+		free(s->path);
+		free(s);
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(s->listener, accept_error_cb);
+	*ret = s;
+	return 0;
+}
+
+void
+server_free(struct server *s)
+{
+	struct client *c, *next;
+
+	if (s == NULL)
+		return;
+	s->freeing = true;
+	for (c = s->clients; c != NULL; c = next) {
+		next = c->next;
+		client_close(c, "shutting down");
+	}
+	if (s->resume != NULL)
+		event_free(s->resume);
+	evconnlistener_free(s->listener);
+	if (s->path != NULL)
+		(void)unlink(s->path);
+	free(s->path);
+	free(s);
+}
+
+int
+server_listen_fd(const struct server *s)
+{
+	return s->fd;
+}
+
+bool
+server_activated(const struct server *s)
+{
+	return s->activated;
+}

@@ -1,0 +1,405 @@
+/*
+ * source.c: where page_owner text comes from, behind one small interface
+ * (begin / read / end) that the tests swap.
+ *
+ * - The kernel's file (debugfs) is read by a child process that copies it
+ *   into a pipe with a 1 MiB buffer (the kernel returns one record per
+ *   read() and fails a smaller buffer with ENOMEM).  A kernel bug that
+ *   kills the reader, or a read error part-way, then fails one snapshot:
+ *   the daemon sees the pipe end early and the child's status, and lives.
+ * - A regular file is opened afresh at every snapshot, so a test can
+ *   replace it between snapshots; X.meta beside X.page_owner may name the
+ *   boot_id and kernel it came from.
+ * - A directory is a recorded capture, replayed one file per snapshot in
+ *   name order; NNN.meta beside NNN.page_owner may name the boot_id and
+ *   kernel of the capture.
+ * Reads wait at most READ_STALL seconds for data (a FIFO that never ends
+ * fails the snapshot instead of hanging the collector).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "page-ownerd.h"
+
+#define DEBUGFS_MAGIC	0x64626720
+#define READ_STALL	30		/* seconds without a byte: give up */
+#define CHILD_BUF	((size_t)1 << 20)
+
+struct source {
+	char		*path;		/* configured path */
+	enum source_kind kind;
+	int		 fd;		/* open during a snapshot, else -1 */
+	pid_t		 child;		/* debugfs reader process, or 0 */
+	char		*last;		/* replay: last file name read */
+	size_t		 next, total;	/* replay: position, for status */
+	bool		 done;		/* replay: no file after last */
+	bool		 fifo;		/* the open file is a FIFO */
+	bool		 got_data;	/* bytes came since source_begin */
+};
+
+static bool
+on_debugfs(const char *path)
+{
+	struct statfs sf;
+
+	if (strncmp(path, "/sys/kernel/debug/", 18) == 0)
+		return true;
+	return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == DEBUGFS_MAGIC;
+}
+
+int
+source_new(struct source **ret, const char *path, char **cause)
+{
+	struct source *s;
+	struct stat st;
+
+	if (path == NULL || path[0] == '\0') {
+		po_asprintf(cause, "no source given");
+		return -EINVAL;
+	}
+	s = po_xcalloc(1, sizeof(*s));
+	s->path = po_xstrdup(path);
+	s->fd = -1;
+	if (on_debugfs(path))
+		s->kind = SOURCE_DEBUGFS;
+	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		s->kind = SOURCE_DIR;
+	else
+		s->kind = SOURCE_FILE;
+	*ret = s;
+	return 0;
+}
+
+void
+source_free(struct source *s)
+{
+	if (s == NULL)
+		return;
+	source_end(s);
+	free(s->path);
+	free(s->last);
+	free(s);
+}
+
+enum source_kind
+source_get_kind(const struct source *s)
+{
+	return s->kind;
+}
+
+const char *
+source_kind_name(enum source_kind k)
+{
+	switch (k) {
+	case SOURCE_DEBUGFS: return "debugfs";
+	case SOURCE_FILE: return "file";
+	case SOURCE_DIR: return "replay";
+	}
+	return "?";
+}
+
+const char *
+source_path(const struct source *s)
+{
+	return s->path;
+}
+
+bool
+source_done(const struct source *s)
+{
+	return s->done;
+}
+
+void
+source_position(const struct source *s, size_t *ret_next, size_t *ret_total)
+{
+	*ret_next = s->next;
+	*ret_total = s->total;
+}
+
+static bool
+is_dump_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	return len > 11 && strcmp(n + len - 11, ".page_owner") == 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The next capture file after s->last, in name order. */
+static int
+replay_next(struct source *s, char **ret_name, char **cause)
+{
+	DIR *d = opendir(s->path);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, i;
+	int r = 0;
+
+	if (d == NULL) {
+		r = -errno;
+		po_asprintf(cause, "cannot open capture directory '%s': %s", s->path,
+		    strerror(errno));
+		return r;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (!is_dump_name(e->d_name))
+			continue;
+		names = po_xrealloc(names, n + 1, sizeof(*names));
+		names[n++] = po_xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n; i++)
+		if (s->last == NULL || strcmp(names[i], s->last) > 0)
+			break;
+	s->total = n;
+	if (n == 0) {
+		po_asprintf(cause, "capture directory '%s' holds no *.page_owner file",
+		    s->path);
+		r = -ENOENT;
+	} else if (i == n) {
+		s->done = true;
+		po_asprintf(cause, "replay of '%s' finished: all %zu files were read",
+		    s->path, n);
+		r = -ENODATA;
+	} else {
+		*ret_name = po_xstrdup(names[i]);
+		s->next = i + 1;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
+/* NNN.meta beside NNN.page_owner: "boot_id=..." and "kernel=..." lines. */
+static void
+read_meta(const char *dump_path, struct source_meta *meta)
+{
+	char path[4200], line[512];
+	size_t n = strlen(dump_path);
+	FILE *f;
+
+	if (!is_dump_name(dump_path))
+		return;
+	snprintf(path, sizeof(path), "%.*s.meta", (int)(n - 11), dump_path);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strncmp(line, "boot_id=", 8) == 0)
+			po_strlcpy(meta->boot_id, line + 8, sizeof(meta->boot_id));
+		else if (strncmp(line, "kernel=", 7) == 0)
+			po_strlcpy(meta->kernel, line + 7, sizeof(meta->kernel));
+	}
+	fclose(f);
+}
+
+static int
+explain_open(const char *path, int err, char **cause)
+{
+	if (err == ENOENT)
+		po_asprintf(cause, "'%s' does not exist: page_owner needs a kernel "
+		    "with CONFIG_PAGE_OWNER=y booted with page_owner=on, and debugfs "
+		    "mounted on /sys/kernel/debug", path);
+	else if (err == EACCES || err == EPERM)
+		po_asprintf(cause, "cannot read '%s': %s (page_owner is readable "
+		    "by root only)", path, strerror(err));
+	else
+		po_asprintf(cause, "cannot open '%s': %s", path, strerror(err));
+	return -err;
+}
+
+/* The child: copy the kernel's file into the pipe; exit status = errno. */
+static void __attribute__((noreturn))
+reader_child(const char *path, int out, char *buf)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		_exit(errno & 0x7f);
+	for (;;) {
+		ssize_t n = read(fd, buf, CHILD_BUF), off = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			_exit(errno & 0x7f);
+		if (n == 0)
+			_exit(0);
+		while (off < n) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				_exit(EPIPE);
+			off += w;
+		}
+	}
+}
+
+static int
+start_reader(struct source *s, char **cause)
+{
+	int p[2];
+	char *buf;
+	pid_t pid;
+
+	if (access(s->path, R_OK) < 0)
+		return explain_open(s->path, errno, cause);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		po_asprintf(cause, "cannot make a pipe: %s", strerror(errno));
+		return -errno;
+	}
+	/* our end waits with poll(), so a reader stuck in the kernel times out */
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	buf = po_xmalloc(CHILD_BUF);	/* before fork: the child only reads and writes */
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		free(buf);
+		close(p[0]);
+		close(p[1]);
+		po_asprintf(cause, "cannot fork the page_owner reader: %s", strerror(e));
+		return -e;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		/* the reader works at low priority: it is only bookkeeping */
+		(void)nice(10);
+		reader_child(s->path, p[1], buf);
+	}
+	free(buf);
+	close(p[1]);
+	s->fd = p[0];
+	s->child = pid;
+	return 0;
+}
+
+int
+source_begin(struct source *s, struct source_meta *meta, char **cause)
+{
+	char *name = NULL, *path = NULL;
+	int r;
+
+	memset(meta, 0, sizeof(*meta));
+	source_end(s);
+	switch (s->kind) {
+	case SOURCE_DEBUGFS:
+		po_strlcpy(meta->name, s->path, sizeof(meta->name));
+		return start_reader(s, cause);
+	case SOURCE_FILE:
+		po_strlcpy(meta->name, s->path, sizeof(meta->name));
+		s->fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (s->fd < 0)
+			return explain_open(s->path, errno, cause);
+		{
+			struct stat st;
+
+			s->fifo = fstat(s->fd, &st) == 0 && S_ISFIFO(st.st_mode);
+			s->got_data = false;
+		}
+		read_meta(s->path, meta);
+		return 0;
+	case SOURCE_DIR:
+		r = replay_next(s, &name, cause);
+		if (r < 0)
+			return r;
+		po_asprintf(&path, "%s/%s", s->path, name);
+		s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (s->fd < 0) {
+			r = explain_open(path, errno, cause);
+			free(path);
+			free(name);
+			return r;
+		}
+		free(s->last);
+		s->last = name;
+		po_strlcpy(meta->name, path, sizeof(meta->name));
+		read_meta(path, meta);
+		free(path);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Bytes read, 0 at the end, -errno (-ETIMEDOUT when the input stalls). */
+ssize_t
+source_read(struct source *s, char *buf, size_t len)
+{
+	double deadline = po_now_mono() + READ_STALL;
+
+	for (;;) {
+		ssize_t n = read(s->fd, buf, len);
+
+		if (n == 0 && s->fifo && !s->got_data) {
+			/* a FIFO without a writer yet: wait for one, not forever */
+			if (po_now_mono() > deadline)
+				return -ETIMEDOUT;
+			(void)poll(NULL, 0, 100);
+			continue;
+		}
+		if (n > 0)
+			s->got_data = true;
+		if (n >= 0) {
+			if (n == 0 && s->child > 0) {
+				int status, e;
+
+				if (waitpid(s->child, &status, 0) < 0)
+					return -errno;
+				s->child = 0;
+				if (WIFSIGNALED(status))
+					return -ECHILD;
+				e = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+				if (e != 0)
+					return -e;
+			}
+			return n;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+			int p = poll(&pfd, 1, READ_STALL * 1000);
+
+			if (p == 0)
+				return -ETIMEDOUT;
+			if (p < 0 && errno != EINTR)
+				return -errno;
+			deadline = po_now_mono() + READ_STALL;
+			continue;
+		}
+		return -errno;
+	}
+}
+
+void
+source_end(struct source *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->child > 0) {
+		kill(s->child, SIGKILL);
+		(void)waitpid(s->child, NULL, 0);
+		s->child = 0;
+	}
+}

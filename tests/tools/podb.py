@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""podb.py: read page-ownerd's database from the outside, for the tests.
+
+An independent decoder of the packed blobs (daemon/pack.c documents the
+format), so the tests check what was stored without trusting the daemon's
+own reader.  As a command:
+  podb.py DB changes            one line per stored delta, as JSON
+  podb.py DB totals             current value per series, as JSON
+  podb.py DB check              PRAGMA integrity_check and blob sanity
+"""
+import json
+import sqlite3
+import sys
+
+CHANGE_FIELDS = ('d_pages', 'd_blocks', 'allocated', 'freed')
+BUCKET_FIELDS = ('d_pages', 'd_blocks', 'allocated', 'freed', 'grew', 'shrank')
+CHECKPOINT_FIELDS = ('pages', 'blocks')
+KINDS = {1: 'stack', 2: 'comm', 3: 'memcg', 4: 'module', 5: 'order'}
+
+
+def _varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7f) << s
+        s += 7
+        if not c & 0x80:
+            return v, i
+
+
+def unpack(blob, names):
+    """Decode a packed table into [(series, {field: value})]."""
+    b = bytes(blob)
+    if b[0] != ord('P') or b[1] != 1 or b[2] != len(names):
+        raise ValueError('not a packed table of %d fields' % len(names))
+    nf, smask, i = b[2], b[3], 4
+    n, i = _varint(b, i)
+    nblocks, i = _varint(b, i)
+    for _ in range(2 * nblocks):
+        _, i = _varint(b, i)
+    out, series = [], 0
+    for k in range(n):
+        d, i = _varint(b, i)
+        series = d if k % 64 == 0 else series + d
+        row = {}
+        for j in range(nf):
+            v, i = _varint(b, i)
+            if smask >> j & 1:
+                v = (v >> 1) ^ -(v & 1)
+            row[names[j]] = v
+        out.append((series, row))
+    if i != len(b):
+        raise ValueError('trailing bytes in a packed table')
+    return out
+
+
+class DB:
+    def __init__(self, path):
+        self.c = sqlite3.connect('file:%s?mode=ro' % path, uri=True)
+        self.series = {r[0]: {'kind': KINDS.get(r[1], r[1]), 'key': r[2],
+                              'culprit': r[3], 'module': r[4]}
+                       for r in self.c.execute(
+                           'SELECT id, kind, key, culprit, module FROM series')}
+
+    def snapshots(self):
+        return [dict(zip(('id', 'baseline', 'identities', 'pages', 'records',
+                          'boot'), r))
+                for r in self.c.execute(
+                    'SELECT id, baseline, identities, pages, records, boot '
+                    'FROM snapshots ORDER BY id')]
+
+    def changes(self, snapshot):
+        row = self.c.execute('SELECT data FROM changes WHERE snapshot = ?',
+                             (snapshot,)).fetchone()
+        return {} if row is None else dict(unpack(row[0], CHANGE_FIELDS))
+
+    def totals(self):
+        return {r[0]: {'pages': r[1], 'blocks': r[2]} for r in self.c.execute(
+            'SELECT series, pages, blocks FROM totals')}
+
+    def check(self):
+        problems = []
+        ic = self.c.execute('PRAGMA integrity_check').fetchall()
+        if ic != [('ok',)]:
+            problems.append('integrity_check: %r' % ic[:3])
+        for table, names in (('changes', CHANGE_FIELDS),
+                             ('checkpoints', CHECKPOINT_FIELDS)):
+            for snap, data in self.c.execute('SELECT snapshot, data FROM %s' % table):
+                try:
+                    unpack(data, names)
+                except (ValueError, IndexError) as e:
+                    problems.append('%s %s: %s' % (table, snap, e))
+        for lvl, start, data in self.c.execute('SELECT level, start, data FROM buckets'):
+            try:
+                unpack(data, BUCKET_FIELDS)
+            except (ValueError, IndexError) as e:
+                problems.append('bucket %s/%s: %s' % (lvl, start, e))
+        return problems
+
+
+def main():
+    db = DB(sys.argv[1])
+    what = sys.argv[2]
+    if what == 'changes':
+        for s in db.snapshots():
+            for series, row in sorted(db.changes(s['id']).items()):
+                print(json.dumps(dict(snapshot=s['id'], series=series,
+                                      **db.series.get(series, {}), **row)))
+    elif what == 'totals':
+        print(json.dumps(db.totals()))
+    elif what == 'check':
+        p = db.check()
+        print('\n'.join(p) if p else 'ok')
+        return 1 if p else 0
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
