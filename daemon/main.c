@@ -460,6 +460,7 @@ main(int argc, char **argv)
 	event_free(d.sig_hup);
 	event_base_free(d.base);
 	free(d.last_error);
+	query_cache_free();
 	config_free(&d.cfg);
 	if (!fl.once)
 		log_notice("stopped");

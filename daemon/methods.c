@@ -279,6 +279,13 @@ static const struct method methods[] = {
 	{ PO_M_SNAPSHOTS, 0, snapshots_params, m_snapshots },
 	{ PO_M_SNAPSHOT, M_ROOT, snapshot_params, m_snapshot },
 	{ PO_M_SUBSCRIBE, 0, subscribe_params, m_subscribe },
+	{ PO_M_TOP, 0, query_top_params, query_top },
+	{ PO_M_GROWERS, 0, query_window_params, query_growers },
+	{ PO_M_LEAKS, 0, query_leaks_params, query_leaks },
+	{ PO_M_HISTORY, 0, query_history_params, query_history },
+	{ PO_M_STACK, 0, query_stack_params, query_stack },
+	{ PO_M_DIFF, 0, query_diff_params, query_diff },
+	{ PO_M_EXPORT, 0, query_export_params, query_export },
 };
 
 static const struct method *

@@ -411,6 +411,31 @@ int	 rpc_fail(struct rpc_err *err, int code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 json_t	*snapshot_json(const struct snap_row *r);
 
+/* ---- query.c: leak and hogger answers ----------------------------------- */
+
+int	 query_top(struct daemon *d, struct request *req, json_t **ret,
+	    struct rpc_err *err);
+int	 query_growers(struct daemon *d, struct request *req, json_t **ret,
+	    struct rpc_err *err);
+int	 query_leaks(struct daemon *d, struct request *req, json_t **ret,
+	    struct rpc_err *err);
+int	 query_history(struct daemon *d, struct request *req, json_t **ret,
+	    struct rpc_err *err);
+int	 query_stack(struct daemon *d, struct request *req, json_t **ret,
+	    struct rpc_err *err);
+int	 query_diff(struct daemon *d, struct request *req, json_t **ret,
+	    struct rpc_err *err);
+int	 query_export(struct daemon *d, struct request *req, json_t **ret,
+	    struct rpc_err *err);
+void	 query_cache_free(void);
+extern const char *const query_top_params[];
+extern const char *const query_window_params[];
+extern const char *const query_leaks_params[];
+extern const char *const query_history_params[];
+extern const char *const query_stack_params[];
+extern const char *const query_diff_params[];
+extern const char *const query_export_params[];
+
 /* ---- window.c: since / until / at / limit, resolved to snapshot ids ------- */
 
 struct window {

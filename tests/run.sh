@@ -46,17 +46,18 @@ run_prog() {
 	timeout -k 10 "$limit" "$@" >"$log" 2>&1
 	rc=$?
 	local p f s
+	# TAP: a "# SKIP" directive makes a line a skip, ok or not ok
 	p=$(grep -Ec '^ok( |$)' "$log" | head -1)
-	s=$(grep -Ec '^ok( .*)?# *(SKIP|skip)' "$log" | head -1)
-	f=$(grep -Ec '^not ok' "$log" | head -1)
-	p=$((p - s))
+	s=$(grep -Ec '^(not )?ok( .*)?# *(SKIP|skip)' "$log" | head -1)
+	f=$(grep -E '^not ok' "$log" | grep -Evc '# *(SKIP|skip)' | head -1)
+	p=$((p - $(grep -Ec '^ok( .*)?# *(SKIP|skip)' "$log" | head -1)))
 	while IFS= read -r line; do
 		case "$line" in
-		"not ok"*) echo "  ${c_bad}FAIL${c_off} ${line#not ok}" ;;
-		ok*"# SKIP"*|ok*"# skip"*)
-			echo "  ${c_skip}SKIP${c_off} ${line#ok}"
-			skips="$skips$tier/$name:${line#ok}
+		*ok*"# SKIP"*|*ok*"# skip"*)
+			echo "  ${c_skip}SKIP${c_off} ${line#*ok}"
+			skips="$skips$tier/$name:${line#*ok}
 " ;;
+		"not ok"*) echo "  ${c_bad}FAIL${c_off} ${line#not ok}" ;;
 		esac
 	done <"$log"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

@@ -7,8 +7,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 tap=0
 [ "${1:-}" = "--tap" ] && tap=1
-srcs=$(ls lib/*.c daemon/*.c client/*.c tests/bench/*.c 2>/dev/null)
-flags="-std=gnu11 -D_GNU_SOURCE -Ilib -Idaemon -Iclient -Ibuild/gen"
+srcs=$(ls lib/*.c daemon/*.c client/*.c tests/bench/*.c tests/unit/*.c tests/fuzz/*.c 2>/dev/null)
+flags="-std=gnu11 -D_GNU_SOURCE -Ilib -Idaemon -Iclient -Ibuild/gen -Itests/unit -DPO_SRCDIR=\"$top\""
 rc=0
 
 report() { # $1 = status (0 ok), $2 = what
