@@ -47,7 +47,7 @@ UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 LIBPO		:= $(B)/libpo.a
 
 PROGRAMS	:= $(B)/pageownerctl $(if $(DAEMON_SRCS),$(B)/page-ownerd)
-TOOLS		:= $(B)/tests/gen-dump
+TOOLS		:= $(B)/tests/gen-dump $(if $(DAEMON_SRCS),$(B)/tests/gen-history)
 
 .PHONY: all check check-fast check-kernel bench fuzz run install clean lint deps \
 	deps-build units
@@ -88,6 +88,13 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIBPO)
 $(B)/tests/gen-dump: tests/bench/gen-dump.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lm
+
+# the bench's history generator writes through the daemon's own engine
+ENGINE_OBJS	:= $(patsubst %,$(B)/daemon/%.o,engine combo store pack series source config log) \
+		   $(B)/gen/migrations.o
+$(B)/tests/gen-history: tests/bench/gen-history.c $(ENGINE_OBJS) $(LIBPO)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Idaemon -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 
 units: $(UNIT_BINS)
 
@@ -138,4 +145,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) \
-	$(UNIT_BINS:=.d) $(B)/tests/gen-dump.d
+	$(UNIT_BINS:=.d) $(B)/tests/gen-dump.d $(B)/tests/gen-history.d

@@ -79,6 +79,9 @@ struct engine {
 	char		*buf;		/* READ_BUF bytes */
 	char		 host_boot[64];
 	char		 host_kernel[128];
+	bool		 bulk;		/* totals written by engine_flush_totals */
+	uint8_t		*dirty;		/* bulk: series whose totals changed */
+	int64_t		 dirty_cap;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -519,6 +522,7 @@ engine_close(struct engine *e)
 	free(e->bk[1].v);
 	series_values_free(&e->vals);
 	free(e->buf);
+	free(e->dirty);
 	free(e);
 }
 
@@ -588,7 +592,9 @@ apply_values(struct engine *e, struct snap_row *row, struct series_values *v,
 
 		if (b->n > 0 && (b->key != key || b->boot != row->boot)) {
 			r = bucket_write(e, level);
-			if (r == 0 && level == 1)
+			/* a day's end: the full state, so no value is more than a
+			 * day of rollups away from a checkpoint */
+			if (r == 0 && level == 2)
 				r = checkpoint_write(e, b->last);
 			if (r < 0)
 				return r;
@@ -633,6 +639,20 @@ apply_values(struct engine *e, struct snap_row *row, struct series_values *v,
 			si->blocks = v->blocks[s];
 			si->ts_min = v->ts_min[s];
 			si->last_change = row->id;
+			if (e->bulk) {
+				if (s >= e->dirty_cap) {
+					int64_t cap = e->dirty_cap ? e->dirty_cap : 1024;
+
+					while (cap <= s)
+						cap *= 2;
+					e->dirty = po_xrealloc(e->dirty, (size_t)cap, 1);
+					memset(e->dirty + e->dirty_cap, 0,
+					    (size_t)(cap - e->dirty_cap));
+					e->dirty_cap = cap;
+				}
+				e->dirty[s] = 1;
+				continue;
+			}
 			r = store_put_totals(e->st, s, si->pages, si->blocks, row->id,
 			    si->growing_since, si->ts_min);
 			if (r < 0) {
@@ -649,6 +669,39 @@ apply_values(struct engine *e, struct snap_row *row, struct series_values *v,
 	if (r == 0)
 		r = store_set_boot_range(e->st, row->boot, row->id);
 	return r < 0 ? r : (int)(changed > INT32_MAX ? INT32_MAX : changed);
+}
+
+/*
+ * Bulk loading (the bench generator): totals are kept in memory and
+ * written once by engine_flush_totals, not at every snapshot.
+ */
+void
+engine_set_bulk(struct engine *e, bool bulk)
+{
+	e->bulk = bulk;
+}
+
+int
+engine_flush_totals(struct engine *e)
+{
+	int r;
+
+	if ((r = store_begin(e->st)) < 0)
+		return r;
+	for (int64_t s = 1; s < e->dirty_cap; s++) {
+		const struct series_info *si;
+
+		if (!e->dirty[s] || (si = registry_info(e->reg, s)) == NULL)
+			continue;
+		r = store_put_totals(e->st, s, si->pages, si->blocks, si->last_change,
+		    si->growing_since, si->ts_min);
+		if (r < 0) {
+			store_rollback(e->st);
+			return r;
+		}
+		e->dirty[s] = 0;
+	}
+	return store_commit(e->st);
 }
 
 /* For callers that bring their own values (the bench generator). */
@@ -693,7 +746,7 @@ fail:
 /* What the record callback fills. */
 struct frame {
 	struct engine	*e;
-	struct po_agg	*agg;
+	struct combo_table *combos;
 	FILE		*ident;		/* new identities */
 	struct po_ident_merge merge;
 	bool		 merging;
@@ -744,7 +797,7 @@ on_record(const struct po_record *r, void *userdata)
 		return 1;
 	if (r->kind != PO_REC_PAGE)
 		return 0;	/* show_stacks text in a page_owner source */
-	if (po_agg_add(f->agg, r, 0, &gid, &ih) != 0)
+	if (combo_add(f->combos, r, &gid, &ih) != 0)
 		return 0;
 	id = (struct po_ident){ .pfn = r->pfn, .hash = (uint32_t)(ih ^ (ih >> 32)),
 	    .ref = gid, .order = (uint8_t)r->order };
@@ -809,9 +862,6 @@ int
 engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
     struct snap_result *res)
 {
-	static const enum po_key keys[] = {
-		PO_KEY_STACK, PO_KEY_COMM, PO_KEY_MEMCG, PO_KEY_ORDER, PO_KEY_GFP,
-	};
 	struct frame fr = { .e = e, .stop = stop };
 	struct po_parser *parser = NULL;
 	struct source_meta meta;
@@ -879,7 +929,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	snprintf(row->kind, sizeof(row->kind), "full");
 
 	po_parser_new(&parser);
-	po_agg_new(&fr.agg, keys, PO_ARRAY_SIZE(keys), NULL);
+	fr.combos = combo_table_new();
 	fr.ident = fopen(e->ident_tmp, "we");
 	if (fr.ident == NULL) {
 		r = -errno;
@@ -967,7 +1017,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	row->malformed = (int64_t)ps->malformed;
 	row->unknown_lines = (int64_t)ps->unknown_lines;
 	snprintf(row->format, sizeof(row->format), "%s", po_era_str(ps->features));
-	row->stacks = po_stacktab_count(po_agg_stacks(fr.agg));
+	row->stacks = po_stacktab_count(combo_stacks(fr.combos));
 
 	/* resolve combos to series, inside the snapshot's transaction */
 	if ((r = store_boot(e->st, row->boot_id, row->kernel, &row->boot)) < 0 ||
@@ -982,27 +1032,26 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		goto fail_store;
 
 	series_values_clear(&e->vals);
-	ngroups = po_agg_ngroups(fr.agg);
+	ngroups = combo_count(fr.combos);
 	combos = po_xcalloc(ngroups + 1, sizeof(*combos));
 	dw = detail_writer_new();
 	for (size_t g = 0; g < ngroups; g++) {
-		const struct po_group *grp = po_agg_group(fr.agg, g);
-		struct po_stacktab *stt = po_agg_stacks(fr.agg);
-		struct po_strtab *names = po_agg_names(fr.agg);
-		const struct po_stack *sk = po_stacktab_get(stt, grp->stack_id);
-		const char *culprit = po_strtab_get(names, sk->culprit_id, NULL);
-		const char *module = po_strtab_get(names, sk->module_id, NULL);
-		const char *comm = po_strtab_get(names, (uint32_t)grp->key[1], NULL);
-		const char *memcg = po_strtab_get(names, (uint32_t)grp->key[2], NULL);
+		const struct combo *cb = combo_get(fr.combos, (uint32_t)g);
+		struct po_stacktab *stt = combo_stacks(fr.combos);
+		const struct po_stack *sk = po_stacktab_get(stt, cb->k.stack);
+		const char *culprit = combo_name(fr.combos, sk->culprit_id);
+		const char *module = combo_name(fr.combos, sk->module_id);
+		const char *comm = combo_name(fr.combos, cb->k.comm);
+		const char *memcg = combo_name(fr.combos, cb->k.memcg);
 		char folded[64], order[16];
 		struct detail_row dr;
 		int64_t stack_id, alloc;
 
 		stack_id = registry_stack(e->reg, e->st, sk->hash,
-		    po_stacktab_text(stt, grp->stack_id), sk->sig_hash, culprit,
+		    po_stacktab_text(stt, cb->k.stack), sk->sig_hash, culprit,
 		    module, row->id, &combos[g].s[SERIES_STACK - 1]);
 		registry_fold_comm(comm, folded, sizeof(folded));
-		snprintf(order, sizeof(order), "%llu", (unsigned long long)grp->key[3]);
+		snprintf(order, sizeof(order), "%u", cb->k.order);
 		combos[g].s[SERIES_COMM - 1] = registry_series(e->reg, e->st,
 		    SERIES_COMM, folded, NULL, NULL, row->id);
 		combos[g].s[SERIES_MEMCG - 1] = registry_series(e->reg, e->st,
@@ -1020,20 +1069,19 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		alloc = g < fr.combo_cap ? fr.combo_alloc[g] : 0;
 		for (int k = 0; k < NKINDS; k++) {
 			int64_t s = combos[g].s[k];
-			int64_t ts = grp->ts_max > 0 ? (int64_t)grp->ts_min : 0;
+			int64_t ts = (int64_t)cb->ts_min;
 
-			e->vals.pages[s] += (int64_t)grp->pages[0];
-			e->vals.blocks[s] += (int64_t)grp->blocks[0];
+			e->vals.pages[s] += (int64_t)cb->pages;
+			e->vals.blocks[s] += (int64_t)cb->blocks;
 			e->vals.alloc[s] += alloc;
 			if (ts > 0 && (e->vals.ts_min[s] == 0 || ts < e->vals.ts_min[s]))
 				e->vals.ts_min[s] = ts;
 		}
 		dr = (struct detail_row){
 			.stack = stack_id > 0 ? (uint32_t)stack_id : 0,
-			.comm = comm, .memcg = memcg, .order = (uint32_t)grp->key[3],
-			.gfp = grp->key[4], .pages = grp->pages[0],
-			.blocks = grp->blocks[0],
-			.ts_min = grp->ts_max > 0 ? grp->ts_min : 0,
+			.comm = comm, .memcg = memcg, .order = cb->k.order,
+			.gfp = cb->k.gfp, .pages = cb->pages, .blocks = cb->blocks,
+			.ts_min = cb->ts_min,
 		};
 		detail_add(dw, &dr);
 	}
@@ -1177,7 +1225,7 @@ out:
 	free(fr.prev_freed);
 	free(combos);
 	detail_writer_free(dw);
-	po_agg_free(fr.agg);
+	combo_table_free(fr.combos);
 	po_parser_free(parser);
 	res->error = r;
 	if (e->src != NULL && source_get_kind(e->src) == SOURCE_DIR)

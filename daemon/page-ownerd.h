@@ -135,6 +135,7 @@ struct pack_writer {
 	size_t		 idx_len, idx_cap;
 	unsigned	 nfields;
 	unsigned	 smask;		/* fields stored zigzag (signed) */
+	unsigned	 xform;		/* how stored fields derive (pack.c) */
 	uint32_t	 n;		/* entries */
 	uint32_t	 last;		/* previous series id */
 	uint32_t	 block_first;	/* previous block's first series */
@@ -147,6 +148,8 @@ struct pack_reader {
 	const uint8_t	*idx, *idx_end;	/* sparse index */
 	unsigned	 nfields;
 	unsigned	 smask;
+	unsigned	 version;	/* of the blob */
+	unsigned	 xform;		/* how stored fields derive (pack.c) */
 	uint32_t	 n, left;	/* entries, entries not yet read */
 	uint32_t	 nblocks;
 	uint32_t	 series;	/* last series read */
@@ -309,6 +312,33 @@ int64_t	 registry_max_series(const struct registry *r);
 uint64_t registry_overflowed(const struct registry *r);
 void	 registry_fold_comm(const char *comm, char *buf, size_t len);
 
+/* ---- combo.c: a snapshot's records by stack x comm x memcg x order x gfp -- */
+
+struct combo_key {
+	uint32_t	 stack;		/* po_stacktab id */
+	uint32_t	 comm;		/* name id */
+	uint32_t	 memcg;		/* name id ("" = not charged) */
+	uint32_t	 order;
+	uint64_t	 gfp;
+};
+
+struct combo {
+	struct combo_key k;
+	uint64_t	 pages;
+	uint64_t	 blocks;
+	uint64_t	 ts_min;	/* oldest allocation, ns; 0 = unknown */
+};
+
+struct combo_table;
+struct combo_table *combo_table_new(void);
+void	 combo_table_free(struct combo_table *t);
+int	 combo_add(struct combo_table *t, const struct po_record *r,
+	    uint32_t *ret_combo, uint64_t *ret_ident);
+uint32_t combo_count(const struct combo_table *t);
+const struct combo *combo_get(const struct combo_table *t, uint32_t i);
+struct po_stacktab *combo_stacks(const struct combo_table *t);
+const char *combo_name(const struct combo_table *t, uint32_t id);
+
 /* ---- engine.c: one snapshot, from text to stored deltas ------------------ */
 
 /* The outcome of one snapshot, handed to the main loop. */
@@ -343,6 +373,8 @@ int	 engine_apply(struct engine *e, struct snap_row *row,
 	    struct series_values *v, const void *detail, size_t detail_len,
 	    char **cause);
 struct store *engine_store(struct engine *e);
+void	 engine_set_bulk(struct engine *e, bool bulk);
+int	 engine_flush_totals(struct engine *e);
 struct registry *engine_registry(struct engine *e);
 void	 series_values_reserve(struct series_values *v, int64_t max_id);
 void	 series_values_free(struct series_values *v);

@@ -30,11 +30,18 @@ def _varint(b, i):
 
 
 def unpack(blob, names):
-    """Decode a packed table into [(series, {field: value})]."""
+    """Decode a packed table into [(series, {field: value})].
+
+    Version 2: a bitmap of stored (non-zero) fields per entry, and 'xform'
+    fields stored relative to others: delta tables keep d_blocks - d_pages
+    and freed - (allocated - d_pages); checkpoints keep pages - blocks."""
     b = bytes(blob)
-    if b[0] != ord('P') or b[1] != 1 or b[2] != len(names):
+    if b[0] != ord('P') or b[1] not in (1, 2) or b[2] != len(names):
         raise ValueError('not a packed table of %d fields' % len(names))
-    nf, smask, i = b[2], b[3], 4
+    version, nf, smask, i = b[1], b[2], b[3], 4
+    xform = 0
+    if version == 2:
+        xform, i = b[4], 5
     n, i = _varint(b, i)
     nblocks, i = _varint(b, i)
     for _ in range(2 * nblocks):
@@ -43,13 +50,23 @@ def unpack(blob, names):
     for k in range(n):
         d, i = _varint(b, i)
         series = d if k % 64 == 0 else series + d
-        row = {}
+        present = (1 << nf) - 1
+        if version == 2:
+            present, i = b[i], i + 1
+        f = [0] * nf
         for j in range(nf):
+            if not present >> j & 1:
+                continue
             v, i = _varint(b, i)
             if smask >> j & 1:
                 v = (v >> 1) ^ -(v & 1)
-            row[names[j]] = v
-        out.append((series, row))
+            f[j] = v
+        if xform == 1:
+            f[1] += f[0]
+            f[3] += f[2] - f[0]
+        elif xform == 2:
+            f[1] = f[0] - f[1]
+        out.append((series, dict(zip(names, f))))
     if i != len(b):
         raise ValueError('trailing bytes in a packed table')
     return out

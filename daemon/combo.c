@@ -1,0 +1,161 @@
+/*
+ * combo.c: one snapshot's records grouped into combos, the finest breakdown
+ * the daemon keeps: stack x comm x memcg x order x gfp.
+ *
+ * A lean cousin of lib/agg.c for the collector's hot path: a combo is 48
+ * bytes, its key holds interned ids, and only what a snapshot stores is
+ * counted (pages, blocks, oldest allocation).  Memory grows with distinct
+ * combos, never with records.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "page-ownerd.h"
+
+struct combo_table {
+	struct po_strtab *names;	/* comm and memcg names */
+	struct po_stacktab *stacks;	/* exact stacks and their text */
+	struct combo	*v;		/* dense */
+	uint32_t	 n, cap;
+	uint32_t	*slots;		/* combo index + 1, 0 = empty */
+	uint32_t	 mask;
+	uint32_t	 empty_name;	/* id of "" */
+};
+
+static uint64_t
+key_hash(const struct combo_key *k)
+{
+	return po_hash(k, sizeof(*k));
+}
+
+struct combo_table *
+combo_table_new(void)
+{
+	struct combo_table *t = po_xcalloc(1, sizeof(*t));
+
+	po_strtab_new(&t->names);
+	po_stacktab_new(&t->stacks, t->names);
+	t->empty_name = po_strtab_intern(t->names, "", 0);
+	t->mask = 4095;
+	t->slots = po_xcalloc(t->mask + 1, sizeof(*t->slots));
+	return t;
+}
+
+void
+combo_table_free(struct combo_table *t)
+{
+	if (t == NULL)
+		return;
+	po_stacktab_free(t->stacks);
+	po_strtab_free(t->names);
+	free(t->v);
+	free(t->slots);
+	free(t);
+}
+
+static void
+rehash(struct combo_table *t)
+{
+	uint32_t cap = (t->mask + 1) * 2;
+
+	free(t->slots);
+	t->slots = po_xcalloc(cap, sizeof(*t->slots));
+	t->mask = cap - 1;
+	for (uint32_t i = 0; i < t->n; i++) {
+		uint32_t s = (uint32_t)key_hash(&t->v[i].k) & t->mask;
+
+		while (t->slots[s] != 0)
+			s = (s + 1) & t->mask;
+		t->slots[s] = i + 1;
+	}
+}
+
+/*
+ * Count one page record; its combo in *ret_combo and its identity (what
+ * makes it the same allocation in the next snapshot) in *ret_ident.
+ */
+int
+combo_add(struct combo_table *t, const struct po_record *r, uint32_t *ret_combo,
+    uint64_t *ret_ident)
+{
+	struct combo_key k;
+	const struct po_stack *sk;
+	struct combo *c;
+	uint32_t s;
+
+	if (r->kind != PO_REC_PAGE)
+		return -EINVAL;
+	memset(&k, 0, sizeof(k));
+	if (r->nframes > 0) {
+		k.stack = po_stacktab_intern(t->stacks, r->stack, r->nframes);
+	} else {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), " handle:%u\n", r->handle);
+
+		k.stack = po_stacktab_intern(t->stacks,
+		    (struct po_span){ buf, (size_t)n }, 0);
+	}
+	k.comm = r->comm.n ? po_strtab_intern(t->names, r->comm.p, r->comm.n) :
+	    t->empty_name;
+	k.memcg = r->memcg.n ? po_strtab_intern(t->names, r->memcg.p, r->memcg.n) :
+	    t->empty_name;
+	k.order = r->order;
+	k.gfp = r->gfp;
+	s = (uint32_t)key_hash(&k) & t->mask;
+	for (;;) {
+		uint32_t i = t->slots[s];
+
+		if (i == 0) {
+			if (t->n == t->cap) {
+				t->cap = t->cap ? t->cap * 2 : 4096;
+				t->v = po_xrealloc(t->v, t->cap, sizeof(*t->v));
+			}
+			c = &t->v[t->n];
+			memset(c, 0, sizeof(*c));
+			c->k = k;
+			t->slots[s] = ++t->n;
+			if ((uint64_t)t->n * 2 > t->mask) {
+				rehash(t);
+				c = &t->v[t->n - 1];
+			}
+			break;
+		}
+		if (memcmp(&t->v[i - 1].k, &k, sizeof(k)) == 0) {
+			c = &t->v[i - 1];
+			break;
+		}
+		s = (s + 1) & t->mask;
+	}
+	c->pages += UINT64_C(1) << r->order;
+	c->blocks++;
+	if ((r->features & PO_F_TS) && (c->ts_min == 0 || r->ts < c->ts_min))
+		c->ts_min = r->ts;
+	sk = po_stacktab_get(t->stacks, k.stack);
+	*ret_combo = (uint32_t)(c - t->v);
+	*ret_ident = po_record_ident(r, sk->hash);
+	return 0;
+}
+
+uint32_t
+combo_count(const struct combo_table *t)
+{
+	return t->n;
+}
+
+const struct combo *
+combo_get(const struct combo_table *t, uint32_t i)
+{
+	return i < t->n ? &t->v[i] : NULL;
+}
+
+struct po_stacktab *
+combo_stacks(const struct combo_table *t)
+{
+	return t->stacks;
+}
+
+const char *
+combo_name(const struct combo_table *t, uint32_t id)
+{
+	return po_strtab_get(t->names, id, NULL);
+}
