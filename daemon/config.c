@@ -32,6 +32,7 @@ config_defaults(struct config *c)
 	c->max_db_size = UINT64_C(1) << 30;
 	c->max_stacks = 1000000;
 	c->max_series = 2000000;
+	c->read_timeout = 30;
 }
 
 void
@@ -126,6 +127,8 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 		return set_str(&c->group, v, key, cause);
 	if (strcmp(key, "interval") == 0)
 		return set_duration(&c->interval, v, 1, 86400, key, cause);
+	if (strcmp(key, "read_timeout") == 0)
+		return set_duration(&c->read_timeout, v, 1, 3600, key, cause);
 	if (strcmp(key, "keep_full") == 0)
 		return set_duration(&c->keep_full, v, 3600, 3650.0 * 86400, key, cause);
 	if (strcmp(key, "keep_hourly") == 0)

@@ -79,6 +79,9 @@ struct engine {
 	char		*buf;		/* READ_BUF bytes */
 	char		 host_boot[64];
 	char		 host_kernel[128];
+	uint32_t	 max_stacks;	/* caps handed to the registry */
+	uint32_t	 max_series;
+	uint64_t	 overflow_noted; /* overflow count last reported */
 	bool		 bulk;		/* totals written by engine_flush_totals */
 	uint8_t		*dirty;		/* bulk: series whose totals changed */
 	int64_t		 dirty_cap;
@@ -439,7 +442,7 @@ engine_load_state(struct engine *e, char **cause)
 
 	registry_free(e->reg);
 	e->reg = NULL;
-	r = registry_load(&e->reg, e->st, UINT32_MAX, UINT32_MAX, cause);
+	r = registry_load(&e->reg, e->st, e->max_stacks, e->max_series, cause);
 	if (r < 0)
 		return r;
 	r = store_last_snapshot(e->st, &last);
@@ -485,6 +488,8 @@ engine_open(struct engine **ret, const struct config *cfg, char **cause)
 	int r;
 
 	e->db_path = po_xstrdup(cfg->db);
+	e->max_stacks = cfg->max_stacks ? cfg->max_stacks : UINT32_MAX;
+	e->max_series = cfg->max_series ? cfg->max_series : UINT32_MAX;
 	po_asprintf(&e->ident_path, "%s.ident", cfg->db);
 	po_asprintf(&e->ident_tmp, "%s.ident.new", cfg->db);
 	e->buf = po_xmalloc(READ_BUF);
@@ -903,6 +908,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		    e->db_path);
 	}
 
+	source_set_timeout(e->src, cfg->read_timeout);
 	t0 = po_now_mono();
 	u0 = thread_cpu(&s0);
 	cu0 = children_cpu(&cs0);
@@ -1167,6 +1173,10 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	e->prev_boot = row->boot;
 	e->prev_ident_ok = true;
 
+	if (registry_overflowed(e->reg) > e->overflow_noted) {
+		e->overflow_noted = registry_overflowed(e->reg);
+		res->overflowed = e->overflow_noted;
+	}
 	res->top = json_array();
 	for (int i = 0; i < TOP_GROWERS && top[i].series != 0; i++) {
 		const struct series_info *si = registry_info(e->reg, top[i].series);

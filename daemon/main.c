@@ -191,6 +191,15 @@ snapshot_done(struct snap_result *res, void *userdata)
 			json_decref(params);
 		}
 	}
+	if (res->overflowed > d->overflowed) {
+		if (d->overflowed == 0)
+			log_fields(LOG_WARNING, (const char *const[]){ "CAP=reached", NULL },
+			    "more distinct stacks or series than max_stacks=%u / "
+			    "max_series=%u: new ones are counted under '(overflow)' "
+			    "(raise the caps in the config to keep them apart)",
+			    d->cfg.max_stacks, d->cfg.max_series);
+		d->overflowed = res->overflowed;
+	}
 	methods_snapshot_done(d, res);
 	if (d->once) {
 		d->exit_code = res->error < 0 ? 1 : 0;
@@ -262,10 +271,10 @@ reload(struct daemon *d, const struct flags *fl)
 
 static const struct flags *hup_flags;
 
-static void
-dispatch(struct request *req, void *userdata)
+static int
+on_line(struct client *c, const char *line, size_t n, void *userdata)
 {
-	methods_dispatch(userdata, req);
+	return methods_handle_line(userdata, c, line, n);
 }
 
 static void
@@ -388,7 +397,7 @@ main(int argc, char **argv)
 	if (d.base == NULL)
 		fatalx("cannot create the event loop");
 	if (!fl.once && server_new(&d.server, d.base, d.cfg.socket, d.cfg.group,
-	    dispatch, &d, &cause) < 0)
+	    on_line, &d, &cause) < 0)
 		fatalx("%s", cause);
 	if (collector_start(&d.collector, &d.cfg, d.base, snapshot_done, &d, &cause) < 0)
 		fatalx("%s", cause);

@@ -135,6 +135,10 @@ m_status(struct daemon *d, struct request *req, json_t **ret, struct rpc_err *er
 	    "reader_user_s", (double)kids.ru_utime.tv_sec + (double)kids.ru_utime.tv_usec / 1e6,
 	    "reader_sys_s", (double)kids.ru_stime.tv_sec + (double)kids.ru_stime.tv_usec / 1e6));
 	json_object_set_new(j, "max_rss_kib", json_integer(self.ru_maxrss));
+	json_object_set_new(j, "limits", json_pack("{s:I, s:I, s:I}",
+	    "max_stacks", (json_int_t)d->cfg.max_stacks,
+	    "max_series", (json_int_t)d->cfg.max_series,
+	    "overflowed", (json_int_t)d->overflowed));
 	server_stats(d->server, j);
 	json_object_set_new(j, "status", json_string(d->status_line));
 	*ret = j;
@@ -315,6 +319,107 @@ unknown_param(const struct method *m, json_t *params)
 	return NULL;
 }
 
+static bool
+only_members(json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		const char *const *a;
+
+		(void)v;
+		for (a = allowed; *a != NULL && strcmp(*a, key) != 0; a++)
+			;
+		if (*a == NULL)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * One request line from a client: parse it (duplicate keys refused),
+ * check it is a JSON-RPC 2.0 request, and dispatch it.  Returns 0, or the
+ * JSON-RPC error code it answered with.
+ */
+int
+methods_handle_line(struct daemon *d, struct client *c, const char *line, size_t n)
+{
+	static const char *const members[] = { "jsonrpc", "method", "params", "id", NULL };
+	json_error_t err;
+	json_t *req, *id, *method, *params;
+	struct request r;
+	int code = 0;
+
+	req = json_loadb(line, n, JSON_REJECT_DUPLICATES, &err);
+	if (req == NULL) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "parse error: %s (at byte %d)", err.text,
+		    err.position);
+		server_error(c, NULL, PO_E_PARSE, msg);
+		return PO_E_PARSE;
+	}
+	code = PO_E_INVALID;
+	if (json_is_array(req)) {
+		server_error(c, NULL, code, "batch requests are not supported: "
+		    "send one object per line");
+		goto out;
+	}
+	if (!json_is_object(req)) {
+		server_error(c, NULL, code, "a request is a JSON object");
+		goto out;
+	}
+	id = json_object_get(req, "id");
+	if (id != NULL && !json_is_string(id) && !json_is_integer(id) &&
+	    !json_is_null(id)) {
+		server_error(c, NULL, code, "id must be a string, an integer or null");
+		goto out;
+	}
+	if (!json_is_string(json_object_get(req, "jsonrpc")) ||
+	    strcmp(json_string_value(json_object_get(req, "jsonrpc")), "2.0") != 0) {
+		server_error(c, id, code, "\"jsonrpc\": \"2.0\" is required");
+		goto out;
+	}
+	if (!only_members(req, members)) {
+		server_error(c, id, code, "unknown member in the request "
+		    "(allowed: jsonrpc, method, params, id)");
+		goto out;
+	}
+	method = json_object_get(req, "method");
+	if (!json_is_string(method)) {
+		server_error(c, id, code, "method must be a string");
+		goto out;
+	}
+	params = json_object_get(req, "params");
+	if (params != NULL && !json_is_object(params)) {
+		code = PO_E_PARAMS;
+		server_error(c, id, code, "params must be an object (named params)");
+		goto out;
+	}
+	code = 0;
+	memset(&r, 0, sizeof(r));
+	r.client = c;
+	r.id = id;
+	r.method = json_string_value(method);
+	r.params = params ? params : json_object();
+	client_creds(c, &r.uid, &r.gid, &r.pid);
+	methods_dispatch(d, &r);
+	if (params == NULL)
+		json_decref(r.params);
+out:
+	json_decref(req);
+	return code;
+}
+
+/* A notification (no id) gets no reply, not even an error (JSON-RPC 2.0). */
+static void
+request_error(struct request *req, int code, const char *msg)
+{
+	if (req->id != NULL)
+		server_error(req->client, req->id, code, msg);
+}
+
 void
 methods_dispatch(struct daemon *d, struct request *req)
 {
@@ -328,7 +433,7 @@ methods_dispatch(struct daemon *d, struct request *req)
 		char msg[160];
 
 		snprintf(msg, sizeof(msg), "unknown method '%.60s'", req->method);
-		server_error(req->client, req->id, PO_E_NO_METHOD, msg);
+		request_error(req, PO_E_NO_METHOD, msg);
 		return;
 	}
 	if ((m->flags & M_ROOT) && req->uid != 0) {
@@ -338,7 +443,7 @@ methods_dispatch(struct daemon *d, struct request *req)
 		    m->name, (unsigned)req->uid, (unsigned)req->gid, (int)req->pid);
 		snprintf(msg, sizeof(msg), "permission denied: '%s' changes state and "
 		    "needs root", m->name);
-		server_error(req->client, req->id, PO_E_DENIED, msg);
+		request_error(req, PO_E_DENIED, msg);
 		return;
 	}
 	if ((bad = unknown_param(m, req->params)) != NULL) {
@@ -351,14 +456,14 @@ methods_dispatch(struct daemon *d, struct request *req)
 		snprintf(msg, sizeof(msg), "unknown param '%.60s' for '%s' (%s%s)",
 		    bad, m->name, used ? "allowed: " : "it takes none",
 		    allowed);
-		server_error(req->client, req->id, PO_E_PARAMS, msg);
+		request_error(req, PO_E_PARAMS, msg);
 		return;
 	}
 	r = m->fn(d, req, &result, &err);
 	if (r == 0)
 		server_reply(req->client, req->id, result);
 	else if (r < 0)
-		server_error(req->client, req->id, err.code ? err.code : PO_E_INTERNAL,
+		request_error(req, err.code ? err.code : PO_E_INTERNAL,
 		    err.msg ? err.msg : "failed");
 	free(err.msg);
 }

@@ -65,6 +65,7 @@ struct config {
 	uint64_t	 max_db_size;	/* bytes; 0 = no cap */
 	uint32_t	 max_stacks;	/* distinct stacks kept */
 	uint32_t	 max_series;	/* series kept */
+	double		 read_timeout;	/* seconds without data: the read fails */
 	char		*group;		/* group owning the socket */
 };
 
@@ -114,6 +115,7 @@ int	 source_begin(struct source *s, struct source_meta *meta, char **cause);
 ssize_t	 source_read(struct source *s, char *buf, size_t len);
 void	 source_end(struct source *s);
 bool	 source_done(const struct source *s);
+void	 source_set_timeout(struct source *s, double seconds);
 void	 source_position(const struct source *s, size_t *ret_next, size_t *ret_total);
 
 /* ---- pack.c: packed per-series tables (the blobs in the database) ------- */
@@ -349,6 +351,7 @@ struct snap_result {
 	json_t		*top;		/* the interval's top growers */
 	bool		 replay_done;	/* a capture replay ran out of files */
 	bool		 page_owner_off; /* the kernel file is missing or off */
+	uint64_t	 overflowed;	/* new: lookups folded into (overflow) */
 	size_t		 replay_next;	/* replay: files read so far */
 	size_t		 replay_total;	/* replay: files in the capture */
 };
@@ -407,8 +410,9 @@ struct request {
 };
 
 int	 server_new(struct server **ret, struct event_base *base, const char *path,
-	    const char *group, void (*dispatch)(struct request *req, void *ud),
-	    void *userdata, char **cause);
+	    const char *group, int (*on_line)(struct client *c, const char *line,
+	    size_t n, void *ud), void *userdata, char **cause);
+void	 client_creds(const struct client *c, uid_t *uid, gid_t *gid, pid_t *pid);
 void	 server_free(struct server *s);
 int	 server_listen_fd(const struct server *s);
 bool	 server_activated(const struct server *s);
@@ -437,6 +441,8 @@ typedef int (*method_fn)(struct daemon *d, struct request *req, json_t **ret,
     struct rpc_err *err);
 
 void	 methods_dispatch(struct daemon *d, struct request *req);
+int	 methods_handle_line(struct daemon *d, struct client *c, const char *line,
+	    size_t n);
 void	 methods_snapshot_done(struct daemon *d, const struct snap_result *res);
 void	 methods_free_pending(struct daemon *d);
 int	 rpc_fail(struct rpc_err *err, int code, const char *fmt, ...)
@@ -510,6 +516,7 @@ struct daemon {
 	struct pending	*pending;	/* clients waiting for `snapshot` */
 	size_t		 replay_next, replay_total;
 	bool		 replay_done;	/* a capture replay has no more files */
+	uint64_t	 overflowed;	/* stacks or series past the caps */
 	bool		 stopping;
 	bool		 once;		/* --once: exit after one snapshot */
 	int		 exit_code;

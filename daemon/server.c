@@ -53,7 +53,8 @@ struct server {
 	struct client	*clients;	/* open ones */
 	size_t		 nclients;
 	bool		 freeing;	/* server_free: release clients at once */
-	void		(*dispatch)(struct request *req, void *userdata);
+	int		(*on_line)(struct client *c, const char *line, size_t n,
+			    void *userdata);
 	void		*userdata;
 	/* counters for status */
 	uint64_t	 accepted, refused_full, requests, parse_errors;
@@ -226,96 +227,28 @@ client_close(struct client *c, const char *why)
 		client_unref(c);
 }
 
-static bool
-only_members(json_t *obj, const char *const *allowed)
+void
+client_creds(const struct client *c, uid_t *uid, gid_t *gid, pid_t *pid)
 {
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		const char *const *a;
-
-		(void)v;
-		for (a = allowed; *a != NULL && strcmp(*a, key) != 0; a++)
-			;
-		if (*a == NULL)
-			return false;
-	}
-	return true;
+	*uid = c->uid;
+	*gid = c->gid;
+	*pid = c->pid;
 }
 
 static void
 handle_line(struct client *c, const char *line, size_t n)
 {
-	static const char *const members[] = { "jsonrpc", "method", "params", "id", NULL };
 	struct server *s = c->server;
-	json_error_t err;
-	json_t *req, *id, *method, *params;
-	struct request r;
+	int code;
 
 	while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' '))
 		n--;
 	if (n == 0)
 		return;
 	s->requests++;
-	req = json_loadb(line, n, JSON_REJECT_DUPLICATES, &err);
-	if (req == NULL) {
-		char msg[256];
-
+	code = s->on_line(c, line, n, s->userdata);
+	if (code == PO_E_PARSE)
 		s->parse_errors++;
-		snprintf(msg, sizeof(msg), "parse error: %s (at byte %d)", err.text,
-		    err.position);
-		server_error(c, NULL, PO_E_PARSE, msg);
-		return;
-	}
-	if (json_is_array(req)) {
-		server_error(c, NULL, PO_E_INVALID, "batch requests are not supported: "
-		    "send one object per line");
-		goto out;
-	}
-	if (!json_is_object(req)) {
-		server_error(c, NULL, PO_E_INVALID, "a request is a JSON object");
-		goto out;
-	}
-	id = json_object_get(req, "id");
-	if (id != NULL && !json_is_string(id) && !json_is_integer(id) &&
-	    !json_is_null(id)) {
-		server_error(c, NULL, PO_E_INVALID, "id must be a string, an integer or null");
-		goto out;
-	}
-	if (!json_is_string(json_object_get(req, "jsonrpc")) ||
-	    strcmp(json_string_value(json_object_get(req, "jsonrpc")), "2.0") != 0) {
-		server_error(c, id, PO_E_INVALID, "\"jsonrpc\": \"2.0\" is required");
-		goto out;
-	}
-	if (!only_members(req, members)) {
-		server_error(c, id, PO_E_INVALID, "unknown member in the request "
-		    "(allowed: jsonrpc, method, params, id)");
-		goto out;
-	}
-	method = json_object_get(req, "method");
-	if (!json_is_string(method)) {
-		server_error(c, id, PO_E_INVALID, "method must be a string");
-		goto out;
-	}
-	params = json_object_get(req, "params");
-	if (params != NULL && !json_is_object(params)) {
-		server_error(c, id, PO_E_PARAMS, "params must be an object (named params)");
-		goto out;
-	}
-	memset(&r, 0, sizeof(r));
-	r.client = c;
-	r.id = id;
-	r.method = json_string_value(method);
-	r.params = params ? params : json_object();
-	r.uid = c->uid;
-	r.gid = c->gid;
-	r.pid = c->pid;
-	s->dispatch(&r, s->userdata);
-	if (params == NULL)
-		json_decref(r.params);
-out:
-	json_decref(req);
 }
 
 static void
@@ -566,14 +499,14 @@ bind_socket(const char *path, const char *group, char **cause)
 
 int
 server_new(struct server **ret, struct event_base *base, const char *path,
-    const char *group, void (*dispatch)(struct request *req, void *ud),
-    void *userdata, char **cause)
+    const char *group, int (*on_line)(struct client *c, const char *line,
+    size_t n, void *ud), void *userdata, char **cause)
 {
 	struct server *s = po_xcalloc(1, sizeof(*s));
 	int n, fd;
 
 	s->base = base;
-	s->dispatch = dispatch;
+	s->on_line = on_line;
 	s->userdata = userdata;
 	n = sd_listen_fds(1);
 	if (n >= 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {

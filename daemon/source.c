@@ -30,7 +30,7 @@
 #include "page-ownerd.h"
 
 #define DEBUGFS_MAGIC	0x64626720
-#define READ_STALL	30		/* seconds without a byte: give up */
+#define READ_STALL	30		/* default seconds without a byte: give up */
 #define CHILD_BUF	((size_t)1 << 20)
 
 struct source {
@@ -42,6 +42,7 @@ struct source {
 	size_t		 next, total;	/* replay: position, for status */
 	bool		 done;		/* replay: no file after last */
 	bool		 fifo;		/* the open file is a FIFO */
+	double		 stall;		/* seconds without data before -ETIMEDOUT */
 	bool		 got_data;	/* bytes came since source_begin */
 };
 
@@ -68,6 +69,7 @@ source_new(struct source **ret, const char *path, char **cause)
 	s = po_xcalloc(1, sizeof(*s));
 	s->path = po_xstrdup(path);
 	s->fd = -1;
+	s->stall = READ_STALL;
 	if (on_debugfs(path))
 		s->kind = SOURCE_DEBUGFS;
 	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
@@ -110,6 +112,12 @@ const char *
 source_path(const struct source *s)
 {
 	return s->path;
+}
+
+void
+source_set_timeout(struct source *s, double seconds)
+{
+	s->stall = seconds > 0 ? seconds : READ_STALL;
 }
 
 bool
@@ -345,7 +353,7 @@ source_begin(struct source *s, struct source_meta *meta, char **cause)
 ssize_t
 source_read(struct source *s, char *buf, size_t len)
 {
-	double deadline = po_now_mono() + READ_STALL;
+	double deadline = po_now_mono() + s->stall;
 
 	for (;;) {
 		ssize_t n = read(s->fd, buf, len);
@@ -378,13 +386,13 @@ source_read(struct source *s, char *buf, size_t len)
 			continue;
 		if (errno == EAGAIN) {
 			struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
-			int p = poll(&pfd, 1, READ_STALL * 1000);
+			int p = poll(&pfd, 1, (int)(s->stall * 1000));
 
 			if (p == 0)
 				return -ETIMEDOUT;
 			if (p < 0 && errno != EINTR)
 				return -errno;
-			deadline = po_now_mono() + READ_STALL;
+			deadline = po_now_mono() + s->stall;
 			continue;
 		}
 		return -errno;
