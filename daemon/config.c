@@ -33,6 +33,7 @@ config_defaults(struct config *c)
 	c->max_stacks = 1000000;
 	c->max_series = 2000000;
 	c->read_timeout = 30;
+	c->full_trigger = 2560;
 }
 
 void
@@ -156,6 +157,8 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 	}
 	if (strcmp(key, "full_every") == 0)
 		return set_u32(&c->full_every, v, 1, 100000, key, cause);
+	if (strcmp(key, "full_trigger") == 0)
+		return set_u32(&c->full_trigger, v, 1, UINT32_MAX, key, cause);
 	if (strcmp(key, "max_stacks") == 0)
 		return set_u32(&c->max_stacks, v, 100, 100000000, key, cause);
 	if (strcmp(key, "max_series") == 0)
@@ -164,8 +167,9 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 		char *end;
 		double pct = strtod(v, &end);
 
+		/* pct / 100 > 0, not pct > 0: a denormal like 5e-324 % is 0 */
 		if (end == v || (*end != '\0' && strcmp(end, "%") != 0) ||
-		    !(pct > 0 && pct <= 100)) {
+		    !(pct / 100.0 > 0 && pct <= 100)) {
 			po_asprintf(cause, "cpu_budget: '%s' is not a percentage of "
 			    "one CPU from 0 to 100 (like 2%%)", v);
 			return -EINVAL;

@@ -82,10 +82,22 @@ struct engine {
 	uint32_t	 max_stacks;	/* caps handed to the registry */
 	uint32_t	 max_series;
 	uint64_t	 overflow_noted; /* overflow count last reported */
+	unsigned	 since_full;	/* snapshots since the last full read */
+	bool		 force_full;	/* a stack grew past full_trigger */
+	int64_t		*full_pages;	/* stack series' pages at the last full read */
+	int64_t		 full_cap;
+	struct handle_map *handles;	/* stackdepot handle -> series, this boot */
+	int64_t		 handles_boot;
+	char		 prev_boot_id[64]; /* boot_id of prev_snapshot */
 	bool		 bulk;		/* totals written by engine_flush_totals */
 	uint8_t		*dirty;		/* bulk: series whose totals changed */
 	int64_t		 dirty_cap;
 };
+
+struct handle_map;
+static void handle_map_free(struct handle_map *m);
+static const char *read_error(int err, const struct source *src, char *buf, size_t len);
+static void note_full(struct engine *e);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -394,6 +406,7 @@ load_prev(struct engine *e)
 {
 	struct prev_load pl = { .e = e };
 	struct ident_header h;
+	int64_t full_snapshot = 0;	/* the last full read: it has the detail */
 	sqlite3_stmt *q;
 	FILE *f;
 
@@ -407,11 +420,12 @@ load_prev(struct engine *e)
 	if (q == NULL)
 		return;
 	sqlite3_bind_int64(q, 1, e->prev_snapshot);
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) == e->prev_snapshot) {
+	if (sqlite3_step(q) == SQLITE_ROW) {
 		size_t len = (size_t)sqlite3_column_bytes(q, 1);
 		void *blob = po_xmalloc(len + 1);
 
 		memcpy(blob, sqlite3_column_blob(q, 1), len);
+		full_snapshot = sqlite3_column_int64(q, 0);
 		sqlite3_reset(q);
 		if (detail_each(blob, len, prev_row, &pl) == 0) {
 			e->prev = pl.out;
@@ -427,7 +441,7 @@ load_prev(struct engine *e)
 	if (f == NULL)
 		return;
 	if (fread(&h, sizeof(h), 1, f) == 1 && memcmp(h.magic, IDENT_MAGIC, 8) == 0 &&
-	    h.snapshot == e->prev_snapshot && e->prev != NULL)
+	    h.snapshot == full_snapshot && h.boot == e->prev_boot && e->prev != NULL)
 		e->prev_ident_ok = true;
 	fclose(f);
 }
@@ -452,6 +466,7 @@ engine_load_state(struct engine *e, char **cause)
 	}
 	e->prev_snapshot = r > 0 ? last.id : 0;
 	e->prev_boot = r > 0 ? last.boot : 0;
+	po_strlcpy(e->prev_boot_id, r > 0 ? last.boot_id : "", sizeof(e->prev_boot_id));
 	load_prev(e);
 	r = buckets_rebuild(e);
 	if (r < 0) {
@@ -459,6 +474,7 @@ engine_load_state(struct engine *e, char **cause)
 		    store_errmsg(e->st));
 		return r;
 	}
+	note_full(e);
 	return 0;
 }
 
@@ -528,6 +544,8 @@ engine_close(struct engine *e)
 	series_values_free(&e->vals);
 	free(e->buf);
 	free(e->dirty);
+	free(e->full_pages);
+	handle_map_free(e->handles);
 	free(e);
 }
 
@@ -746,6 +764,421 @@ fail:
 	return r < 0 ? r : -EIO;
 }
 
+/* ---- the cheap read: page_owner_stacks ---------------------------------- */
+
+/* stackdepot handle -> stack series, valid for one boot. */
+struct handle_map {
+	uint32_t	*keys;		/* handle + 1; 0 = empty */
+	int64_t		*series;
+	uint32_t	 mask;
+	uint32_t	 n;
+};
+
+static void
+handle_map_free(struct handle_map *m)
+{
+	if (m == NULL)
+		return;
+	free(m->keys);
+	free(m->series);
+	free(m);
+}
+
+static struct handle_map *
+handle_map_new(void)
+{
+	struct handle_map *m = po_xcalloc(1, sizeof(*m));
+
+	m->mask = 1023;
+	m->keys = po_xcalloc(m->mask + 1, sizeof(*m->keys));
+	m->series = po_xcalloc(m->mask + 1, sizeof(*m->series));
+	return m;
+}
+
+/* The slot of a handle: its own, or the empty one it would take. */
+static uint32_t
+handle_probe(const struct handle_map *m, uint32_t handle)
+{
+	uint32_t i = (handle * 2654435761u) & m->mask;
+
+	while (m->keys[i] != 0 && m->keys[i] != handle + 1)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+static void
+handle_map_grow(struct handle_map *m)
+{
+	uint32_t *keys = m->keys, oldmask = m->mask;
+	int64_t *series = m->series;
+
+	m->mask = m->mask * 2 + 1;
+	m->keys = po_xcalloc(m->mask + 1, sizeof(*m->keys));
+	m->series = po_xcalloc(m->mask + 1, sizeof(*m->series));
+	for (uint32_t k = 0; k <= oldmask; k++) {
+		uint32_t i;
+
+		if (keys[k] == 0)
+			continue;
+		i = handle_probe(m, keys[k] - 1);
+		m->keys[i] = keys[k];
+		m->series[i] = series[k];
+	}
+	free(keys);
+	free(series);
+}
+
+static int64_t *
+handle_slot(struct handle_map *m, uint32_t handle, bool add)
+{
+	uint32_t i = handle_probe(m, handle);
+
+	if (m->keys[i] != 0)
+		return &m->series[i];
+	if (!add)
+		return NULL;
+	if ((m->n + 1) * 2 > m->mask) {
+		handle_map_grow(m);
+		i = handle_probe(m, handle);
+	}
+	m->keys[i] = handle + 1;
+	m->n++;
+	return &m->series[i];
+}
+
+/* What a page_owner_stacks read gathers. */
+struct stacks_frame {
+	struct engine	*e;
+	int64_t		 snapshot;	/* for new series and stacks */
+	bool		 map_handles;	/* show_stacks_handles: fill the handle map */
+	int64_t		*pages;		/* by series: nr_base_pages seen */
+	uint8_t		*seen;		/* by series */
+	int64_t		 cap;
+	int64_t		 records, total;
+	int		 error;		/* -errno that stopped the read */
+	volatile int	*stop;
+};
+
+static void
+stacks_grow(struct stacks_frame *f, int64_t series)
+{
+	int64_t cap = f->cap ? f->cap : 1024;
+
+	if (series < f->cap)
+		return;
+	while (cap <= series)
+		cap *= 2;
+	f->pages = po_xrealloc(f->pages, (size_t)cap, sizeof(*f->pages));
+	f->seen = po_xrealloc(f->seen, (size_t)cap, 1);
+	memset(f->pages + f->cap, 0, (size_t)(cap - f->cap) * sizeof(*f->pages));
+	memset(f->seen + f->cap, 0, (size_t)(cap - f->cap));
+	f->cap = cap;
+}
+
+/* The stack series of a record's frames, registered when new. */
+static int64_t
+stacks_series_of(struct stacks_frame *f, const struct po_record *r)
+{
+	struct po_stack_info info;
+	char *culprit, *module;
+	int64_t series = 0, id;
+
+	po_stack_describe(r->stack, &info);
+	culprit = po_span_dup(info.culprit);
+	module = po_span_dup(info.module);
+	id = registry_stack(f->e->reg, f->e->st, po_hash(r->stack.p, r->stack.n),
+	    r->stack, info.sig_hash, culprit, module, f->snapshot, &series);
+	free(culprit);
+	free(module);
+	return id == 0 ? 0 : series;
+}
+
+static int
+on_stack_record(const struct po_record *r, void *userdata)
+{
+	struct stacks_frame *f = userdata;
+	int64_t series = 0, *slot;
+
+	if (*f->stop) {
+		f->error = -ECANCELED;
+		return 1;
+	}
+	if (r->kind != PO_REC_STACK)
+		return 0;
+	if (f->map_handles) {
+		/* show_stacks_handles: frames and a handle, no count */
+		if (r->nframes == 0 || !r->has_handle)
+			return 0;
+		series = stacks_series_of(f, r);
+		if (series == 0) {
+			f->error = -EIO;
+			return 1;
+		}
+		*handle_slot(f->e->handles, r->handle, true) = series;
+		return 0;
+	}
+	if (!r->has_nr_pages)
+		return 0;
+	if (r->nframes > 0) {
+		series = stacks_series_of(f, r);
+		if (series == 0) {
+			f->error = -EIO;
+			return 1;
+		}
+	} else if (r->has_handle) {
+		slot = handle_slot(f->e->handles, r->handle, false);
+		if (slot == NULL) {
+			f->error = -ENOKEY;	/* a handle not mapped yet */
+			return 1;
+		}
+		series = *slot;
+	}
+	if (series <= 0)
+		return 0;
+	stacks_grow(f, series);
+	f->pages[series] += r->nr_base_pages > 0 ? r->nr_base_pages : 0;
+	f->seen[series] = 1;
+	f->records++;
+	f->total += r->nr_base_pages > 0 ? r->nr_base_pages : 0;
+	return 0;
+}
+
+/* Read one page_owner_stacks file of this snapshot through the parser. */
+static int
+stacks_read_file(struct engine *e, enum source_file which, struct stacks_frame *f,
+    struct snap_result *res, uint64_t *ret_bytes)
+{
+	struct po_parser *p = NULL;
+	int r;
+
+	if ((r = source_open(e->src, which, &res->cause)) < 0)
+		return r;
+	po_parser_new(&p);
+	for (;;) {
+		ssize_t n = source_read(e->src, e->buf, READ_BUF);
+
+		if (n < 0) {
+			char why[512];
+
+			r = (int)n;
+			res->cause = po_xstrdup(read_error(r, e->src, why, sizeof(why)));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (po_parser_feed(p, e->buf, (size_t)n, on_stack_record, f) != 0) {
+			r = f->error ? f->error : -ECANCELED;
+			break;
+		}
+	}
+	source_end(e->src);
+	if (r == 0)
+		po_parser_finish(p, on_stack_record, f);
+	*ret_bytes += po_parser_stats(p)->bytes;
+	po_parser_free(p);
+	return r;
+}
+
+/* Stacks the kernel's show_stacks never lists: their last full value holds. */
+static bool
+stack_not_listed(const struct series_info *si)
+{
+	return strcmp(si->culprit, "register_early_stack") == 0 ||
+	    strcmp(si->culprit, "register_dummy_stack") == 0 ||
+	    strcmp(si->culprit, "register_failure_stack") == 0;
+}
+
+/* count_threshold hides small stacks from show_stacks: read it, never write it. */
+static uint64_t
+count_threshold(struct engine *e)
+{
+	const char *path = source_path(e->src), *slash = strrchr(path, '/');
+	char line[64], *p = NULL;
+
+	if (source_get_kind(e->src) != SOURCE_DEBUGFS)
+		return 0;
+	po_asprintf(&p, "%.*s/page_owner_stacks/count_threshold",
+	    slash ? (int)(slash - path) : 0, path);
+	read_line_file(p, line, sizeof(line));
+	free(p);
+	return strtoull(line, NULL, 10);
+}
+
+/*
+ * A snapshot from page_owner_stacks: per-stack page counts only.  Stack
+ * and module series get new values; comm, memcg and order series, blocks
+ * and ages carry over from the last full read; pages allocated and freed
+ * are not known (identities false).  Runs its own transaction.
+ */
+static int
+snapshot_stacks(struct engine *e, const struct config *cfg, volatile int *stop,
+    struct snap_result *res)
+{
+	struct stacks_frame f = { .e = e, .stop = stop };
+	struct snap_row *row = &res->row;
+	uint64_t bytes = 0, threshold = count_threshold(e);
+	bool handles = source_available(e->src, SRC_SHOW_HANDLES) &&
+	    source_available(e->src, SRC_SHOW_STACKS_HANDLES);
+	int64_t max;
+	int r;
+
+	snprintf(row->kind, sizeof(row->kind), "stacks");
+	if ((r = store_boot(e->st, row->boot_id, row->kernel, &row->boot)) < 0 ||
+	    (r = store_begin(e->st)) < 0) {
+		po_asprintf(&res->cause, "cannot store the snapshot: %s", store_errmsg(e->st));
+		return r;
+	}
+	row->identities = false;
+	row_prepare(e, row);
+	if ((r = store_insert_snapshot(e->st, row)) < 0)
+		goto fail;
+	f.snapshot = row->id;
+	if (handles) {
+		if (e->handles == NULL || e->handles_boot != row->boot) {
+			handle_map_free(e->handles);
+			e->handles = handle_map_new();
+			e->handles_boot = row->boot;
+		}
+		r = stacks_read_file(e, SRC_SHOW_HANDLES, &f, res, &bytes);
+		if (r == -ENOKEY) {
+			/* new handles: map them all, then count again */
+			free(f.pages);
+			free(f.seen);
+			memset(&f, 0, sizeof(f));
+			f.e = e;
+			f.stop = stop;
+			f.snapshot = row->id;
+			f.map_handles = true;
+			r = stacks_read_file(e, SRC_SHOW_STACKS_HANDLES, &f, res, &bytes);
+			f.map_handles = false;
+			if (r == 0)
+				r = stacks_read_file(e, SRC_SHOW_HANDLES, &f, res, &bytes);
+			if (r == -ENOKEY)
+				po_asprintf(&res->cause, "show_handles lists a handle that "
+				    "show_stacks_handles does not");
+		}
+		snprintf(row->format, sizeof(row->format), "show_handles");
+	} else {
+		r = stacks_read_file(e, SRC_SHOW_STACKS, &f, res, &bytes);
+		snprintf(row->format, sizeof(row->format), "show_stacks");
+	}
+	if (r < 0)
+		goto fail;
+	if (f.records == 0) {
+		r = -ENODATA;
+		po_asprintf(&res->cause, "page_owner_stacks listed no stack");
+		goto fail;
+	}
+
+	max = registry_max_series(e->reg);
+	series_values_reserve(&e->vals, max);
+	series_values_clear(&e->vals);
+	stacks_grow(&f, max);
+	for (int64_t s = 1; s <= max; s++) {
+		const struct series_info *si = registry_info(e->reg, s);
+
+		if (si == NULL)
+			continue;
+		e->vals.blocks[s] = si->blocks;
+		e->vals.ts_min[s] = si->ts_min;
+		if (si->kind == SERIES_MODULE)
+			continue;	/* summed from the stacks below */
+		if (si->kind != SERIES_STACK || (!f.seen[s] && (stack_not_listed(si) ||
+		    (threshold > 0 && (uint64_t)si->pages < threshold))))
+			e->vals.pages[s] = si->pages;	/* carried over */
+		else
+			e->vals.pages[s] = f.pages[s];
+	}
+	for (int64_t s = 1; s <= max; s++) {
+		const struct series_info *si = registry_info(e->reg, s);
+		int64_t mod;
+
+		if (si == NULL || si->kind != SERIES_STACK || e->vals.pages[s] == 0)
+			continue;
+		mod = registry_series(e->reg, e->st, SERIES_MODULE,
+		    si->module[0] ? si->module : "kernel", NULL, NULL, row->id);
+		if (mod == 0) {
+			r = -EIO;
+			goto fail;
+		}
+		series_values_reserve(&e->vals, mod);
+		e->vals.pages[mod] += e->vals.pages[s];
+	}
+	row->records = f.records;
+	row->pages = f.total;
+	row->bytes = (int64_t)bytes;
+	r = apply_values(e, row, &e->vals, NULL);
+	if (r < 0)
+		goto fail;
+	row->changed = r;
+	/* a stack that grew a lot since the last full read asks for one */
+	for (int64_t s = 1; s <= max && s < e->full_cap; s++) {
+		const struct series_info *si = registry_info(e->reg, s);
+
+		if (si != NULL && si->kind == SERIES_STACK &&
+		    si->pages - e->full_pages[s] > (int64_t)cfg->full_trigger)
+			e->force_full = true;
+	}
+	free(f.pages);
+	free(f.seen);
+	return 0;
+fail:
+	if (res->cause == NULL)
+		po_asprintf(&res->cause, "cannot store the snapshot in '%s': %s",
+		    e->db_path, store_errmsg(e->st));
+	store_rollback(e->st);
+	{
+		char *c2 = NULL;
+
+		if (engine_load_state(e, &c2) < 0)
+			free(c2);
+	}
+	free(f.pages);
+	free(f.seen);
+	return r < 0 ? r : -EIO;
+}
+
+/* Full read or stacks read?  (auto: stacks, and a full read every full_every.) */
+static bool
+want_full(struct engine *e, const struct config *cfg, const char *boot_id)
+{
+	bool stacks = source_available(e->src, SRC_SHOW_STACKS) ||
+	    (source_available(e->src, SRC_SHOW_HANDLES) &&
+	    source_available(e->src, SRC_SHOW_STACKS_HANDLES));
+
+	if (cfg->mode == MODE_FULL || !stacks)
+		return true;
+	if (cfg->mode == MODE_STACKS)
+		return false;
+	/* no full read yet, or a new boot: its baseline needs the full text */
+	if (e->prev_snapshot == 0 || strcmp(boot_id, e->prev_boot_id) != 0 ||
+	    !e->prev_ident_ok)
+		return true;
+	return e->force_full || e->since_full + 1 >= cfg->full_every;
+}
+
+/* After a full read: remember the stack series' values for full_trigger. */
+static void
+note_full(struct engine *e)
+{
+	int64_t max = registry_max_series(e->reg);
+
+	if (max >= e->full_cap) {
+		e->full_cap = max + 1024;
+		e->full_pages = po_xrealloc(e->full_pages, (size_t)e->full_cap,
+		    sizeof(*e->full_pages));
+	}
+	memset(e->full_pages, 0, (size_t)e->full_cap * sizeof(*e->full_pages));
+	for (int64_t s = 1; s <= max; s++) {
+		const struct series_info *si = registry_info(e->reg, s);
+
+		if (si != NULL)
+			e->full_pages[s] = si->pages;
+	}
+	e->since_full = 0;
+	e->force_full = false;
+}
+
 /* ---- read + parse --------------------------------------------------------- */
 
 /* What the record callback fills. */
@@ -829,7 +1262,8 @@ read_error(int err, const struct source *src, char *buf, size_t len)
 		    source_path(src));
 		break;
 	case ETIMEDOUT:
-		snprintf(buf, len, "no data from '%s' for 30 s: gave up", source_path(src));
+		snprintf(buf, len, "no data from '%s' for %g s (read_timeout): gave up",
+		    source_path(src), source_timeout(src));
 		break;
 	default:
 		snprintf(buf, len, "reading '%s' failed part-way: %s",
@@ -920,7 +1354,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		row->mono_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	}
-	r = source_begin(e->src, &meta, &res->cause);
+	r = source_next(e->src, &meta, &res->cause);
 	if (r < 0) {
 		res->replay_done = r == -ENODATA;
 		res->page_owner_off = source_get_kind(e->src) == SOURCE_DEBUGFS &&
@@ -932,7 +1366,21 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	snprintf(row->kernel, sizeof(row->kernel), "%s",
 	    meta.kernel[0] ? meta.kernel : e->host_kernel);
 	snprintf(row->source, sizeof(row->source), "%s", meta.name);
+	if (!want_full(e, cfg, row->boot_id)) {
+		r = snapshot_stacks(e, cfg, stop, res);
+		if (r < 0)
+			goto fail;
+		t_parse = po_now_mono() - t0;
+		t_diff = 0;
+		goto finish;	/* the transaction is open */
+	}
 	snprintf(row->kind, sizeof(row->kind), "full");
+	r = source_open(e->src, SRC_PAGE_OWNER, &res->cause);
+	if (r < 0) {
+		res->page_owner_off = source_get_kind(e->src) == SOURCE_DEBUGFS &&
+		    (r == -ENOENT || r == -EINVAL);
+		goto fail;
+	}
 
 	po_parser_new(&parser);
 	fr.combos = combo_table_new();
@@ -1115,6 +1563,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		if (r < 0)
 			goto fail_store;
 	}
+finish:
 	u1 = thread_cpu(&s1);
 	cu1 = children_cpu(&cs1);
 	row->parse_s = t_parse;
@@ -1138,10 +1587,26 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		sqlite3_bind_double(q, 6, row->diff_s);
 		sqlite3_bind_double(q, 7, row->store_s);
 		sqlite3_bind_int64(q, 8, row->changed);
+		sqlite3_bind_int64(q, 9, row->bytes);
+		sqlite3_bind_int64(q, 10, row->records);
+		sqlite3_bind_int64(q, 11, row->pages);
+		sqlite3_bind_text(q, 12, row->format, -1, SQLITE_STATIC);
 		r = sqlite3_step(q) == SQLITE_DONE ? 0 : -EIO;
 		sqlite3_reset(q);
 		if (r < 0)
 			goto fail_store;
+	}
+	if (fr.ident == NULL) {
+		/* a stacks read: no identities to keep */
+		if ((r = store_commit(e->st)) < 0)
+			goto fail_store;
+		e->since_full++;
+		e->prev_snapshot = row->id;
+		e->prev_boot = row->boot;
+		po_strlcpy(e->prev_boot_id, row->boot_id, sizeof(e->prev_boot_id));
+		res->top = json_array();
+		r = 0;
+		goto out;
 	}
 	if ((r = ident_header_write(fr.ident, row->id, row->boot, fr.idents)) < 0 ||
 	    (fflush(fr.ident) != 0 && (r = -errno) < 0)) {
@@ -1172,6 +1637,8 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	e->prev_snapshot = row->id;
 	e->prev_boot = row->boot;
 	e->prev_ident_ok = true;
+	po_strlcpy(e->prev_boot_id, row->boot_id, sizeof(e->prev_boot_id));
+	note_full(e);
 
 	if (registry_overflowed(e->reg) > e->overflow_noted) {
 		e->overflow_noted = registry_overflowed(e->reg);

@@ -66,6 +66,8 @@ struct config {
 	uint32_t	 max_stacks;	/* distinct stacks kept */
 	uint32_t	 max_series;	/* series kept */
 	double		 read_timeout;	/* seconds without data: the read fails */
+	uint32_t	 full_trigger;	/* auto: a stack grown this many pages
+					   since the last full read forces one */
 	char		*group;		/* group owning the socket */
 };
 
@@ -105,8 +107,19 @@ struct source_meta {
 	char		 kernel[128];	/* "" = this host's */
 };
 
+/* The files of one snapshot. */
+enum source_file {
+	SRC_PAGE_OWNER,			/* the full dump */
+	SRC_SHOW_STACKS,		/* page_owner_stacks/show_stacks (6.9+) */
+	SRC_SHOW_HANDLES,		/* page_owner_stacks/show_handles (6.19+) */
+	SRC_SHOW_STACKS_HANDLES,	/* page_owner_stacks/show_stacks_handles */
+};
+
 struct source;
 int	 source_new(struct source **ret, const char *path, char **cause);
+int	 source_next(struct source *s, struct source_meta *meta, char **cause);
+bool	 source_available(const struct source *s, enum source_file which);
+int	 source_open(struct source *s, enum source_file which, char **cause);
 void	 source_free(struct source *s);
 enum source_kind source_get_kind(const struct source *s);
 const char *source_kind_name(enum source_kind k);
@@ -116,6 +129,7 @@ ssize_t	 source_read(struct source *s, char *buf, size_t len);
 void	 source_end(struct source *s);
 bool	 source_done(const struct source *s);
 void	 source_set_timeout(struct source *s, double seconds);
+double	 source_timeout(const struct source *s);
 void	 source_position(const struct source *s, size_t *ret_next, size_t *ret_total);
 
 /* ---- pack.c: packed per-series tables (the blobs in the database) ------- */
@@ -224,6 +238,7 @@ int	 store_open(struct store **ret, const char *path, bool readonly, char **caus
 void	 store_close(struct store *s);
 sqlite3	*store_db(struct store *s);
 const char *store_path(const struct store *s);
+bool	 store_replaced(const struct store *s);
 int	 store_begin(struct store *s);
 int	 store_commit(struct store *s);
 void	 store_rollback(struct store *s);

@@ -39,6 +39,7 @@ struct source {
 	int		 fd;		/* open during a snapshot, else -1 */
 	pid_t		 child;		/* debugfs reader process, or 0 */
 	char		*last;		/* replay: last file name read */
+	char		*cur;		/* replay: path of the current dump */
 	size_t		 next, total;	/* replay: position, for status */
 	bool		 done;		/* replay: no file after last */
 	bool		 fifo;		/* the open file is a FIFO */
@@ -88,6 +89,7 @@ source_free(struct source *s)
 	source_end(s);
 	free(s->path);
 	free(s->last);
+	free(s->cur);
 	free(s);
 }
 
@@ -118,6 +120,12 @@ void
 source_set_timeout(struct source *s, double seconds)
 {
 	s->stall = seconds > 0 ? seconds : READ_STALL;
+}
+
+double
+source_timeout(const struct source *s)
+{
+	return s->stall;
 }
 
 bool
@@ -302,51 +310,114 @@ start_reader(struct source *s, char **cause)
 	return 0;
 }
 
-int
-source_begin(struct source *s, struct source_meta *meta, char **cause)
+/* The file names of the page_owner_stacks/ files, by enum source_file. */
+static const char *const stack_files[] = {
+	[SRC_PAGE_OWNER] = "page_owner",
+	[SRC_SHOW_STACKS] = "show_stacks",
+	[SRC_SHOW_HANDLES] = "show_handles",
+	[SRC_SHOW_STACKS_HANDLES] = "show_stacks_handles",
+};
+
+/*
+ * Where file `which` of the current snapshot is: for the kernel,
+ * page_owner_stacks/NAME beside page_owner; for a dump X.page_owner (or a
+ * capture's current NNN.page_owner), X.NAME beside it.
+ */
+static char *
+file_path(const struct source *s, enum source_file which)
 {
-	char *name = NULL, *path = NULL;
+	const char *base = s->kind == SOURCE_DIR ? s->cur : s->path;
+	char *p = NULL;
+	size_t n;
+
+	if (which == SRC_PAGE_OWNER || base == NULL)
+		return po_xstrdup(base ? base : s->path);
+	n = strlen(base);
+	if (s->kind == SOURCE_DEBUGFS) {
+		const char *slash = strrchr(base, '/');
+
+		po_asprintf(&p, "%.*s/page_owner_stacks/%s",
+		    slash ? (int)(slash - base) : 0, base, stack_files[which]);
+	} else if (is_dump_name(base)) {
+		po_asprintf(&p, "%.*s.%s", (int)(n - 11), base, stack_files[which]);
+	} else {
+		po_asprintf(&p, "%s.%s", base, stack_files[which]);
+	}
+	return p;
+}
+
+/*
+ * Start a snapshot: a capture moves on to its next dump (and reads its
+ * .meta); the kernel and plain files stay where they are.
+ */
+int
+source_next(struct source *s, struct source_meta *meta, char **cause)
+{
+	char *name = NULL;
 	int r;
 
 	memset(meta, 0, sizeof(*meta));
 	source_end(s);
-	switch (s->kind) {
-	case SOURCE_DEBUGFS:
+	if (s->kind != SOURCE_DIR) {
 		po_strlcpy(meta->name, s->path, sizeof(meta->name));
-		return start_reader(s, cause);
-	case SOURCE_FILE:
-		po_strlcpy(meta->name, s->path, sizeof(meta->name));
-		s->fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		if (s->fd < 0)
-			return explain_open(s->path, errno, cause);
-		{
-			struct stat st;
-
-			s->fifo = fstat(s->fd, &st) == 0 && S_ISFIFO(st.st_mode);
-			s->got_data = false;
-		}
-		read_meta(s->path, meta);
-		return 0;
-	case SOURCE_DIR:
-		r = replay_next(s, &name, cause);
-		if (r < 0)
-			return r;
-		po_asprintf(&path, "%s/%s", s->path, name);
-		s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		if (s->fd < 0) {
-			r = explain_open(path, errno, cause);
-			free(path);
-			free(name);
-			return r;
-		}
-		free(s->last);
-		s->last = name;
-		po_strlcpy(meta->name, path, sizeof(meta->name));
-		read_meta(path, meta);
-		free(path);
+		if (s->kind == SOURCE_FILE)
+			read_meta(s->path, meta);
 		return 0;
 	}
-	return -EINVAL;
+	r = replay_next(s, &name, cause);
+	if (r < 0)
+		return r;
+	free(s->cur);
+	po_asprintf(&s->cur, "%s/%s", s->path, name);
+	free(s->last);
+	s->last = name;
+	po_strlcpy(meta->name, s->cur, sizeof(meta->name));
+	read_meta(s->cur, meta);
+	return 0;
+}
+
+/* Is file `which` there for this snapshot? */
+bool
+source_available(const struct source *s, enum source_file which)
+{
+	char *p = file_path(s, which);
+	bool ok = access(p, R_OK) == 0;
+
+	free(p);
+	return ok;
+}
+
+/* Open file `which` of the current snapshot for source_read. */
+int
+source_open(struct source *s, enum source_file which, char **cause)
+{
+	char *p;
+	struct stat st;
+
+	source_end(s);
+	if (s->kind == SOURCE_DEBUGFS && which == SRC_PAGE_OWNER)
+		return start_reader(s, cause);
+	p = file_path(s, which);
+	s->fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (s->fd < 0) {
+		int r = explain_open(p, errno, cause);
+
+		free(p);
+		return r;
+	}
+	free(p);
+	s->fifo = fstat(s->fd, &st) == 0 && S_ISFIFO(st.st_mode);
+	s->got_data = false;
+	return 0;
+}
+
+/* The usual snapshot: the next dump, its page_owner text. */
+int
+source_begin(struct source *s, struct source_meta *meta, char **cause)
+{
+	int r = source_next(s, meta, cause);
+
+	return r < 0 ? r : source_open(s, SRC_PAGE_OWNER, cause);
 }
 
 /* Bytes read, 0 at the end, -errno (-ETIMEDOUT when the input stalls). */

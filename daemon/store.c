@@ -20,6 +20,8 @@ struct store {
 	sqlite3		*db;
 	char		*path;
 	bool		 readonly;
+	dev_t		 dev;		/* the file opened, to notice it replaced */
+	ino_t		 ino;
 	sqlite3_stmt	*stmts[ST__MAX];	/* prepared on first use */
 };
 
@@ -59,7 +61,8 @@ static const char *const sql_text[ST__MAX] = {
 	[ST_SNAP_PIN] = "UPDATE snapshots SET pinned = ?2 WHERE id = ?1",
 	[ST_SNAP_UPDATE] =
 	    "UPDATE snapshots SET duration = ?2, cpu_user = ?3, cpu_sys = ?4, "
-	    "parse_s = ?5, diff_s = ?6, store_s = ?7, changed = ?8 WHERE id = ?1",
+	    "parse_s = ?5, diff_s = ?6, store_s = ?7, changed = ?8, bytes = ?9, "
+	    "records = ?10, pages = ?11, format = ?12 WHERE id = ?1",
 	[ST_SERIES_INSERT] =
 	    "INSERT INTO series (kind, key, culprit, module, first_snapshot) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -375,11 +378,28 @@ store_open(struct store **ret, const char *path, bool readonly, char **cause)
 	r = migrate(s, cause);
 	if (r < 0)
 		goto fail;
+	{
+		struct stat sb;
+
+		if (stat(path, &sb) == 0) {
+			s->dev = sb.st_dev;
+			s->ino = sb.st_ino;
+		}
+	}
 	*ret = s;
 	return 0;
 fail:
 	store_close(s);
 	return r;
+}
+
+/* Is the file at the path no longer the one this connection reads? */
+bool
+store_replaced(const struct store *s)
+{
+	struct stat sb;
+
+	return stat(s->path, &sb) < 0 || sb.st_dev != s->dev || sb.st_ino != s->ino;
 }
 
 void
