@@ -34,6 +34,7 @@ config_defaults(struct config *c)
 	c->max_series = 2000000;
 	c->read_timeout = 30;
 	c->full_trigger = 2560;
+	c->read_pace = 0.5;
 }
 
 void
@@ -157,26 +158,25 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 	}
 	if (strcmp(key, "full_every") == 0)
 		return set_u32(&c->full_every, v, 1, 100000, key, cause);
+	if (strcmp(key, "read_pace") == 0 || strcmp(key, "cpu_budget") == 0) {
+		char *end;
+		double pct = strtod(v, &end);
+
+		if (end == v || (*end != '\0' && strcmp(end, "%") != 0) ||
+		    !(pct > 0 && pct <= 100)) {
+			po_asprintf(cause, "%s: '%s' is not a percentage from 0 to 100 "
+			    "(like %s)", key, v, key[0] == 'r' ? "50%" : "2%");
+			return -EINVAL;
+		}
+		*(key[0] == 'r' ? &c->read_pace : &c->cpu_budget) = pct / 100.0;
+		return 0;
+	}
 	if (strcmp(key, "full_trigger") == 0)
 		return set_u32(&c->full_trigger, v, 1, UINT32_MAX, key, cause);
 	if (strcmp(key, "max_stacks") == 0)
 		return set_u32(&c->max_stacks, v, 100, 100000000, key, cause);
 	if (strcmp(key, "max_series") == 0)
 		return set_u32(&c->max_series, v, 100, 200000000, key, cause);
-	if (strcmp(key, "cpu_budget") == 0) {
-		char *end;
-		double pct = strtod(v, &end);
-
-		/* pct / 100 > 0, not pct > 0: a denormal like 5e-324 % is 0 */
-		if (end == v || (*end != '\0' && strcmp(end, "%") != 0) ||
-		    !(pct / 100.0 > 0 && pct <= 100)) {
-			po_asprintf(cause, "cpu_budget: '%s' is not a percentage of "
-			    "one CPU from 0 to 100 (like 2%%)", v);
-			return -EINVAL;
-		}
-		c->cpu_budget = pct / 100.0;
-		return 0;
-	}
 	if (strcmp(key, "max_db_size") == 0) {
 		if (strcmp(v, "0") == 0 || strcmp(v, "none") == 0) {
 			c->max_db_size = 0;

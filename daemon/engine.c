@@ -1343,6 +1343,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	}
 
 	source_set_timeout(e->src, cfg->read_timeout);
+	source_set_pace(e->src, cfg->read_pace);
 	t0 = po_now_mono();
 	u0 = thread_cpu(&s0);
 	cu0 = children_cpu(&cs0);

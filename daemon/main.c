@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
+#include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,9 +124,99 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (d->replay_done || d->stopping)
 		return;
+	d->last_request = po_now_wall();
 	if (daemon_request_snapshot(d) < 0)
 		log_debug("the previous snapshot is still running: skipping this turn");
 	arm_timer(d, d->interval);
+}
+
+/*
+ * The CPU budget: the last hour's snapshots (their CPU, the kernel's
+ * formatting in the reader included) may use at most cpu_budget of one
+ * CPU.  When the average snapshot costs more than budget x interval, the
+ * interval stretches to cost / budget.
+ */
+void
+budget_stats(const struct daemon *d, double now, struct budget *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (unsigned i = 0; i < d->ncosts; i++) {
+		const struct cost *c = &d->costs[(d->cost_head + PO_ARRAY_SIZE(d->costs) -
+		    1 - i) % PO_ARRAY_SIZE(d->costs)];
+
+		if (now - c->time > 3600)
+			break;
+		ret->cpu += c->cpu;
+		ret->n++;
+		if (c->full) {
+			ret->full_cpu += c->cpu;
+			ret->nfull++;
+		}
+	}
+	ret->window = now - d->started < 3600 ? now - d->started : 3600;
+	if (ret->window < d->cfg.interval)
+		ret->window = d->cfg.interval;
+	ret->spent = ret->cpu / ret->window;
+	ret->avg = ret->n ? ret->cpu / ret->n : 0;
+}
+
+static void
+budget_note(struct daemon *d, const struct snap_row *row)
+{
+	struct budget b;
+	double want;
+
+	d->costs[d->cost_head] = (struct cost){ po_now_wall(), row->cpu_user + row->cpu_sys,
+	    strcmp(row->kind, "full") == 0 };
+	d->cost_head = (d->cost_head + 1) % PO_ARRAY_SIZE(d->costs);
+	if (d->ncosts < PO_ARRAY_SIZE(d->costs))
+		d->ncosts++;
+	budget_stats(d, po_now_wall(), &b);
+	want = d->cfg.interval;
+	if (d->cfg.cpu_budget > 0 && b.avg / d->cfg.cpu_budget > want)
+		want = b.avg / d->cfg.cpu_budget;
+	if (want > 86400)
+		want = 86400;
+	if (fabs(want - d->interval) > 0.5) {
+		log_info("CPU budget %.2g%% of one CPU: a snapshot costs %.3fs, so the "
+		    "interval is now %.0fs (configured %.0fs)", d->cfg.cpu_budget * 100,
+		    b.avg, want, d->cfg.interval);
+		d->interval = want;
+		if (!d->replay_done && !d->stopping) {
+			double next = d->last_request + want - po_now_wall();
+
+			evtimer_del(d->timer);
+			arm_timer(d, next);
+		}
+	}
+}
+
+/*
+ * The collector found the database deleted or replaced and started a new
+ * one: the queries' connection still reads the old file (and the series
+ * cache holds its ids), so open the new one.
+ */
+static void
+reopen_queries(struct daemon *d)
+{
+	struct store *ro = NULL;
+	struct snap_row last;
+	char *cause = NULL;
+
+	if (store_open(&ro, d->cfg.db, true, &cause) < 0) {
+		log_warnx("database '%s' was replaced, but cannot be opened for "
+		    "queries: %s; answering from the old file", d->cfg.db, cause);
+		free(cause);
+		return;
+	}
+	store_close(d->ro);
+	d->ro = ro;
+	query_cache_free();
+	d->have_last = store_last_snapshot(ro, &last) > 0;
+	if (d->have_last)
+		d->last = last;
+	log_notice("database '%s' was replaced: queries now read the new file",
+	    d->cfg.db);
 }
 
 static void
@@ -134,6 +225,8 @@ snapshot_done(struct snap_result *res, void *userdata)
 	struct daemon *d = userdata;
 	char t[40];
 
+	if (store_replaced(d->ro))
+		reopen_queries(d);
 	d->snapshots_completed++;
 	d->replay_next = res->replay_next;
 	d->replay_total = res->replay_total;
@@ -164,6 +257,7 @@ snapshot_done(struct snap_result *res, void *userdata)
 		d->snapshots_ok++;
 		d->last = res->row;
 		d->have_last = true;
+		budget_note(d, &res->row);
 		free(d->last_error);
 		d->last_error = NULL;
 		snprintf(id, sizeof(id), "SNAPSHOT_ID=%lld", (long long)res->row.id);

@@ -96,6 +96,19 @@ m_status(struct daemon *d, struct request *req, json_t **ret, struct rpc_err *er
 		    "total", (json_int_t)d->replay_total, "done", d->replay_done));
 	json_object_set_new(j, "source", src);
 	json_object_set_new(j, "mode", json_string(config_mode_name(d->cfg.mode)));
+	{
+		struct budget b;
+
+		budget_stats(d, po_now_wall(), &b);
+		json_object_set_new(j, "budget", json_pack("{s:f, s:f, s:f, s:f, s:f, "
+		    "s:i, s:i, s:f, s:f}",
+		    "cpu_share", d->cfg.cpu_budget, "spent_share", b.spent,
+		    "window_s", b.window, "cpu_s", b.cpu, "avg_snapshot_cpu_s", b.avg,
+		    "snapshots", (int)b.n, "full_reads", (int)b.nfull,
+		    "full_read_cpu_s", b.nfull ? b.full_cpu / b.nfull : 0.0,
+		    "stacks_read_cpu_s", b.n > b.nfull ?
+		    (b.cpu - b.full_cpu) / (b.n - b.nfull) : 0.0));
+	}
 	json_object_set_new(j, "interval_s", json_real(d->cfg.interval));
 	json_object_set_new(j, "effective_interval_s", json_real(d->interval));
 	if (d->replay_done || d->stopping) {
@@ -412,6 +425,21 @@ out:
 	return code;
 }
 
+/*
+ * How many bytes of s to quote in a message, at most max, cut between two
+ * UTF-8 characters: a reply holding half a character cannot be encoded,
+ * and the client would lose its connection instead of getting the error.
+ */
+static int
+utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
 /* A notification (no id) gets no reply, not even an error (JSON-RPC 2.0). */
 static void
 request_error(struct request *req, int code, const char *msg)
@@ -432,7 +460,8 @@ methods_dispatch(struct daemon *d, struct request *req)
 	if (m == NULL) {
 		char msg[160];
 
-		snprintf(msg, sizeof(msg), "unknown method '%.60s'", req->method);
+		snprintf(msg, sizeof(msg), "unknown method '%.*s'",
+		    utf8_prefix(req->method, 60), req->method);
 		request_error(req, PO_E_NO_METHOD, msg);
 		return;
 	}
@@ -453,8 +482,8 @@ methods_dispatch(struct daemon *d, struct request *req)
 		for (const char *const *p = m->params; *p != NULL; p++)
 			used += (size_t)snprintf(allowed + used, sizeof(allowed) - used,
 			    "%s%s", used ? ", " : "", *p);
-		snprintf(msg, sizeof(msg), "unknown param '%.60s' for '%s' (%s%s)",
-		    bad, m->name, used ? "allowed: " : "it takes none",
+		snprintf(msg, sizeof(msg), "unknown param '%.*s' for '%s' (%s%s)",
+		    utf8_prefix(bad, 60), bad, m->name, used ? "allowed: " : "it takes none",
 		    allowed);
 		request_error(req, PO_E_PARAMS, msg);
 		return;

@@ -68,6 +68,7 @@ struct config {
 	double		 read_timeout;	/* seconds without data: the read fails */
 	uint32_t	 full_trigger;	/* auto: a stack grown this many pages
 					   since the last full read forces one */
+	double		 read_pace;	/* share of time a big full read may read */
 	char		*group;		/* group owning the socket */
 };
 
@@ -129,6 +130,7 @@ ssize_t	 source_read(struct source *s, char *buf, size_t len);
 void	 source_end(struct source *s);
 bool	 source_done(const struct source *s);
 void	 source_set_timeout(struct source *s, double seconds);
+void	 source_set_pace(struct source *s, double pace);
 double	 source_timeout(const struct source *s);
 void	 source_position(const struct source *s, size_t *ret_next, size_t *ret_total);
 
@@ -532,11 +534,29 @@ struct daemon {
 	size_t		 replay_next, replay_total;
 	bool		 replay_done;	/* a capture replay has no more files */
 	uint64_t	 overflowed;	/* stacks or series past the caps */
+	struct cost {
+		double	 time;		/* when the snapshot ended */
+		double	 cpu;		/* its CPU seconds, the kernel's included */
+		bool	 full;		/* a full read, or a stacks read */
+	} costs[4096];			/* the last hour's snapshots (ring) */
+	unsigned	 ncosts, cost_head;
+	double		 last_request;	/* when the timer last asked for one */
 	bool		 stopping;
 	bool		 once;		/* --once: exit after one snapshot */
 	int		 exit_code;
 };
 
 int	 daemon_request_snapshot(struct daemon *d);
+
+/* The last hour's collection cost, for status. */
+struct budget {
+	double		 window;	/* seconds it covers */
+	double		 cpu;		/* CPU seconds spent */
+	double		 spent;		/* cpu / window: share of one CPU */
+	double		 avg;		/* per snapshot */
+	double		 full_cpu;	/* of which full reads */
+	unsigned	 n, nfull;	/* snapshots, full reads */
+};
+void	 budget_stats(const struct daemon *d, double now, struct budget *ret);
 
 #endif

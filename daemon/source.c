@@ -24,7 +24,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "page-ownerd.h"
@@ -32,6 +36,8 @@
 #define DEBUGFS_MAGIC	0x64626720
 #define READ_STALL	30		/* default seconds without a byte: give up */
 #define CHILD_BUF	((size_t)1 << 20)
+#define PACE_AFTER	((uint64_t)64 << 20)	/* small dumps are read in one go */
+#define PACE_SLICE_NS	((uint64_t)100000000)	/* 100 ms of reading, then a pause */
 
 struct source {
 	char		*path;		/* configured path */
@@ -44,6 +50,7 @@ struct source {
 	bool		 done;		/* replay: no file after last */
 	bool		 fifo;		/* the open file is a FIFO */
 	double		 stall;		/* seconds without data before -ETIMEDOUT */
+	double		 pace;		/* share of time the kernel reader may read */
 	bool		 got_data;	/* bytes came since source_begin */
 };
 
@@ -71,6 +78,7 @@ source_new(struct source **ret, const char *path, char **cause)
 	s->path = po_xstrdup(path);
 	s->fd = -1;
 	s->stall = READ_STALL;
+	s->pace = 1.0;
 	if (on_debugfs(path))
 		s->kind = SOURCE_DEBUGFS;
 	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
@@ -120,6 +128,12 @@ void
 source_set_timeout(struct source *s, double seconds)
 {
 	s->stall = seconds > 0 ? seconds : READ_STALL;
+}
+
+void
+source_set_pace(struct source *s, double pace)
+{
+	s->pace = pace > 0 && pace <= 1.0 ? pace : 1.0;
 }
 
 double
@@ -242,11 +256,27 @@ explain_open(const char *path, int err, char **cause)
 	return -err;
 }
 
-/* The child: copy the kernel's file into the pipe; exit status = errno. */
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The child: copy the kernel's file into the pipe; exit status = errno.
+ * Past PACE_AFTER bytes it paces itself: after each PACE_SLICE of reading
+ * it sleeps so that it reads at most `pace` of the time (the kernel
+ * formats records in this process, so this is the kernel's CPU too).
+ * Only async-signal-safe calls here: the parent has threads.
+ */
 static void __attribute__((noreturn))
-reader_child(const char *path, int out, char *buf)
+reader_child(const char *path, int out, char *buf, double pace)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t total = 0, slice_start = mono_ns();
 
 	if (fd < 0)
 		_exit(errno & 0x7f);
@@ -267,6 +297,20 @@ reader_child(const char *path, int out, char *buf)
 			if (w <= 0)
 				_exit(EPIPE);
 			off += w;
+		}
+		total += (uint64_t)n;
+		if (pace < 1.0 && total > PACE_AFTER) {
+			uint64_t busy = mono_ns() - slice_start;
+
+			if (busy >= PACE_SLICE_NS) {
+				uint64_t rest = (uint64_t)((double)busy * (1.0 / pace - 1.0));
+				struct timespec ts = { (time_t)(rest / 1000000000u),
+				    (long)(rest % 1000000000u) };
+
+				while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+					;
+				slice_start = mono_ns();
+			}
 		}
 	}
 }
@@ -298,10 +342,17 @@ start_reader(struct source *s, char **cause)
 		return -e;
 	}
 	if (pid == 0) {
+		struct sched_param sp = { 0 };
+
 		close(p[0]);
-		/* the reader works at low priority: it is only bookkeeping */
-		(void)nice(10);
-		reader_child(s->path, p[1], buf);
+		/* the reader (and the kernel's formatting for it) yields to
+		 * everything else, but is never starved outright as SCHED_IDLE
+		 * could be on a busy host: it is only bookkeeping */
+		(void)sched_setscheduler(0, SCHED_BATCH, &sp);
+		(void)setpriority(PRIO_PROCESS, 0, 19);
+		(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
+		    3 << 13 /* IOPRIO_CLASS_IDLE */);
+		reader_child(s->path, p[1], buf, s->pace);
 	}
 	free(buf);
 	close(p[1]);
