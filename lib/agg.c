@@ -208,9 +208,8 @@ stack_is_vmalloc(struct po_span stack)
 	struct po_span it = stack, line, prev = { NULL, 0 };
 
 	while (po_frame_next(&it, &line)) {
-		if (memmem(line.p, line.n, "__vmalloc_node_range", 20) != NULL)
-			return prev.n > 0 &&
-			    memmem(prev.p, prev.n, "alloc_pages", 11) != NULL;
+		if (po_contains(line, "__vmalloc_node_range", 20))
+			return prev.n > 0 && po_contains(prev, "alloc_pages", 11);
 		prev = line;
 	}
 	return false;
@@ -274,10 +273,10 @@ record_allocator(const struct po_record *r, const struct stack_extra *x)
 {
 	unsigned ator = x->vmalloc;
 
-	if (po_span_eq(r->mt, "CMA") || po_span_eq(r->block_mt, "CMA"))
+	if ((r->mt.n == 3 && memcmp(r->mt.p, "CMA", 3) == 0) ||
+	    (r->block_mt.n == 3 && memcmp(r->block_mt.p, "CMA", 3) == 0))
 		ator |= PO_ATOR_CMA;
-	if (r->slab || (r->flag_names.n > 0 &&
-	    memmem(r->flag_names.p, r->flag_names.n, "slab", 4) != NULL))
+	if (r->slab || po_contains(r->flag_names, "slab", 4))
 		ator |= PO_ATOR_SLAB;
 	return ator ? ator : PO_ATOR_OTHERS;
 }
@@ -601,7 +600,7 @@ copy_stack(struct po_agg *into, const struct po_agg *from, uint32_t sid)
 	const struct po_stack *s = po_stacktab_get(from->stacks, sid);
 
 	return po_stacktab_intern_hashed(into->stacks, s->hash,
-	    po_stacktab_text(from->stacks, sid), s->nframes);
+	    po_stacktab_text(from->stacks, sid), s->nframes);	/* text decides */
 }
 
 /* Fold another aggregation with the same keys into this one (threads). */

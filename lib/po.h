@@ -58,6 +58,9 @@ char	*po_span_dup(struct po_span a);
 size_t	 po_strlcpy(char *dst, const char *src, size_t size);
 uint64_t po_hash(const void *p, size_t n);
 uint64_t po_hash_seeded(const void *p, size_t n, uint64_t seed);
+uint64_t po_hash128(const void *p, size_t n, uint64_t *ret_high);
+bool	 po_contains(struct po_span hay, const char *needle, size_t n);
+uint64_t po_stack_hash(struct po_span stack, uint64_t *ret_high);
 void	 po_human_bytes(uint64_t bytes, char *buf, size_t len);
 int	 po_parse_u64(const char *s, uint64_t *ret);
 double	 po_now_mono(void);
@@ -211,7 +214,8 @@ void	 po_stack_describe(struct po_span stack, struct po_stack_info *ret);
 
 /* An interned stack: its text lives in the table's arena. */
 struct po_stack {
-	uint64_t	hash;		/* po_hash of the frame lines */
+	uint64_t	hash;		/* low 64 bits of XXH3-128 of the frame lines */
+	uint64_t	hash_hi;	/* its high 64 bits (0 when interned by hash) */
 	uint64_t	sig_hash;	/* hash of the signature */
 	uint32_t	text_off;	/* frame lines in the arena */
 	uint32_t	text_len;

@@ -219,8 +219,12 @@ po_stacktab_find(const struct po_stacktab *t, uint64_t hash)
 	return PO_NONE;
 }
 
-uint32_t
-po_stacktab_intern_hashed(struct po_stacktab *t, uint64_t h,
+/*
+ * hi != 0: the 128-bit hash decides equality (no text compare on the hot
+ * path); hi == 0: the caller only knows 64 bits, the text decides.
+ */
+static uint32_t
+stacktab_intern(struct po_stacktab *t, uint64_t h, uint64_t hi,
     struct po_span stack, unsigned nframes)
 {
 	uint32_t i = (uint32_t)h & t->ix.mask, id;
@@ -229,8 +233,9 @@ po_stacktab_intern_hashed(struct po_stacktab *t, uint64_t h,
 
 	while (t->ix.slots[i] != 0) {
 		e = &t->ents[t->ix.slots[i] - 1];
-		if (e->hash == h && e->text_len == stack.n && (stack.n == 0 ||
-		    memcmp(t->arena + e->text_off, stack.p, stack.n) == 0))
+		if (e->hash == h && e->text_len == stack.n &&
+		    (hi != 0 && e->hash_hi != 0 ? e->hash_hi == hi :
+		    stack.n == 0 || memcmp(t->arena + e->text_off, stack.p, stack.n) == 0))
 			return t->ix.slots[i] - 1;
 		i = (i + 1) & t->ix.mask;
 	}
@@ -242,6 +247,7 @@ po_stacktab_intern_hashed(struct po_stacktab *t, uint64_t h,
 	e = &t->ents[id];
 	memset(e, 0, sizeof(*e));
 	e->hash = h;
+	e->hash_hi = hi;
 	e->nframes = nframes;
 	e->text_len = (uint32_t)stack.n;
 	e->text_off = arena_put(&t->arena, &t->arena_len, &t->arena_cap,
@@ -257,10 +263,18 @@ po_stacktab_intern_hashed(struct po_stacktab *t, uint64_t h,
 }
 
 uint32_t
+po_stacktab_intern_hashed(struct po_stacktab *t, uint64_t h, struct po_span stack,
+    unsigned nframes)
+{
+	return stacktab_intern(t, h, 0, stack, nframes);
+}
+
+uint32_t
 po_stacktab_intern(struct po_stacktab *t, struct po_span stack, unsigned nframes)
 {
-	return po_stacktab_intern_hashed(t, po_hash(stack.p, stack.n), stack,
-	    nframes);
+	uint64_t hi, h = po_stack_hash(stack, &hi);
+
+	return stacktab_intern(t, h, hi ? hi : 1, stack, nframes);
 }
 
 const struct po_stack *

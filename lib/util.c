@@ -128,6 +128,42 @@ po_hash(const void *p, size_t n)
 	return XXH3_64bits(p, n);
 }
 
+/* 128 bits: the low half is the id, the high half makes a match certain. */
+uint64_t
+po_hash128(const void *p, size_t n, uint64_t *ret_high)
+{
+	XXH128_hash_t h = XXH3_128bits(p, n);
+
+	*ret_high = h.high64;
+	return h.low64;
+}
+
+/* A stack's identity: the 128-bit hash of its frame lines as printed. */
+uint64_t
+po_stack_hash(struct po_span stack, uint64_t *ret_high)
+{
+	return po_hash128(stack.p, stack.n, ret_high);
+}
+
+/* needle in a short haystack: memchr on its first byte beats memmem here */
+bool
+po_contains(struct po_span hay, const char *needle, size_t n)
+{
+	const char *q = hay.p, *end = hay.p + hay.n;
+
+	if (n == 0)
+		return true;
+	while ((size_t)(end - q) >= n) {
+		q = memchr(q, needle[0], (size_t)(end - q) - n + 1);
+		if (q == NULL)
+			return false;
+		if (memcmp(q, needle, n) == 0)
+			return true;
+		q++;
+	}
+	return false;
+}
+
 uint64_t
 po_hash_seeded(const void *p, size_t n, uint64_t seed)
 {
