@@ -43,14 +43,99 @@ CLIENT_BIN=${PAGEOWNERCTL_BIN:-$build_dir/pageownerctl}
 # which copies both binaries with their shared libraries into the guest as
 # /opt/page-ownerd/bin/ (on PATH) and leaves the guest's stored files in
 # $KT_FILES for checks here. Print TAP lines with kt_ok / kt_not_ok.
-daemon_scenario() {
-	local series=$1 daemon=$2 client=$3
-	if [[ ! -x $daemon || ! -x $client ]]; then
+# The daemon scenario's guest is prepared with the leak scenario's and boots
+# beside it (one host CPU each); daemon_check reads what it stored.
+daemon_prepare() {
+	local series=$1 out=$work/daemon-$1
+	if [[ ! -x $DAEMON_BIN || ! -x $CLIENT_BIN ]]; then
+		return 1
+	fi
+	kt_scenario_prepare "$series" "$KT_DIR/guest/scenario-daemon.sh" "$out" \
+		"$DAEMON_BIN" "$CLIENT_BIN"
+}
+
+daemon_boot() {
+	local series=$1
+	KT_BOOT_TIMEOUT=${KT_DAEMON_TIMEOUT:-600} KT_BOOT_NAME=daemon-$series \
+		kt_scenario_boot "$series" "$work/daemon-$series"
+}
+
+daemon_check() {
+	local series=$1 booted=$2 mode
+	if [[ ! -x $DAEMON_BIN || ! -x $CLIENT_BIN ]]; then
 		kt_skip "$series: daemon scenario in the guest" \
-			"$daemon or $client not built"
+			"$DAEMON_BIN or $CLIENT_BIN not built"
 		return 0
 	fi
-	kt_skip "$series: daemon scenario in the guest" "not written yet (run.sh daemon_scenario)"
+	if [[ $booted != 1 ]]; then
+		kt_not_ok "$series: page-ownerd ran in the guest on the real page_owner (console above)"
+		return 0
+	fi
+	KT_FILES=$work/daemon-$series/guest/capture-$series
+	kt_ok "$series: page-ownerd ran in the guest on the real page_owner"
+	for mode in full auto; do
+		[[ -f $KT_FILES/$mode-growers.json ]] || continue
+		python3 - "$series" "$mode" "$KT_FILES" <<'PYEOF'
+import json, sys
+series, mode, d = sys.argv[1:4]
+def load(n):
+    return json.load(open('%s/%s-%s' % (d, mode, n)))
+def ok(cond, what):
+    print(('ok - ' if cond else 'not ok - ') + '%s %s: %s' % (series, mode, what))
+module = int(open('%s/%s-module.txt' % (d, mode)).read().split()[0])
+growers, leaks = load('growers.json')['groups'], load('leaks.json')['groups']
+hist = load('history.json')['points']
+freed = load('history-freed.json')['points']
+snaps = load('snapshots.json')['snapshots']
+status = load('status.json')
+first = open('%s/%s-first-top.txt' % (d, mode)).read().split()
+ok(module > 0, 'the module leaked steadily (%d pages)' % module)
+ok(growers and growers[0]['culprit'] == 'leaker_leak_pages',
+   'top-growers names leaker_leak_pages first (%s)' % (growers[0]['culprit'] if growers else None))
+ok(growers and growers[0]['pages_now'] == module,
+   'its pages now equal what the module holds (%s vs %d)' % (growers[0].get('pages_now') if growers else None, module))
+sus = [g for g in leaks if g['suspect']]
+ok(sus and sus[0]['culprit'] == 'leaker_leak_pages',
+   'leaks ranks leaker_leak_pages first (%s)' % (sus[0]['culprit'] if sus else None))
+# The churn workload runs as dd, sort, awk, md5sum, true and sh: no suspect
+# may be held mostly by them (the daemon's own database in tmpfs may be).
+churn = {'dd', 'sort', 'awk', 'md5sum', 'true', 'sh', 'seq', 'rm', 'usleep'}
+bad = []
+nst = int(open('%s/%s-nstacks.txt' % (d, mode)).read())
+for i in range(nst):
+    try:
+        st = load('stack-%d.json' % i)
+    except OSError:
+        continue
+    if st['culprit'] == 'leaker_leak_pages':
+        continue
+    held = {c['comm']: c['pages'] for c in st['breakdown']['comm']}
+    total = sum(held.values())
+    by_churn = sum(p for c, p in held.items() if c in churn)
+    g = [x for x in leaks if x.get('stack_id') == st['stack_id']]
+    if g and g[0]['suspect'] and total and by_churn * 2 > total:
+        bad.append('%s (%s)' % (st['culprit'], held))
+ok(not bad, 'no page held by the churn workload is a leak suspect %s' % bad[:3])
+ok(hist and hist[-1]['pages'] == module,
+   'history: the leak series ends at the module\'s pages (%s vs %d)' % (hist[-1]['pages'] if hist else None, module))
+ok(freed and freed[-1]['pages'] == 0,
+   'history: after the module frees, the series falls back to 0 (%s)' % (freed[-1]['pages'] if freed else None))
+ok(first and first[0] != 'none', 'the leak was the top grower while it leaked (from snapshot %s)' % (first[0] if first else None))
+kinds = {s['kind'] for s in snaps}
+if mode == 'auto':
+    ok(kinds == {'full', 'stacks'}, 'auto mode read both page_owner and page_owner_stacks (%s)' % sorted(kinds))
+    # the last two points before the free were taken with the leak stopped:
+    # whatever kind each read was, they agree
+    ok(len(hist) >= 2 and hist[-1]['pages'] == hist[-2]['pages'] == module,
+       'a stacks read and a full read agree on the leak\'s pages')
+else:
+    ok(kinds == {'full'}, 'full mode only read page_owner (%s)' % sorted(kinds))
+b = status.get('budget', {})
+print('# %s %s: %d snapshots; CPU per full read %.3fs, per stacks read %.3fs (the kernel\'s '
+      'formatting included); spent %.2f%% of one CPU' % (series, mode, len(snaps),
+      b.get('full_read_cpu_s', 0), b.get('stacks_read_cpu_s', 0), 100 * b.get('spent_share', 0)))
+PYEOF
+	done
 }
 
 # Phase 1, one series after the other: host checks, kernel (built or
@@ -77,7 +162,6 @@ check_series() {
 	# These print their own TAP lines; only their failure is counted here.
 	KT_KEEP=0 "$KT_DIR/crosscheck.sh" "$KT_FILES" || KT_FAILED=$((KT_FAILED + 1))
 	KT_KEEP=0 "$KT_DIR/compare-sort.sh" "$KT_FILES" || KT_FAILED=$((KT_FAILED + 1))
-	daemon_scenario "$series" "$DAEMON_BIN" "$CLIENT_BIN"
 }
 
 # shellcheck disable=SC2086
@@ -87,18 +171,24 @@ work=$KT_WORK
 kt_timer_start total
 
 ready=()
+declare -A dready=()
 for series in "$@"; do
 	if prepare_series "$series"; then
 		ready+=("$series")
+		daemon_prepare "$series" && dready[$series]=1
 	fi
 done
 
 # Phase 2: the guests boot in parallel (TCG keeps each on one host CPU).
-declare -A pids=()
+declare -A pids=() dpids=() dbooted=()
 kt_timer_start guests
 for series in "${ready[@]}"; do
 	kt_scenario_boot "$series" "$work/$series" >"$work/$series/boot.log" 2>&1 &
 	pids[$series]=$!
+	if [[ -n ${dready[$series]:-} ]]; then
+		daemon_boot "$series" >"$work/daemon-$series.boot.log" 2>&1 &
+		dpids[$series]=$!
+	fi
 done
 booted=()
 for series in "${ready[@]}"; do
@@ -109,11 +199,20 @@ for series in "${ready[@]}"; do
 		cat "$work/$series/boot.log" >&2
 		kt_not_ok "$series: guest ran the leak scenario cleanly (console above)"
 	fi
+	if [[ -n ${dpids[$series]:-} ]]; then
+		if wait "${dpids[$series]}"; then
+			dbooted[$series]=1
+		fi
+		cat "$work/daemon-$series.boot.log" >&2
+	fi
 done
 kt_timer_stop guests
 
 for series in "${booted[@]}"; do
 	check_series "$series"
+done
+for series in "${ready[@]}"; do
+	daemon_check "$series" "${dbooted[$series]:-0}"
 done
 kt_timer_stop total
 kt_finish

@@ -1,0 +1,114 @@
+#!/bin/sh
+#
+# The daemon scenario, run in the guest by tests/kernel/run.sh
+# (daemon_scenario checks what it stores): page-ownerd collects from the
+# real /sys/kernel/debug/page_owner while the leaker module leaks steadily
+# and the churn workload allocates and frees, then pageownerctl is asked
+# who grows and who leaks. Twice: in full mode (the page_owner file at
+# every snapshot) and in auto mode (page_owner_stacks in between), where
+# the kernel has page_owner_stacks.
+#
+# The daemon keeps its database in the guest's tmpfs, so its own storage
+# is memory that grows and is never given back: its stack (SQLite's
+# pwrite64 into shmem) may rightly show up as a suspect beside the leak.
+#
+# For each mode it stores MODE-growers.json, MODE-leaks.json,
+# MODE-status.json, MODE-snapshots.json, MODE-history.json,
+# MODE-history-freed.json, MODE-module.txt (the module's pages when the
+# leak stopped), MODE-first-top.txt (the first snapshot at which
+# leaker_leak_pages was the top grower) and MODE-daemon.log.
+
+set -eu
+# shellcheck disable=SC3040 # busybox ash has it
+set -o pipefail
+
+. /kt/env
+. /kt/lib.sh
+
+W=/tmp/pod
+mkdir -p "$W"
+
+# phase MODE INTERVAL: one daemon, one steady leak, the questions
+phase() {
+	mode=$1
+	interval=$2
+	sock=$W/$mode.sock
+	C="pageownerctl --socket $sock"
+	printf 'mode = %s\nfull_every = 4\ncpu_budget = 100%%\nread_timeout = 120\n' \
+		"$mode" >"$W/$mode.conf"
+	page-ownerd --foreground --config "$W/$mode.conf" \
+		--source /sys/kernel/debug/page_owner --db "$W/$mode.db" \
+		--socket "$sock" --interval "$interval" --log-level info \
+		>"$W/$mode-daemon.log" 2>&1 &
+	pid=$!
+	i=0
+	until $C --json status 2>/dev/null | grep -q '"stored": [1-9]'; do
+		i=$((i + 1))
+		[ "$i" -lt 600 ] || { cat "$W/$mode-daemon.log"; kt_fail "$mode: no first snapshot in 60 s"; return 1; }
+		kill -0 "$pid" || { cat "$W/$mode-daemon.log"; kt_fail "$mode: the daemon died"; return 1; }
+		usleep 100000
+	done
+	kt_say "$mode: daemon up, first snapshot stored"
+
+	# the steady leak: 16 pages every 100 ms, for 18 s, churn all along
+	kt_steady 16 100
+	first=
+	t=0
+	while [ "$t" -lt 18 ]; do
+		sleep 2
+		t=$((t + 2))
+		if [ -z "$first" ] &&
+		    $C --no-headers top-growers --limit 1 2>/dev/null | grep -q leaker_leak_pages; then
+			first=$($C --json status | sed -n 's/.*"last": \([0-9]*\).*/\1/p')
+			kt_say "$mode: leaker_leak_pages is the top grower from snapshot $first"
+		fi
+	done
+	kt_steady 0 0
+	usleep 300000
+	kt_leaker_get pages >"$W/$mode-module.txt"
+	echo "${first:-none}" >"$W/$mode-first-top.txt"
+	# two snapshots with the leak stopped: counts from both kinds of read agree
+	$C snapshot >/dev/null
+	$C snapshot >/dev/null
+	$C --json top-growers --limit 10 >"$W/$mode-growers.json"
+	$C --json leaks --limit 20 >"$W/$mode-leaks.json"
+	# every suspect's stack, with who holds it (comm, memcg...)
+	n=0
+	for id in $(sed -n 's/.*"stack_id": "\([0-9a-f]*\)".*/\1/p' "$W/$mode-leaks.json"); do
+		$C --json stack "$id" >"$W/$mode-stack-$n.json" || true
+		n=$((n + 1))
+	done
+	echo "$n" >"$W/$mode-nstacks.txt"
+	$C --json history culprit=leaker_leak_pages >"$W/$mode-history.json"
+	kt_leaker_free all
+	$C snapshot >/dev/null
+	$C --json history culprit=leaker_leak_pages >"$W/$mode-history-freed.json"
+	$C --json snapshots --limit 1000 >"$W/$mode-snapshots.json"
+	$C --json status >"$W/$mode-status.json"
+	kill -TERM "$pid"
+	wait "$pid" || kt_fail "$mode: the daemon exited with an error"
+	for f in growers.json leaks.json history.json history-freed.json \
+	    snapshots.json status.json module.txt first-top.txt daemon.log \
+	    nstacks.txt; do
+		kt_store_file "$W/$mode-$f"
+	done
+	i=0
+	while [ "$i" -lt "$n" ]; do
+		[ -f "$W/$mode-stack-$i.json" ] && kt_store_file "$W/$mode-stack-$i.json"
+		i=$((i + 1))
+	done
+}
+
+kt_say "scenario daemon: kernel $(uname -r)"
+insmod /kt/leaker.ko
+[ -d "$KT_LEAKER" ] || kt_fail "no $KT_LEAKER after insmod"
+kt_churn_start ""
+phase full 3
+if [ -r "$KT_SHOW_STACKS" ]; then
+	phase auto 2
+else
+	kt_say "no page_owner_stacks on this kernel: auto mode is full mode here"
+fi
+kt_churn_stop
+rmmod leaker
+kt_store_index
