@@ -92,9 +92,12 @@ $(B)/tests/gen-dump: tests/bench/gen-dump.c
 # the bench's history generator writes through the daemon's own engine
 ENGINE_OBJS	:= $(patsubst %,$(B)/daemon/%.o,engine combo store pack series source config log) \
 		   $(B)/gen/migrations.o
-$(B)/tests/gen-history: tests/bench/gen-history.c $(ENGINE_OBJS) $(LIBPO)
+$(B)/tests/bench/gen-history.o: tests/bench/gen-history.c
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Idaemon -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Idaemon -c -o $@ $<
+
+$(B)/tests/gen-history: $(B)/tests/bench/gen-history.o $(ENGINE_OBJS) $(LIBPO)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 units: $(UNIT_BINS)
 

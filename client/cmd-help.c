@@ -12,13 +12,33 @@ cmd_help_exec(struct ctl *ctl, int argc, char **argv)
 	char *cause = NULL;
 
 	(void)ctl;
-	if (argc > 2)
+	if (argc > 2 && !(argc == 3 && strcmp(argv[1], "--options") == 0))
 		return cmd_usage_error(&cmd_help_entry, "too many arguments");
 	if (argc == 2 && strcmp(argv[1], "--commands") == 0) {
 		/* for completion: every command name and alias */
 		for (const struct cmd_entry *const *e = cmd_table; *e; e++)
 			printf("%s%s%s\n", (*e)->name, (*e)->alias ? "\n" : "",
 			    (*e)->alias ? (*e)->alias : "");
+		return EXIT_OK;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--options") == 0) {
+		/* for completion: a command's long options, one a line */
+		if (argc != 3)
+			return cmd_usage_error(&cmd_help_entry, "--options wants a "
+			    "command name");
+		c = cmd_find(argv[2], &cause);
+		if (c == NULL) {
+			fprintf(stderr, "pageownerctl: %s\n", cause);
+			free(cause);
+			return EXIT_USAGE;
+		}
+		for (const char *o = c->options; *o != '\0';) {
+			size_t n = strcspn(o, " ");
+
+			if (n > 0)
+				printf("%.*s\n", (int)n, o);
+			o += n + (o[n] == ' ');
+		}
 		return EXIT_OK;
 	}
 	if (argc < 2) {
@@ -49,9 +69,11 @@ cmd_help_exec(struct ctl *ctl, int argc, char **argv)
 
 const struct cmd_entry cmd_help_entry = {
 	.name = "help",
-	.usage = "[COMMAND]",
+	.usage = "[COMMAND | --commands | --options COMMAND]",
 	.summary = "List the commands, or explain one",
-	.help = "  --commands   list command names only (for shell completion)\n",
-	.options = "--commands",
+	.help =
+	    "  --commands           list command names only (for shell completion)\n"
+	    "  --options COMMAND    list a command's long options (for completion)\n",
+	.options = "--commands --options",
 	.exec = cmd_help_exec,
 };

@@ -63,6 +63,20 @@ void	 fmt_pages(uint64_t pages, char *buf, size_t len);
 void	 fmt_signed_pages(int64_t pages, char *buf, size_t len);
 void	 fmt_size(uint64_t pages, char *buf, size_t len);
 void	 json_print(const struct ctl *ctl, json_t *j);
+void	 fmt_signed_size(int64_t pages, char *buf, size_t len);
+void	 fmt_age(double seconds, char *buf, size_t len);
+bool	 locale_utf8(void);
+void	 fmt_spark(const int64_t *v, size_t n, size_t max, char *buf, size_t len);
+void	 fmt_spark_json(json_t *a, const char *field, size_t max, char *buf,
+	    size_t len);
+enum clr { CLR_OFF, CLR_BOLD, CLR_RED, CLR_GREEN };
+const char *clr(const struct ctl *ctl, enum clr c);
+const char *jv_str(json_t *o, const char *key);
+long long jv_int(json_t *o, const char *key);
+double	 jv_num(json_t *o, const char *key);
+void	 group_cols(struct table *t, const char *by);
+void	 group_cells(struct table *t, const char *by, json_t *g);
+void	 window_note(const struct ctl *ctl, json_t *w);
 
 /* options.c */
 enum {
@@ -103,5 +117,19 @@ extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_snapshots_entry;
 extern const struct cmd_entry cmd_snapshot_entry;
+
+/* cmd-top.c, cmd-growers.c, cmd-leaks.c: who holds, who grows, who leaks */
+extern const struct cmd_entry cmd_top_entry;
+extern const struct cmd_entry cmd_growers_entry;
+extern const struct cmd_entry cmd_leaks_entry;
+
+/* cmd-history.c, cmd-stack.c, cmd-diff.c: one series, one stack, two points */
+extern const struct cmd_entry cmd_history_entry;
+extern const struct cmd_entry cmd_stack_entry;
+extern const struct cmd_entry cmd_diff_entry;
+
+/* cmd-watch.c, cmd-export.c */
+extern const struct cmd_entry cmd_watch_entry;
+extern const struct cmd_entry cmd_export_entry;
 
 #endif

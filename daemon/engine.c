@@ -882,11 +882,12 @@ stacks_series_of(struct stacks_frame *f, const struct po_record *r)
 	struct po_stack_info info;
 	char *culprit, *module;
 	int64_t series = 0, id;
+	uint64_t hi;
 
 	po_stack_describe(r->stack, &info);
 	culprit = po_span_dup(info.culprit);
 	module = po_span_dup(info.module);
-	id = registry_stack(f->e->reg, f->e->st, po_hash(r->stack.p, r->stack.n),
+	id = registry_stack(f->e->reg, f->e->st, po_stack_hash(r->stack, &hi),
 	    r->stack, info.sig_hash, culprit, module, f->snapshot, &series);
 	free(culprit);
 	free(module);
@@ -1327,7 +1328,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		if (r < 0)
 			goto fail;
 	}
-	if (db_replaced(e)) {
+	if (e->st == NULL || db_replaced(e)) {
 		char *c2 = NULL;
 
 		r = engine_open_store(e, &c2);

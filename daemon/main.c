@@ -231,7 +231,8 @@ snapshot_done(struct snap_result *res, void *userdata)
 	d->replay_next = res->replay_next;
 	d->replay_total = res->replay_total;
 	if (res->error < 0) {
-		d->snapshots_failed++;
+		if (!res->replay_done)
+			d->snapshots_failed++;	/* the end of a replay is no failure */
 		free(d->last_error);
 		d->last_error = po_xstrdup(res->cause ? res->cause : "snapshot failed");
 		d->last_error_time = po_now_wall();

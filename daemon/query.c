@@ -107,6 +107,7 @@ struct segment {
 	int		 level;		/* LEVEL_* */
 	int64_t		 first, last;	/* snapshot ids */
 	double		 t_last;	/* time of last */
+	bool		 reset;		/* holds a baseline (new boot): values restart */
 	uint8_t		*blob;
 	size_t		 len;
 };
@@ -142,6 +143,7 @@ cover_push(struct cover *c, int level, int64_t first, int64_t last, double t_las
 	s->first = first;
 	s->last = last;
 	s->t_last = t_last;
+	s->reset = false;
 	s->len = len;
 	s->blob = po_xmalloc(len ? len : 1);
 	if (len)
@@ -327,6 +329,17 @@ cover_build(struct store *st, int64_t lo, int64_t hi, int max_level, struct cove
 		c->v[i].t_last = j < nsnaps && snaps[j].id == c->v[i].last ?
 		    snaps[j].time : snap_time(st, c->v[i].last);
 	}
+	/*
+	 * A baseline stores no delta (none crosses a boot), so a value walked
+	 * through the segment holding one is wrong: such segments are marked,
+	 * and walks take the value there from the state instead.
+	 */
+	for (size_t i = 0, j = 0; i < c->n; i++) {
+		while (j < nsnaps && snaps[j].id < c->v[i].first)
+			j++;
+		for (size_t k = j; k < nsnaps && snaps[k].id <= c->v[i].last; k++)
+			c->v[i].reset |= snaps[k].baseline;
+	}
 out:
 	free(covered_until);
 	free(snaps);
@@ -459,6 +472,56 @@ state_at(struct store *st, int64_t s, struct state *ret)
 	vec_free(&v);
 	cover_free(&c);
 	return r < 0 ? r : 0;
+}
+
+/*
+ * For the segments that hold a baseline, the state where a walk through
+ * the cover must pick up again: at the segment's end (a forward walk), or
+ * at its predecessor's end, lo for the first (a backward walk).  Other
+ * entries stay empty.
+ */
+static int
+reset_states(struct store *st, const struct cover *c, int64_t lo, bool before,
+    struct state **ret)
+{
+	struct state *v = po_xcalloc(c->n ? c->n : 1, sizeof(*v));
+
+	for (size_t i = 0; i < c->n; i++) {
+		int64_t at = before ? (i > 0 ? c->v[i - 1].last : lo) : c->v[i].last;
+		int r;
+
+		if (!c->v[i].reset)
+			continue;
+		r = state_at(st, at, &v[i]);
+		if (r < 0) {
+			for (size_t k = 0; k <= i; k++)
+				state_free(&v[k]);
+			free(v);
+			return r;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+static void
+reset_states_free(struct state *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		state_free(&v[i]);
+	free(v);
+}
+
+/* Pages (or blocks) of some series in a state. */
+static int64_t
+state_sum(const struct state *s, const int64_t *series, size_t n, bool blocks)
+{
+	int64_t sum = 0;
+
+	for (size_t k = 0; k < n; k++)
+		if (series[k] < s->n)
+			sum += blocks ? s->blocks[series[k]] : s->pages[series[k]];
+	return sum;
 }
 
 /* ---- groups: series folded by `by`, filtered by `match` ---------------------- */
@@ -727,7 +790,7 @@ group_json(const struct query *q, const struct group *gr)
 	case BY_STACK:
 		json_object_set_new(j, "stack_id", json_string(si->key));
 		json_object_set_new(j, "series", json_integer(gr->first_series));
-		/* fall through */
+		__attribute__((fallthrough));
 	case BY_CULPRIT:
 		json_object_set_new(j, "culprit", json_string(si->culprit));
 		json_object_set_new(j, "module", json_string(si->module[0] ?
@@ -767,13 +830,17 @@ window_json(const struct query *q, const struct cover *c, int64_t nsnap)
 
 /* Sparkline values of the chosen groups: their value at each segment end. */
 static int
-sparklines(const struct cover *c, struct group **sel, size_t nsel)
+sparklines(struct store *st, int64_t lo, const struct cover *c, struct group **sel,
+    size_t nsel)
 {
 	size_t nseg = c->n, step;
+	struct state *resets = NULL;
 	int64_t *vals;
 
 	if (nsel == 0)
 		return 0;
+	if (reset_states(st, c, lo, true, &resets) < 0)
+		return -EIO;
 	/* walk back from the end: value before a segment = after it - its delta */
 	vals = po_xcalloc(nsel * (nseg + 1), sizeof(int64_t));
 	for (size_t k = 0; k < nsel; k++)
@@ -789,14 +856,18 @@ sparklines(const struct cover *c, struct group **sel, size_t nsel)
 			for (size_t m = 0; m < sel[k]->nseries; m++) {
 				if (pack_reader_init(&pr, seg->blob, seg->len, (unsigned)nf) < 0) {
 					free(vals);
+					reset_states_free(resets, nseg);
 					return -EBADMSG;
 				}
 				if (pack_find(&pr, (uint32_t)sel[k]->series[m], f) > 0)
 					d += f[0];
 			}
-			vals[k * (nseg + 1) + s] = vals[k * (nseg + 1) + s + 1] - d;
+			vals[k * (nseg + 1) + s] = seg->reset ?
+			    state_sum(&resets[s], sel[k]->series, sel[k]->nseries, false) :
+			    vals[k * (nseg + 1) + s + 1] - d;
 		}
 	}
+	reset_states_free(resets, nseg);
 	/* sample SPARK_POINTS evenly, the last point being the end */
 	step = (nseg + SPARK_POINTS) / SPARK_POINTS;
 	for (size_t k = 0; k < nsel; k++) {
@@ -981,7 +1052,7 @@ query_growers(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 	struct groups g = { 0 };
 	struct cover c = { 0 };
 	struct group **sel;
-	int64_t intervals = 0, total = 0;
+	int64_t intervals = 0;
 	double hours;
 	size_t nsel = 0;
 	json_t *list;
@@ -996,12 +1067,10 @@ query_growers(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 	if (g.n > 1)
 		qsort(g.v, g.n, sizeof(*g.v), cmp_net_desc);
 	sel = po_xcalloc((size_t)q.w.limit + 1, sizeof(struct group *));
-	for (size_t i = 0; i < g.n && (int64_t)nsel < q.w.limit; i++) {
-		total += g.v[i].sum.d_pages;
+	for (size_t i = 0; i < g.n && (int64_t)nsel < q.w.limit; i++)
 		if (g.v[i].sum.d_pages > 0)
 			sel[nsel++] = &g.v[i];
-	}
-	if (sparklines(&c, sel, nsel) < 0) {
+	if (sparklines(d->ro, q.w.lo, &c, sel, nsel) < 0) {
 		free(sel);
 		groups_free(&g);
 		cover_free(&c);
@@ -1039,25 +1108,44 @@ query_growers(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
  * The leak score (documented in pageownerctl(1)):
  *   steadiness s = intervals that grew / intervals that changed
  *   retention  r = 1 - freed / allocated   (1 when nothing was allocated)
+ *   significance z = net growth in blocks / sqrt(blocks allocated + freed)
  *   score = net growth in pages x s^2 x r^2
- * A suspect grew (net > 0), grew steadily (s >= 0.75) and kept most of what
- * it allocated (r >= 0.5).  A stable hogger has no net growth (score 0); a
- * churning cache frees what it allocates (r near 0) and shrinks as often
- * as it grows (s near 0.5).
+ * A suspect grew (net > 0), grew steadily (s >= 0.75), kept most of what
+ * it allocated (r >= 0.5) and grew beyond chance (z >= 4).  A stable
+ * hogger has no net growth (score 0); a churning cache frees what it
+ * allocates (r near 0) and shrinks as often as it grows (s near 0.5).
+ * z is how far the growth lies beyond what as many allocations and frees
+ * at random would leave (their net is about their square root): over a
+ * few snapshots a quiet stack that changed once or twice has s = 1 and
+ * r = 1 by chance, and only a growth of 16 blocks or more kept counts.
+ * Blocks are pages over the group's pages per block; the allocations are
+ * at least the net growth, where a kernel gives no block identities.
  */
 static void
-leak_score(struct group *g, double *ret_s, double *ret_r, bool *ret_suspect)
+leak_score(struct group *g, double *ret_s, double *ret_r, double *ret_z,
+    bool *ret_suspect)
 {
 	int64_t changed = g->sum.grew + g->sum.shrank;
 	double s = changed ? (double)g->sum.grew / (double)changed : 0;
 	double r = g->sum.alloc > 0 ? 1.0 - (double)g->sum.freed / (double)g->sum.alloc : 1.0;
+	double per_block = g->blocks > 0 ? (double)g->pages / (double)g->blocks :
+	    g->sum.d_blocks > 0 ? (double)g->sum.d_pages / (double)g->sum.d_blocks : 1.0;
+	double events = (double)(g->sum.alloc + g->sum.freed), z = 0;
 
 	if (r < 0)
 		r = 0;
+	if (per_block < 1)
+		per_block = 1;
+	if (g->sum.d_pages > 0) {
+		if (events < (double)g->sum.d_pages)
+			events = (double)g->sum.d_pages;
+		z = (double)g->sum.d_pages / sqrt(per_block * events);
+	}
 	g->score = g->sum.d_pages > 0 ? (double)g->sum.d_pages * s * s * r * r : 0;
 	*ret_s = s;
 	*ret_r = r;
-	*ret_suspect = g->sum.d_pages > 0 && s >= 0.75 && r >= 0.5;
+	*ret_z = z;
+	*ret_suspect = g->sum.d_pages > 0 && s >= 0.75 && r >= 0.5 && z >= 4;
 }
 
 int
@@ -1091,10 +1179,10 @@ query_leaks(struct daemon *d, struct request *req, json_t **ret, struct rpc_err 
 		memset(&last, 0, sizeof(last));
 	hours = (q.w.t_hi - q.w.t_lo) / 3600.0;
 	for (size_t i = 0; i < g.n; i++) {
-		double s, r;
+		double s, r, z;
 		bool suspect;
 
-		leak_score(&g.v[i], &s, &r, &suspect);
+		leak_score(&g.v[i], &s, &r, &z, &suspect);
 		if (!suspect && !show_all)
 			g.v[i].score = -1;
 	}
@@ -1104,16 +1192,16 @@ query_leaks(struct daemon *d, struct request *req, json_t **ret, struct rpc_err 
 	for (size_t i = 0; i < g.n && (int64_t)nsel < q.w.limit; i++)
 		if (g.v[i].score >= 0 && (g.v[i].sum.d_pages > 0 || show_all))
 			sel[nsel++] = &g.v[i];
-	(void)sparklines(&c, sel, nsel);
+	(void)sparklines(d->ro, q.w.lo, &c, sel, nsel);
 	list = json_array();
 	for (size_t i = 0; i < nsel; i++) {
 		struct group *gr = sel[i];
 		json_t *j = group_json(&q, gr), *ev;
-		double s, r, age = -1, growing = -1;
+		double s, r, z, age = -1, growing = -1;
 		bool suspect;
 		int64_t ts_min = 0, since = 0;
 
-		leak_score(gr, &s, &r, &suspect);
+		leak_score(gr, &s, &r, &z, &suspect);
 		/* the oldest surviving block, and how long it has been growing */
 		for (size_t k = 0; k < gr->nseries; k++) {
 			sqlite3_stmt *qs = store_stmt(d->ro, ST_SERIES_GET);
@@ -1152,6 +1240,7 @@ query_leaks(struct daemon *d, struct request *req, json_t **ret, struct rpc_err 
 		    "freed_ratio", gr->sum.alloc > 0 ?
 		    (double)gr->sum.freed / (double)gr->sum.alloc : 0.0,
 		    "oldest_block_age_s", age, "growing_for_s", growing);
+		json_object_set_new(ev, "significance", json_real(z));
 		json_object_set_new(j, "score", json_real(gr->score));
 		json_object_set_new(j, "suspect", json_boolean(suspect));
 		json_object_set_new(j, "pages_now", json_integer(gr->pages));
@@ -1274,7 +1363,7 @@ query_history(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 	const char *spec = param_str(req->params, "series", err);
 	struct query q;
 	struct cover c = { 0 };
-	struct state st = { 0 };
+	struct state st = { 0 }, *resets = NULL;
 	int64_t *ids = NULL, pages = 0, blocks = 0;
 	size_t nids = 0;
 	char *cause = NULL, t[40];
@@ -1301,9 +1390,11 @@ query_history(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 	span = q.w.t_hi - q.w.t_lo;
 	level = span <= 2 * 86400 ? LEVEL_SNAPSHOT : span <= 60 * 86400 ? LEVEL_HOUR : LEVEL_DAY;
 	if (state_at(d->ro, q.w.lo, &st) < 0 ||
-	    cover_build(d->ro, q.w.lo, q.w.hi, level, &c) < 0) {
+	    cover_build(d->ro, q.w.lo, q.w.hi, level, &c) < 0 ||
+	    reset_states(d->ro, &c, q.w.lo, false, &resets) < 0) {
 		free(ids);
 		state_free(&st);
+		cover_free(&c);
 		query_free(&q);
 		return rpc_fail(err, PO_E_STORAGE, "cannot read the history: %s",
 		    store_errmsg(d->ro));
@@ -1315,10 +1406,10 @@ query_history(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 		}
 	points = json_array();
 	po_time_str(q.w.t_lo, t, sizeof(t));
-	json_array_append_new(points, json_pack("{s:I, s:s, s:f, s:I, s:I, s:I, s:I}",
+	json_array_append_new(points, json_pack("{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:b}",
 	    "snapshot", (json_int_t)q.w.lo, "time", t, "unix", q.w.t_lo,
 	    "pages", (json_int_t)pages, "blocks", (json_int_t)blocks,
-	    "allocated", (json_int_t)0, "freed", (json_int_t)0));
+	    "allocated", (json_int_t)0, "freed", (json_int_t)0, "new_boot", 0));
 	for (size_t i = 0; i < c.n; i++) {
 		const struct segment *seg = &c.v[i];
 		int64_t d_p = 0, d_b = 0, al = 0, fr = 0, f[BK__N];
@@ -1335,16 +1426,25 @@ query_history(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 				fr += f[3];
 			}
 		}
-		pages += d_p;
-		blocks += d_b;
+		if (seg->reset) {
+			/* a new boot: its values, not the old boot's plus a delta */
+			pages = state_sum(&resets[i], ids, nids, false);
+			blocks = state_sum(&resets[i], ids, nids, true);
+		} else {
+			pages += d_p;
+			blocks += d_b;
+		}
 		if (json_array_size(points) >= (size_t)PO_MAX_LIMIT)
 			continue;
 		po_time_str(seg->t_last, t, sizeof(t));
-		json_array_append_new(points, json_pack("{s:I, s:s, s:f, s:I, s:I, s:I, s:I}",
+		json_array_append_new(points, json_pack("{s:I, s:s, s:f, s:I, s:I, s:I, s:I, "
+		    "s:b}",
 		    "snapshot", (json_int_t)seg->last, "time", t, "unix", seg->t_last,
 		    "pages", (json_int_t)pages, "blocks", (json_int_t)blocks,
-		    "allocated", (json_int_t)al, "freed", (json_int_t)fr));
+		    "allocated", (json_int_t)al, "freed", (json_int_t)fr,
+		    "new_boot", seg->reset));
 	}
+	reset_states_free(resets, c.n);
 	{
 		const struct sinfo *si = sinfo(ids[0]);
 		json_t *idl = json_array();
@@ -1576,6 +1676,19 @@ query_stack(struct daemon *d, struct request *req, json_t **ret, struct rpc_err 
 
 /* ---- diff ---------------------------------------------------------------------- */
 
+/* The largest change first, growth or shrinkage: a freed leak is news too. */
+static int
+cmp_change_desc(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	int64_t ax = x->sum.d_pages < 0 ? -x->sum.d_pages : x->sum.d_pages;
+	int64_t ay = y->sum.d_pages < 0 ? -y->sum.d_pages : y->sum.d_pages;
+
+	if (ax != ay)
+		return ax > ay ? -1 : 1;
+	return cmp_net_desc(a, b);
+}
+
 int
 query_diff(struct daemon *d, struct request *req, json_t **ret, struct rpc_err *err)
 {
@@ -1636,7 +1749,7 @@ query_diff(struct daemon *d, struct request *req, json_t **ret, struct rpc_err *
 		tot_b += g.v[i].pages;
 	}
 	if (g.n > 1)
-		qsort(g.v, g.n, sizeof(*g.v), cmp_net_desc);
+		qsort(g.v, g.n, sizeof(*g.v), cmp_change_desc);
 	list = json_array();
 	for (size_t i = 0; i < g.n && (int64_t)shown < q.w.limit; i++) {
 		const struct group *gr = &g.v[i];
@@ -1935,7 +2048,7 @@ export_folded(struct daemon *d, json_t *params, json_t **ret, struct rpc_err *er
 static int
 export_json(struct daemon *d, struct query *q, json_t **ret, struct rpc_err *err)
 {
-	struct state s0 = { 0 }, s1 = { 0 };
+	struct state s0 = { 0 }, s1 = { 0 }, *resets = NULL;
 	struct groups g = { 0 };
 	struct cover c = { 0 };
 	double span = q->w.t_hi - q->w.t_lo;
@@ -1944,8 +2057,12 @@ export_json(struct daemon *d, struct query *q, json_t **ret, struct rpc_err *err
 	json_t *targets = json_array();
 
 	if (state_at(d->ro, q->w.lo, &s0) < 0 || state_at(d->ro, q->w.hi, &s1) < 0 ||
-	    cover_build(d->ro, q->w.lo, q->w.hi, level, &c) < 0) {
+	    cover_build(d->ro, q->w.lo, q->w.hi, level, &c) < 0 ||
+	    reset_states(d->ro, &c, q->w.lo, false, &resets) < 0) {
 		json_decref(targets);
+		state_free(&s0);
+		state_free(&s1);
+		cover_free(&c);
 		return rpc_fail(err, PO_E_STORAGE, "cannot read the history: %s",
 		    store_errmsg(d->ro));
 	}
@@ -1977,6 +2094,8 @@ export_json(struct daemon *d, struct query *q, json_t **ret, struct rpc_err *err
 				    pack_find(&pr, (uint32_t)gr->series[k], f) > 0)
 					v += f[0];
 			}
+			if (seg->reset)	/* a new boot: its values */
+				v = state_sum(&resets[s], gr->series, gr->nseries, false);
 			json_array_append_new(dp, json_pack("[I, I]",
 			    (json_int_t)v * q->page_size, (json_int_t)(seg->t_last * 1000)));
 		}
@@ -1992,6 +2111,7 @@ export_json(struct daemon *d, struct query *q, json_t **ret, struct rpc_err *err
 	}
 	*ret = json_pack("{s:s, s:s, s:o, s:o}", "format", "json", "unit", "bytes",
 	    "window", window_json(q, &c, q->w.hi - q->w.lo), "targets", targets);
+	reset_states_free(resets, c.n);
 	groups_free(&g);
 	state_free(&s0);
 	state_free(&s1);

@@ -91,7 +91,10 @@ main(int argc, char **argv)
 
 		snprintf(key, sizeof(key), "%016llx", (unsigned long long)rnd());
 		snprintf(culprit, sizeof(culprit), "bench_alloc_%ld", i);
-		snprintf(module, sizeof(module), i % 50 == 0 ? "mod%ld" : "", i % 7);
+		if (i % 50 == 0)
+			snprintf(module, sizeof(module), "mod%ld", i % 7);
+		else
+			module[0] = '\0';
 		snprintf(frames, sizeof(frames), " get_page_from_freelist+0x1/0x2\n "
 		    "%s+0x10/0x40\n", culprit);
 		stack_ids[i] = registry_stack(engine_registry(e), engine_store(e), rnd(),

@@ -1,0 +1,223 @@
+/*
+ * cmd-export.c: `export`, the history for other tools: Prometheus text
+ * (the latest snapshot, top N per dimension plus an `other` bucket, for
+ * node_exporter's textfile collector), Grafana's JSON data source shape,
+ * and folded stacks for flamegraph.pl (or the two-column diff of two
+ * points, for difffolded).  --output replaces FILE atomically: a reader
+ * sees the old file or the new one, never half of one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pageownerctl.h"
+
+/* Which options each format takes; the rest would be silently ignored. */
+static const struct {
+	const char	*format;
+	const char	*takes;		/* the options it takes, for the message */
+	const char	*refuses[8];	/* params it has no use for */
+} formats[] = {
+	{ "prometheus", "--limit (top N per dimension)",
+	    { "since", "until", "at", "by", "match", "a", "b", NULL } },
+	{ "json", "--since, --until, --by, --match, --limit",
+	    { "at", "a", "b", NULL } },
+	{ "folded", "--at, or --a and --b",
+	    { "since", "until", "by", "match", "limit", NULL } },
+};
+
+static int
+write_all(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -errno;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Replace path with data: write path.tmp in the same directory, fsync it,
+ * rename it over path, fsync the directory.  0, or -errno with *cause.
+ */
+static int
+write_atomic(const char *path, const char *data, size_t len, char **cause)
+{
+	char *tmp = NULL, *dir = po_xstrdup(path);
+	int fd, r = 0, dfd;
+
+	po_asprintf(&tmp, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		r = -errno;
+		po_asprintf(cause, "cannot create '%s': %s", tmp, strerror(-r));
+		goto out;
+	}
+	if ((r = write_all(fd, data, len)) < 0 || (fsync(fd) < 0 && (r = -errno))) {
+		po_asprintf(cause, "cannot write '%s': %s", tmp, strerror(-r));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		r = -errno;
+		po_asprintf(cause, "cannot write '%s': %s", tmp, strerror(-r));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		po_asprintf(cause, "cannot rename '%s' to '%s': %s", tmp, path,
+		    strerror(-r));
+		unlink(tmp);
+		goto out;
+	}
+	/* the rename itself survives a crash only once the directory is synced */
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+out:
+	free(tmp);
+	free(dir);
+	return r;
+}
+
+/* What to print or write: the text, the targets, or the whole reply. */
+static char *
+export_output(const struct ctl *ctl, json_t *res, const char *format)
+{
+	json_t *text = json_object_get(res, "text");
+
+	if (ctl->json || strcmp(format, "json") == 0) {
+		char *s = json_dumps(ctl->json ? res : json_object_get(res, "targets"),
+		    JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *out = NULL;
+
+		po_asprintf(&out, "%s\n", s ? s : "null");
+		free(s);
+		return out;
+	}
+	return po_xstrdup(json_is_string(text) ? json_string_value(text) : "");
+}
+
+static int
+cmd_export_exec(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct cmd_opt extra[] = {
+		{ "format", "format", OPT_STR },
+		{ "output", "__output", OPT_STR },
+		{ "a", "a", OPT_STR },
+		{ "b", "b", OPT_STR },
+		{ NULL, NULL, OPT_STR },
+	};
+	json_t *params, *res;
+	const char *format;
+	char *output = NULL, *out, *cause = NULL;
+	size_t f;
+	int ret, first;
+
+	ret = opts_parse(&cmd_export_entry, argc, argv, OPT_SINCE | OPT_UNTIL | OPT_AT |
+	    OPT_BY | OPT_MATCH | OPT_LIMIT, extra, &params, &first);
+	if (ret != EXIT_OK)
+		return ret < 0 ? EXIT_OK : ret;
+	if (opts_take_json(params))
+		ctl->json = true;
+	if (json_is_string(json_object_get(params, "__output")))
+		output = po_xstrdup(json_string_value(json_object_get(params, "__output")));
+	json_object_del(params, "__output");
+	format = json_string_value(json_object_get(params, "format"));
+	for (f = 0; format != NULL && f < PO_ARRAY_SIZE(formats); f++)
+		if (strcmp(formats[f].format, format) == 0)
+			break;
+	if (first < argc) {
+		ret = cmd_usage_error(&cmd_export_entry, "unexpected argument '%s'",
+		    argv[first]);
+	} else if (format == NULL || f == PO_ARRAY_SIZE(formats)) {
+		if (format == NULL)
+			ret = cmd_usage_error(&cmd_export_entry, "--format is required: "
+			    "json, prometheus or folded");
+		else
+			ret = cmd_usage_error(&cmd_export_entry, "--format '%s' is not "
+			    "one of json, prometheus, folded", format);
+	} else if ((json_object_get(params, "a") != NULL) !=
+	    (json_object_get(params, "b") != NULL)) {
+		ret = cmd_usage_error(&cmd_export_entry, "a folded diff needs both "
+		    "--a and --b");
+	} else if (output != NULL && output[0] == '\0') {
+		ret = cmd_usage_error(&cmd_export_entry, "--output wants a file name");
+	} else {
+		for (const char *const *p = formats[f].refuses; *p != NULL; p++)
+			if (json_object_get(params, *p) != NULL) {
+				ret = cmd_usage_error(&cmd_export_entry, "--%s does not "
+				    "apply to --format %s, which takes %s", *p, format,
+				    formats[f].takes);
+				break;
+			}
+	}
+	if (ret != EXIT_OK) {
+		json_decref(params);
+		free(output);
+		return ret;
+	}
+	format = formats[f].format;	/* params is given away below */
+	ret = rpc_oneshot(ctl, "export", params, &res);
+	if (ret != EXIT_OK) {
+		free(output);
+		return ret;
+	}
+	out = export_output(ctl, res, format);
+	json_decref(res);
+	if (output == NULL) {
+		fputs(out, stdout);
+	} else if (write_atomic(output, out, strlen(out), &cause) < 0) {
+		fprintf(stderr, "pageownerctl export: %s\n", cause);
+		free(cause);
+		ret = EXIT_REFUSED;
+	}
+	free(out);
+	free(output);
+	return ret;
+}
+
+const struct cmd_entry cmd_export_entry = {
+	.name = "export",
+	.usage = "--format json|prometheus|folded [--output FILE] [--at WHEN] "
+	    "[--a WHEN --b WHEN] [--since WHEN] [--until WHEN] [--by KEY] "
+	    "[--match KEY=GLOB]... [--limit N]",
+	.summary = "Export for Prometheus, Grafana or flame graphs",
+	.help =
+	    "  --format prometheus  the latest snapshot as Prometheus text: bytes per\n"
+	    "                       stack, module, comm, memcg and order, the top N\n"
+	    "                       of each plus an `other` bucket, short stack ids\n"
+	    "                       as labels, no timestamps (node_exporter's\n"
+	    "                       textfile collector: --output DIR/page_owner.prom)\n"
+	    "  --format json        the window's top N series as Grafana's JSON data\n"
+	    "                       source wants them: [{target, datapoints: [[bytes,\n"
+	    "                       unix ms]]}]\n"
+	    "  --format folded      folded stacks with their pages, for flamegraph.pl;\n"
+	    "                       with --a and --b, both points' pages on each line,\n"
+	    "                       for difffolded / flamegraph.pl's differential mode\n"
+	    "  --output FILE        replace FILE atomically (FILE.tmp, fsync, rename)\n"
+	    "                       instead of printing\n"
+	    "  --at WHEN            folded: the stacks at this snapshot id or time\n"
+	    "  --a WHEN --b WHEN    folded: the two points of a diff\n"
+	    "  --since/--until WHEN json: the window (default all the history)\n"
+	    "  --by KEY             json: group by stack (default), culprit, module,\n"
+	    "                       comm, memcg or order\n"
+	    "  --match KEY=GLOB     json: keep matching groups (repeatable)\n"
+	    "  --limit N            json, prometheus: N series (default 20)\n"
+	    "  --json               the daemon's whole reply instead\n",
+	.options = "--format --output --at --a --b --since --until --by --match --limit "
+	    "--json --help",
+	.exec = cmd_export_exec,
+};

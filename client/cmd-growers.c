@@ -1,0 +1,120 @@
+/*
+ * cmd-growers.c: `top-growers` (alias `growers`), the largest net growth
+ * in a window, with what was allocated and freed on the way.
+ */
+#include "pageownerctl.h"
+
+/* The footer: the window, and why a table may be empty. */
+static void
+growers_footer(const struct ctl *ctl, json_t *res, size_t shown)
+{
+	json_t *w = json_object_get(res, "window");
+
+	if (ctl->no_headers)
+		return;
+	if (jv_int(w, "snapshots") == 0)
+		printf("the window holds one snapshot (%lld): there is no growth to "
+		    "measure; widen it with --since\n", jv_int(w, "until"));
+	else if (shown == 0)
+		printf("nothing grew in this window (%lld groups by %s looked at)\n",
+		    jv_int(res, "total_groups"), jv_str(res, "by"));
+	window_note(ctl, w);
+}
+
+static int
+cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *params, *res, *list, *g;
+	const char *by;
+	struct table *t;
+	size_t i;
+	int ret, first;
+
+	ret = opts_parse(&cmd_growers_entry, argc, argv, OPT_WINDOW, NULL, &params,
+	    &first);
+	if (ret != EXIT_OK)
+		return ret < 0 ? EXIT_OK : ret;
+	if (opts_take_json(params))
+		ctl->json = true;
+	if (first < argc) {
+		json_decref(params);
+		return cmd_usage_error(&cmd_growers_entry, "unexpected argument '%s'",
+		    argv[first]);
+	}
+	ret = rpc_oneshot(ctl, "growers", params, &res);
+	if (ret != EXIT_OK)
+		return ret;
+	if (ctl->json) {
+		json_print(ctl, res);
+		json_decref(res);
+		return EXIT_OK;
+	}
+	by = jv_str(res, "by");
+	list = json_object_get(res, "groups");
+	t = table_new();
+	table_col(t, "GROWTH", TABLE_RIGHT);
+	table_col(t, "SIZE", TABLE_RIGHT);
+	table_col(t, "ALLOC", TABLE_RIGHT);
+	table_col(t, "FREED", TABLE_RIGHT);
+	table_col(t, "RATE/h", TABLE_RIGHT);
+	table_col(t, "NOW", TABLE_RIGHT);
+	table_col(t, "SPARKLINE", TABLE_LEFT);
+	group_cols(t, by);
+	json_array_foreach(list, i, g) {
+		long long net = jv_int(g, "net_pages");
+		bool idents = jv_int(g, "allocated_pages") != 0 || jv_int(g, "freed_pages") != 0;
+		char size[32], rate[32], now[32], spark[128];
+
+		fmt_signed_size(net, size, sizeof(size));
+		fmt_signed_size((int64_t)jv_num(g, "rate_pages_per_hour"), rate, sizeof(rate));
+		fmt_size((uint64_t)jv_int(g, "pages_now"), now, sizeof(now));
+		fmt_spark_json(json_object_get(g, "sparkline"), NULL, 24, spark, sizeof(spark));
+		table_cell(t, "%s%+lld%s", clr(ctl, net > 0 ? CLR_RED : CLR_GREEN), net,
+		    clr(ctl, CLR_OFF));
+		table_cell(t, "%s", size);
+		if (idents) {
+			table_cell(t, "%lld", jv_int(g, "allocated_pages"));
+			table_cell(t, "%lld", jv_int(g, "freed_pages"));
+		} else {
+			/* a kernel without block identities: only the net is known */
+			table_cell(t, "-");
+			table_cell(t, "-");
+		}
+		table_cell(t, "%s", rate);
+		table_cell(t, "%s", now);
+		table_cell(t, "%s", spark);
+		group_cells(t, by, g);
+	}
+	table_print(t, stdout, !ctl->no_headers);
+	table_free(t);
+	growers_footer(ctl, res, json_array_size(list));
+	json_decref(res);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_growers_entry = {
+	.name = "top-growers",
+	.alias = "growers",
+	.usage = "[--since WHEN] [--until WHEN] [--by KEY] [--match KEY=GLOB]... "
+	    "[--limit N]",
+	.summary = "The largest net growth in a window (default: all the history)",
+	.help =
+	    "GROWTH is the net change in pages over the window, ALLOC and FREED the\n"
+	    "pages allocated and freed on the way (\"-\" where the kernel gives no\n"
+	    "block identities), RATE/h the growth per hour, NOW the size at the\n"
+	    "window's end; the sparkline is the size over the window.  A reboot\n"
+	    "inside the window is not growth: no change is counted across one.\n"
+	    "\n"
+	    "  --since WHEN       from this snapshot id, ISO-8601 time or relative\n"
+	    "                     time (-2h, -7d); default the first snapshot\n"
+	    "  --until WHEN       up to this one; default the latest\n"
+	    "  --by KEY           group by stack (default), culprit, module, comm,\n"
+	    "                     memcg or order\n"
+	    "  --match KEY=GLOB   keep groups whose KEY matches (repeatable): stack\n"
+	    "                     (id prefix), culprit or module when grouping by\n"
+	    "                     stack or culprit, else the grouped dimension\n"
+	    "  --limit N          at most N rows (default 20, at most 10000)\n"
+	    "  --json             the daemon's reply as it is\n",
+	.options = "--since --until --by --match --limit --json --help",
+	.exec = cmd_growers_exec,
+};

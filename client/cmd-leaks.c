@@ -1,0 +1,146 @@
+/*
+ * cmd-leaks.c: `leaks`, the leak suspects of a window ranked by score,
+ * with the evidence behind each score.  The score is the daemon's
+ * (daemon/query.c, leak_score); the help text below says it in the same
+ * words, and must change with it.
+ */
+#include "pageownerctl.h"
+
+static void
+leaks_footer(const struct ctl *ctl, json_t *res, size_t shown, bool all)
+{
+	json_t *w = json_object_get(res, "window");
+
+	if (ctl->no_headers)
+		return;
+	if (jv_int(w, "snapshots") == 0)
+		printf("the window holds one snapshot (%lld): a leak needs growth over "
+		    "time; widen it with --since\n", jv_int(w, "until"));
+	else if (shown == 0)
+		printf("no leak suspect in this window%s\n", all ? "" :
+		    " (--all lists every group with its evidence)");
+	window_note(ctl, w);
+}
+
+static int
+cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct cmd_opt extra[] = {
+		{ "all", "all", OPT_BOOL },
+		{ NULL, NULL, OPT_BOOL },
+	};
+	json_t *params, *res, *list, *g;
+	const char *by;
+	struct table *t;
+	size_t i;
+	bool all;
+	int ret, first;
+
+	ret = opts_parse(&cmd_leaks_entry, argc, argv, OPT_WINDOW, extra, &params,
+	    &first);
+	if (ret != EXIT_OK)
+		return ret < 0 ? EXIT_OK : ret;
+	if (opts_take_json(params))
+		ctl->json = true;
+	if (first < argc) {
+		json_decref(params);
+		return cmd_usage_error(&cmd_leaks_entry, "unexpected argument '%s'",
+		    argv[first]);
+	}
+	all = json_is_true(json_object_get(params, "all"));
+	ret = rpc_oneshot(ctl, "leaks", params, &res);
+	if (ret != EXIT_OK)
+		return ret;
+	if (ctl->json) {
+		json_print(ctl, res);
+		json_decref(res);
+		return EXIT_OK;
+	}
+	by = jv_str(res, "by");
+	list = json_object_get(res, "groups");
+	t = table_new();
+	table_col(t, "SCORE", TABLE_RIGHT);
+	if (all)
+		table_col(t, "SUSPECT", TABLE_LEFT);
+	table_col(t, "GROWTH", TABLE_RIGHT);
+	table_col(t, "SLOPE/h", TABLE_RIGHT);
+	table_col(t, "STEADY", TABLE_RIGHT);
+	table_col(t, "FREED/ALLOC", TABLE_RIGHT);
+	table_col(t, "OLDEST", TABLE_RIGHT);
+	table_col(t, "GROWING", TABLE_RIGHT);
+	table_col(t, "SPARKLINE", TABLE_LEFT);
+	group_cols(t, by);
+	json_array_foreach(list, i, g) {
+		json_t *ev = json_object_get(g, "evidence");
+		bool suspect = json_is_true(json_object_get(g, "suspect"));
+		double score = jv_num(g, "score");
+		char growth[32], slope[32], oldest[32], growing[32], spark[128];
+
+		fmt_signed_size(jv_int(ev, "net_pages"), growth, sizeof(growth));
+		fmt_signed_size((int64_t)jv_num(ev, "slope_pages_per_hour"), slope,
+		    sizeof(slope));
+		fmt_age(jv_num(ev, "oldest_block_age_s"), oldest, sizeof(oldest));
+		fmt_age(jv_num(ev, "growing_for_s"), growing, sizeof(growing));
+		fmt_spark_json(json_object_get(g, "sparkline"), NULL, 24, spark,
+		    sizeof(spark));
+		table_cell(t, score >= 100 ? "%s%.0f%s" : "%s%.1f%s",
+		    clr(ctl, suspect ? CLR_RED : CLR_OFF), score, clr(ctl, CLR_OFF));
+		if (all)
+			table_cell(t, "%s", suspect ? "yes" : "no");
+		table_cell(t, "%s", growth);
+		table_cell(t, "%s", slope);
+		table_cell(t, "%.0f%%", 100.0 * jv_num(ev, "steadiness"));
+		if (jv_int(ev, "allocated_pages") > 0)
+			table_cell(t, "%.0f%%", 100.0 * jv_num(ev, "freed_ratio"));
+		else
+			table_cell(t, "-");
+		table_cell(t, "%s", oldest);
+		table_cell(t, "%s", growing);
+		table_cell(t, "%s", spark);
+		group_cells(t, by, g);
+	}
+	table_print(t, stdout, !ctl->no_headers);
+	table_free(t);
+	leaks_footer(ctl, res, json_array_size(list), all);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_leaks_entry = {
+	.name = "leaks",
+	.usage = "[--all] [--since WHEN] [--until WHEN] [--by stack|culprit|module] "
+	    "[--match KEY=GLOB]... [--limit N]",
+	.summary = "Leak suspects of a window, ranked, with their evidence",
+	.help =
+	    "A hogger is big; a leak keeps growing and does not give back.  Over the\n"
+	    "window, for each group:\n"
+	    "  steadiness s = intervals that grew / intervals that changed\n"
+	    "  retention  r = 1 - freed / allocated   (1 when nothing was allocated)\n"
+	    "  significance z = net growth in blocks / sqrt(blocks allocated + freed)\n"
+	    "  score = net growth in pages x s^2 x r^2\n"
+	    "A suspect grew (net > 0), grew steadily (s >= 0.75), kept most of what\n"
+	    "it allocated (r >= 0.5) and grew beyond chance (z >= 4).  A stable\n"
+	    "hogger has no net growth (score 0); a churning cache frees what it\n"
+	    "allocates (r near 0) and shrinks as often as it grows (s near 0.5).\n"
+	    "z is how far the growth lies beyond what as many allocations and frees\n"
+	    "at random would leave (their net is about their square root): over a\n"
+	    "few snapshots a quiet stack that changed once or twice has s = 1 and\n"
+	    "r = 1 by chance, and only a growth of 16 blocks or more kept counts.\n"
+	    "\n"
+	    "Columns: SCORE; GROWTH, the net growth; SLOPE/h, growth per hour;\n"
+	    "STEADY, s as a percentage; FREED/ALLOC, freed / allocated (\"-\": no\n"
+	    "block identities); OLDEST, the age of the oldest block still held;\n"
+	    "GROWING, how long since it last shrank; the size over the window.\n"
+	    "\n"
+	    "  --all              every group, suspect or not, ranked by score\n"
+	    "  --since WHEN       from this snapshot id, ISO-8601 time or relative\n"
+	    "                     time (-2h, -7d); default the first snapshot\n"
+	    "  --until WHEN       up to this one; default the latest\n"
+	    "  --by KEY           rank stacks (default), culprits or modules\n"
+	    "  --match KEY=GLOB   keep groups whose stack (id prefix), culprit or\n"
+	    "                     module matches (repeatable)\n"
+	    "  --limit N          at most N rows (default 20, at most 10000)\n"
+	    "  --json             the daemon's reply as it is\n",
+	.options = "--all --since --until --by --match --limit --json --help",
+	.exec = cmd_leaks_exec,
+};

@@ -1,0 +1,127 @@
+/*
+ * cmd-stack.c: `stack ID`, one stack in full: what it is, when it was seen,
+ * what it holds, its frames (the signature, and each exact stack that
+ * shares it), and who holds its pages now by comm, memcg, order and gfp.
+ */
+#include <string.h>
+
+#include "pageownerctl.h"
+
+/* One breakdown list ([{KEY: k, pages, blocks}]) as a small table. */
+static void
+breakdown_table(const struct ctl *ctl, json_t *list, const char *key,
+    long long total)
+{
+	struct table *t = table_new();
+	char head[16];
+	json_t *e;
+	size_t i;
+
+	for (i = 0; key[i] != '\0' && i + 1 < sizeof(head); i++)
+		head[i] = (char)(key[i] >= 'a' && key[i] <= 'z' ? key[i] - 32 : key[i]);
+	head[i] = '\0';
+	table_col(t, "PAGES", TABLE_RIGHT);
+	table_col(t, "SIZE", TABLE_RIGHT);
+	table_col(t, "BLOCKS", TABLE_RIGHT);
+	table_col(t, "SHARE", TABLE_RIGHT);
+	table_col(t, head, TABLE_LEFT);
+	json_array_foreach(list, i, e) {
+		long long pages = jv_int(e, "pages");
+		char size[32];
+
+		fmt_size((uint64_t)pages, size, sizeof(size));
+		table_cell(t, "%lld", pages);
+		table_cell(t, "%s", size);
+		table_cell(t, "%lld", jv_int(e, "blocks"));
+		table_cell(t, "%.1f%%", total > 0 ? 100.0 * (double)pages / (double)total : 0.0);
+		table_cell(t, "%s", jv_str(e, key));
+	}
+	printf("\n%sby %s%s:\n", clr(ctl, CLR_BOLD), key, clr(ctl, CLR_OFF));
+	if (json_array_size(list) == 0)
+		printf("  (nothing held at the latest detailed snapshot)\n");
+	else
+		table_print(t, stdout, !ctl->no_headers);
+	table_free(t);
+}
+
+static void
+stack_print(const struct ctl *ctl, json_t *res)
+{
+	static const char *const dims[] = { "comm", "memcg", "order", "gfp" };
+	json_t *sig = json_object_get(res, "signature"), *stacks, *s, *f;
+	long long pages = jv_int(res, "pages_now");
+	char size[32], age[32];
+	size_t i, k;
+
+	fmt_size((uint64_t)pages, size, sizeof(size));
+	fmt_age(jv_num(res, "oldest_block_age_s"), age, sizeof(age));
+	printf("%sstack %s%s (series %lld)\n", clr(ctl, CLR_BOLD),
+	    jv_str(res, "stack_id"), clr(ctl, CLR_OFF), jv_int(res, "series"));
+	printf("culprit:        %s [%s]\n", jv_str(res, "culprit"), jv_str(res, "module"));
+	printf("first seen:     %s\n", jv_str(res, "first_seen"));
+	printf("last seen:      %s\n", jv_str(res, "last_seen"));
+	printf("pages now:      %lld (%s) in %lld blocks\n", pages, size,
+	    jv_int(res, "blocks_now"));
+	printf("growing since:  %s\n", jv_str(res, "growing_since"));
+	printf("oldest block:   %s%s\n", age, strcmp(age, "-") != 0 ? " old" : " (unknown)");
+
+	printf("\n%ssignature%s (frames without offsets; it names the stack across "
+	    "kernel builds):\n", clr(ctl, CLR_BOLD), clr(ctl, CLR_OFF));
+	json_array_foreach(sig, i, f) {
+		printf("    %s\n", json_string_value(f));
+	}
+	stacks = json_object_get(res, "stacks");
+	printf("\n%sexact stacks%s: %zu\n", clr(ctl, CLR_BOLD), clr(ctl, CLR_OFF),
+	    json_array_size(stacks));
+	json_array_foreach(stacks, i, s) {
+		printf("  %s, first seen %s\n", jv_str(s, "hash"), jv_str(s, "first_seen"));
+		json_array_foreach(json_object_get(s, "frames"), k, f) {
+			printf("    %s\n", json_string_value(f));
+		}
+	}
+	for (i = 0; i < PO_ARRAY_SIZE(dims); i++)
+		breakdown_table(ctl, json_object_get(json_object_get(res, "breakdown"),
+		    dims[i]), dims[i], pages);
+}
+
+static int
+cmd_stack_exec(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *params, *res;
+	int ret, first;
+
+	ret = opts_parse(&cmd_stack_entry, argc, argv, 0, NULL, &params, &first);
+	if (ret != EXIT_OK)
+		return ret < 0 ? EXIT_OK : ret;
+	if (opts_take_json(params))
+		ctl->json = true;
+	if (argc - first != 1) {
+		json_decref(params);
+		return cmd_usage_error(&cmd_stack_entry, argc - first < 1 ?
+		    "which stack? give its id as top prints it" : "one stack at a time");
+	}
+	json_object_set_new(params, "id", json_string(argv[first]));
+	ret = rpc_oneshot(ctl, "stack", params, &res);
+	if (ret != EXIT_OK)
+		return ret;
+	if (ctl->json)
+		json_print(ctl, res);
+	else
+		stack_print(ctl, res);
+	json_decref(res);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_stack_entry = {
+	.name = "stack",
+	.usage = "ID",
+	.summary = "One stack in full: frames, history marks, who holds it now",
+	.help =
+	    "ID is a stack id as top, top-growers and leaks print it, or a unique\n"
+	    "prefix of 4 or more hex digits.  The breakdown by comm, memcg, order\n"
+	    "and gfp is from the latest snapshot.\n"
+	    "\n"
+	    "  --json   the daemon's reply as it is\n",
+	.options = "--json --help",
+	.exec = cmd_stack_exec,
+};

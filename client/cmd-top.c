@@ -1,0 +1,81 @@
+/*
+ * cmd-top.c: `top`, who holds the most memory now (or at --at): the
+ * groups of the chosen dimension by pages, with their share of the total.
+ */
+#include "pageownerctl.h"
+
+static int
+cmd_top_exec(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *params, *res, *list, *g;
+	const char *by;
+	struct table *t;
+	char size[32];
+	size_t i;
+	int ret, first;
+
+	ret = opts_parse(&cmd_top_entry, argc, argv,
+	    OPT_AT | OPT_BY | OPT_MATCH | OPT_LIMIT, NULL, &params, &first);
+	if (ret != EXIT_OK)
+		return ret < 0 ? EXIT_OK : ret;
+	if (opts_take_json(params))
+		ctl->json = true;
+	if (first < argc) {
+		json_decref(params);
+		return cmd_usage_error(&cmd_top_entry, "unexpected argument '%s'",
+		    argv[first]);
+	}
+	ret = rpc_oneshot(ctl, "top", params, &res);
+	if (ret != EXIT_OK)
+		return ret;
+	if (ctl->json) {
+		json_print(ctl, res);
+		json_decref(res);
+		return EXIT_OK;
+	}
+	by = jv_str(res, "by");
+	list = json_object_get(res, "groups");
+	t = table_new();
+	table_col(t, "PAGES", TABLE_RIGHT);
+	table_col(t, "SIZE", TABLE_RIGHT);
+	table_col(t, "SHARE", TABLE_RIGHT);
+	group_cols(t, by);
+	json_array_foreach(list, i, g) {
+		fmt_size((uint64_t)jv_int(g, "pages"), size, sizeof(size));
+		table_cell(t, "%lld", jv_int(g, "pages"));
+		table_cell(t, "%s", size);
+		table_cell(t, "%.1f%%", 100.0 * jv_num(g, "share"));
+		group_cells(t, by, g);
+	}
+	table_print(t, stdout, !ctl->no_headers);
+	table_free(t);
+	if (!ctl->no_headers) {
+		fmt_size((uint64_t)jv_int(res, "total_pages"), size, sizeof(size));
+		printf("snapshot %lld (%s): %lld pages (%s) held; %zu of %lld groups "
+		    "by %s shown%s\n", jv_int(res, "at"), jv_str(res, "at_time"),
+		    jv_int(res, "total_pages"), size, json_array_size(list),
+		    jv_int(res, "total_groups"), by,
+		    json_is_true(json_object_get(res, "approximate")) ?
+		    " (approximate: older deltas were pruned)" : "");
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_top_entry = {
+	.name = "top",
+	.usage = "[--at WHEN] [--by KEY] [--match KEY=GLOB]... [--limit N]",
+	.summary = "Who holds the most memory now, or at a given time",
+	.help =
+	    "  --at WHEN          the state at this snapshot id, ISO-8601 time or\n"
+	    "                     relative time (-2h, -7d); default the latest\n"
+	    "  --by KEY           group by stack (default), culprit, module, comm,\n"
+	    "                     memcg or order\n"
+	    "  --match KEY=GLOB   keep groups whose KEY matches (repeatable): stack\n"
+	    "                     (id prefix), culprit or module when grouping by\n"
+	    "                     stack or culprit, else the grouped dimension\n"
+	    "  --limit N          at most N rows (default 20, at most 10000)\n"
+	    "  --json             the daemon's reply as it is\n",
+	.options = "--at --by --match --limit --json --help",
+	.exec = cmd_top_exec,
+};
