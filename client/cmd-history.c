@@ -130,7 +130,7 @@ const struct cmd_entry cmd_history_entry = {
 	    "module=NAME, comm=NAME (kworker names folded: comm=kworker/u8:*),\n"
 	    "memcg=NAME, order=N; or a series number from --json output.\n"
 	    "Points are every snapshot for windows up to two days, hourly up to\n"
-	    "60 days, daily beyond; ALLOC and FREED are per point.\n"
+	    "14 days, daily beyond; ALLOC and FREED are per point.\n"
 	    "\n"
 	    "  --since WHEN   from this snapshot id, ISO-8601 time or relative time\n"
 	    "                 (-2h, -7d); default the first snapshot\n"

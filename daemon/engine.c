@@ -90,6 +90,7 @@ struct engine {
 	int64_t		 handles_boot;
 	char		 prev_boot_id[64]; /* boot_id of prev_snapshot */
 	bool		 bulk;		/* totals written by engine_flush_totals */
+	bool		 reopen;	/* opened read-only, writable now: reopen */
 	uint8_t		*dirty;		/* bulk: series whose totals changed */
 	int64_t		 dirty_cap;
 };
@@ -202,7 +203,7 @@ bucket_reset(struct bucket_acc *b)
 }
 
 static void
-bucket_add(struct bucket_acc *b, int64_t series, const int64_t *ch)
+bucket_grow(struct bucket_acc *b, int64_t series)
 {
 	if (series >= b->cap) {
 		int64_t cap = b->cap ? b->cap : 1024;
@@ -213,6 +214,12 @@ bucket_add(struct bucket_acc *b, int64_t series, const int64_t *ch)
 		memset(b->v + b->cap, 0, (size_t)(cap - b->cap) * sizeof(*b->v));
 		b->cap = cap;
 	}
+}
+
+static void
+bucket_add(struct bucket_acc *b, int64_t series, const int64_t *ch)
+{
+	bucket_grow(b, series);
 	b->v[series][BK_D_PAGES] += ch[CH_D_PAGES];
 	b->v[series][BK_D_BLOCKS] += ch[CH_D_BLOCKS];
 	b->v[series][BK_ALLOC] += ch[CH_ALLOC];
@@ -272,26 +279,61 @@ checkpoint_write(struct engine *e, int64_t snapshot)
 	return r;
 }
 
+/*
+ * The latest day rollup may be the open day, written at an hour's end:
+ * the accumulator starts from it.  (If it was closed, the next snapshot
+ * of another day resets the accumulator, or writes the same rollup again.)
+ */
+static int
+bucket_load_latest(struct engine *e, struct bucket_acc *b, int level, int64_t *after)
+{
+	sqlite3_stmt *q = store_stmt(e->st, ST_BUCKET_LAST);
+	int rc;
+
+	*after = 0;
+	if (q == NULL)
+		return -EIO;
+	sqlite3_bind_int(q, 1, level);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		struct pack_reader pr;
+		int64_t f[BK__N];
+		uint32_t s;
+
+		*after = sqlite3_column_int64(q, 2);
+		if (level == 2 && pack_reader_init(&pr, sqlite3_column_blob(q, 4),
+		    (size_t)sqlite3_column_bytes(q, 4), BK__N) == 0) {
+			b->start = sqlite3_column_int64(q, 0);
+			b->first = sqlite3_column_int64(q, 1);
+			b->last = *after;
+			b->n = sqlite3_column_int64(q, 3);
+			b->boot = sqlite3_column_int64(q, 5);
+			b->key = (int64_t)(sqlite3_column_double(q, 6) / (double)DAY);
+			while (pack_next(&pr, &s, f) > 0) {
+				bucket_grow(b, s);
+				for (int i = 0; i < BK__N; i++)
+					b->v[s][i] += f[i];
+			}
+		}
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 /* Rebuild the open rollups from the change blobs not yet rolled up. */
 static int
 buckets_rebuild(struct engine *e)
 {
 	for (int level = 1; level <= 2; level++) {
 		struct bucket_acc *b = &e->bk[level - 1];
-		sqlite3_stmt *q = store_stmt(e->st, ST_BUCKET_LAST);
-		int64_t after, len = level == 1 ? HOUR : DAY;
+		sqlite3_stmt *q;
+		int64_t after, len = level == 1 ? HOUR : DAY, from;
 		int rc;
 
 		bucket_reset(b);
-		if (q == NULL)
+		if (bucket_load_latest(e, b, level, &after) < 0)
 			return -EIO;
-		sqlite3_bind_int(q, 1, level);
-		if (sqlite3_step(q) != SQLITE_ROW) {
-			sqlite3_reset(q);
-			return -EIO;
-		}
-		after = sqlite3_column_int64(q, 0);
-		sqlite3_reset(q);
+		from = after + 1;
 
 		/* snapshots after the last rollup, with their change blobs */
 		q = store_stmt(e->st, ST_SNAP_TIMES);
@@ -319,12 +361,13 @@ buckets_rebuild(struct engine *e)
 		sqlite3_reset(q);
 		if (rc != SQLITE_DONE)
 			return -EIO;
-		if (b->n == 0)
+		if (b->n == 0 || b->last < from)
 			continue;
 		q = store_stmt(e->st, ST_CHANGES_RANGE);
 		if (q == NULL)
 			return -EIO;
-		sqlite3_bind_int64(q, 1, b->first);
+		/* an open day loaded from its rollup has its changes to there */
+		sqlite3_bind_int64(q, 1, b->first > from ? b->first : from);
 		sqlite3_bind_int64(q, 2, b->last);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			struct pack_reader pr;
@@ -615,10 +658,19 @@ apply_values(struct engine *e, struct snap_row *row, struct series_values *v,
 
 		if (b->n > 0 && (b->key != key || b->boot != row->boot)) {
 			r = bucket_write(e, level);
-			/* a day's end: the full state, so no value is more than a
-			 * day of rollups away from a checkpoint */
-			if (r == 0 && level == 2)
+			/* an hour's end: the full state, so a value now is an hour
+			 * of deltas away from one (thinned to one a day later) */
+			if (r == 0 && level == 1)
 				r = checkpoint_write(e, b->last);
+			/*
+			 * And the open day so far, rewritten at each hour's
+			 * end: a month's window then reads 30 day rollups and
+			 * an hour of snapshots, not 23 hours of rollups more.
+			 */
+			if (r == 0 && level == 1 && e->bk[1].n > 0 &&
+			    e->bk[1].key == (int64_t)(row->time / DAY) &&
+			    e->bk[1].boot == row->boot)
+				r = bucket_write(e, 2);
 			if (r < 0)
 				return r;
 			bucket_reset(b);
@@ -1328,6 +1380,20 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		if (r < 0)
 			goto fail;
 	}
+	if (e->reopen) {
+		char *c2 = NULL;
+
+		/* SQLite keeps one read-only -shm mapping per file and process:
+		 * this works once the main loop has closed its connection too */
+		e->reopen = false;
+		r = engine_open_store(e, &c2);
+		if (r < 0) {
+			po_asprintf(&res->cause, "cannot open database '%s' again: %s",
+			    e->db_path, c2 ? c2 : "?");
+			free(c2);
+			goto fail;
+		}
+	}
 	if (e->st == NULL || db_replaced(e)) {
 		char *c2 = NULL;
 
@@ -1707,6 +1773,9 @@ out:
 	combo_table_free(fr.combos);
 	po_parser_free(parser);
 	res->error = r;
+	/* opened while its file system was read-only, writable now */
+	if (r == -EROFS && access(e->db_path, W_OK) == 0)
+		e->reopen = res->db_readonly = true;
 	if (e->src != NULL && source_get_kind(e->src) == SOURCE_DIR)
 		source_position(e->src, &res->replay_next, &res->replay_total);
 	return r;

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
+#include <malloc.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -193,8 +194,9 @@ budget_note(struct daemon *d, const struct snap_row *row)
 
 /*
  * The collector found the database deleted or replaced and started a new
- * one: the queries' connection still reads the old file (and the series
- * cache holds its ids), so open the new one.
+ * one (the queries' connection still reads the old file, and the series
+ * cache holds its ids), or it reopened a database opened read-only: open
+ * the file at the path for queries.
  */
 static void
 reopen_queries(struct daemon *d)
@@ -204,8 +206,9 @@ reopen_queries(struct daemon *d)
 	char *cause = NULL;
 
 	if (store_open(&ro, d->cfg.db, true, &cause) < 0) {
-		log_warnx("database '%s' was replaced, but cannot be opened for "
-		    "queries: %s; answering from the old file", d->cfg.db, cause);
+		log_warnx("cannot open database '%s' for queries: %s; %s", d->cfg.db,
+		    cause, d->ro ? "answering from the old file" :
+		    "queries fail until it opens");
 		free(cause);
 		return;
 	}
@@ -215,8 +218,7 @@ reopen_queries(struct daemon *d)
 	d->have_last = store_last_snapshot(ro, &last) > 0;
 	if (d->have_last)
 		d->last = last;
-	log_notice("database '%s' was replaced: queries now read the new file",
-	    d->cfg.db);
+	log_notice("queries read database '%s' afresh", d->cfg.db);
 }
 
 static void
@@ -225,8 +227,16 @@ snapshot_done(struct snap_result *res, void *userdata)
 	struct daemon *d = userdata;
 	char t[40];
 
-	if (store_replaced(d->ro))
+	if (res->db_readonly && d->ro != NULL) {
+		/* the collector reopens its connection at its next snapshot,
+		 * which works only once this one is closed (store.c) */
+		log_notice("database '%s' is writable again: reopening it",
+		    d->cfg.db);
+		store_close(d->ro);
+		d->ro = NULL;
+	} else if (d->ro == NULL ? !res->db_readonly : store_replaced(d->ro)) {
 		reopen_queries(d);
+	}
 	d->snapshots_completed++;
 	d->replay_next = res->replay_next;
 	d->replay_total = res->replay_total;
@@ -482,6 +492,12 @@ main(int argc, char **argv)
 			fatal("cannot detach");
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Queries allocate per-series arrays of a few MiB each time: keep them
+	 * in the heap for reuse instead of mapping and zeroing fresh pages.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	d.started = po_now_wall();
 	d.interval = d.cfg.interval;
 	d.once = fl.once;

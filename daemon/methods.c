@@ -364,7 +364,8 @@ methods_handle_line(struct daemon *d, struct client *c, const char *line, size_t
 	struct request r;
 	int code = 0;
 
-	req = json_loadb(line, n, JSON_REJECT_DUPLICATES, &err);
+	/* any JSON value: a bare 42 is an invalid request, not a parse error */
+	req = json_loadb(line, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
 	if (req == NULL) {
 		char msg[256];
 
@@ -475,6 +476,12 @@ methods_dispatch(struct daemon *d, struct request *req)
 		request_error(req, PO_E_DENIED, msg);
 		return;
 	}
+	if (d->ro == NULL && m->fn != m_snapshot && m->fn != m_subscribe) {
+		/* main.c closed it for a moment (a read-only database reopened) */
+		request_error(req, PO_E_STORAGE, "the database is being reopened: "
+		    "try again after the next snapshot");
+		return;
+	}
 	if ((bad = unknown_param(m, req->params)) != NULL) {
 		char msg[512], allowed[320] = "";
 		size_t used = 0;
@@ -488,7 +495,11 @@ methods_dispatch(struct daemon *d, struct request *req)
 		request_error(req, PO_E_PARAMS, msg);
 		return;
 	}
+	if (d->ro != NULL)	/* NULL: only snapshot and subscribe get here */
+		(void)store_read_begin(d->ro);
 	r = m->fn(d, req, &result, &err);
+	if (d->ro != NULL)
+		store_read_end(d->ro);
 	if (r == 0)
 		server_reply(req->client, req->id, result);
 	else if (r < 0)

@@ -88,6 +88,11 @@ get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
 	uint64_t v = 0;
 	unsigned shift = 0;
 
+	/* most values are small: one byte */
+	if (*p < end && **p < 0x80) {
+		*ret = *(*p)++;
+		return true;
+	}
 	while (*p < end) {
 		uint8_t b = *(*p)++;
 
@@ -310,38 +315,129 @@ pack_next(struct pack_reader *r, uint32_t *ret_series, int64_t *fields)
 	return 1;
 }
 
-/* Find one series: 1 found (fields set), 0 absent, -EBADMSG corrupt. */
+/*
+ * Add every entry into dst[series * 6 + field] (delta tables: d_pages,
+ * d_blocks, allocated, freed, grew, shrank; a 4-field table counts grew
+ * and shrank from d_pages).  The queries' hot loop: one pass, no call per
+ * entry.  Entries past max_series are skipped.  0, or -EBADMSG.
+ */
 int
-pack_find(struct pack_reader *r, uint32_t series, int64_t *fields)
+pack_sum(struct pack_reader *r, int64_t *dst, uint32_t max_series)
+{
+	const uint8_t *p = r->p, *end = r->end;
+	unsigned nf = r->nfields, smask = r->smask, xform = r->xform;
+	uint32_t series = r->series, in_block = r->in_block;
+
+	if (nf != CH__N && nf != BK__N)
+		return -EBADMSG;
+	for (uint32_t left = r->left; left > 0; left--) {
+		int64_t f[BK__N] = { 0, 0, 0, 0, 0, 0 }, *a;
+		uint64_t d, v;
+		unsigned bitmap;
+
+		if (!get_varint(&p, end, &d))
+			return -EBADMSG;
+		if (in_block == 0) {
+			if (d > UINT32_MAX)
+				return -EBADMSG;
+			series = (uint32_t)d;
+		} else {
+			if (d == 0 || d > UINT32_MAX - series)
+				return -EBADMSG;
+			series += (uint32_t)d;
+		}
+		if (++in_block == PACK_BLOCK)
+			in_block = 0;
+		if (r->version >= 2) {
+			if (p >= end)
+				return -EBADMSG;
+			bitmap = *p++;
+			if (bitmap >> nf)
+				return -EBADMSG;
+		} else {
+			bitmap = (1u << nf) - 1;
+		}
+		for (unsigned i = 0; bitmap != 0; i++, bitmap >>= 1) {
+			if (!(bitmap & 1))
+				continue;
+			if (!get_varint(&p, end, &v))
+				return -EBADMSG;
+			f[i] = (smask & (1u << i)) ? unzigzag(v) : (int64_t)v;
+		}
+		if (r->version >= 2)
+			xform_load(xform, f, nf);
+		if (series > max_series)
+			continue;
+		a = dst + (size_t)series * BK__N;
+		a[0] += f[0];
+		a[1] += f[1];
+		a[2] += f[2];
+		a[3] += f[3];
+		if (nf == BK__N) {
+			a[4] += f[4];
+			a[5] += f[5];
+		} else {
+			a[4] += f[0] > 0;
+			a[5] += f[0] < 0;
+		}
+	}
+	r->left = 0;
+	r->p = p;
+	return 0;
+}
+
+/* Decode the sparse index once: the first series and offset of each block. */
+static int
+index_decode(struct pack_reader *r)
 {
 	const uint8_t *ip = r->idx;
 	uint64_t first = 0, off = 0, df, doff;
-	uint64_t best_first = 0, best_off = 0;
-	uint32_t best_block = UINT32_MAX;
-	int64_t tmp[PACK_MAX_FIELDS];
-	uint32_t s;
-	int ret;
 
+	r->ix_first = po_xcalloc(r->nblocks + 1, sizeof(*r->ix_first));
+	r->ix_off = po_xcalloc(r->nblocks + 1, sizeof(*r->ix_off));
 	for (uint32_t b = 0; b < r->nblocks; b++) {
-		if (!get_varint(&ip, r->idx_end, &df) ||
-		    !get_varint(&ip, r->idx_end, &doff))
+		if (!get_varint(&ip, r->idx_end, &df) || !get_varint(&ip, r->idx_end, &doff))
 			return -EBADMSG;
 		first += df;
 		off += doff;
-		if (first > series)
-			break;
-		best_block = b;
-		best_first = first;
-		best_off = off;
+		if (first > UINT32_MAX || off > (uint64_t)(r->end - r->entries))
+			return -EBADMSG;
+		r->ix_first[b] = (uint32_t)first;
+		r->ix_off[b] = off;
 	}
-	(void)best_first;
-	if (best_block == UINT32_MAX)
-		return 0;
-	if (best_off > (uint64_t)(r->end - r->entries))
+	r->ix_ready = true;
+	return 0;
+}
+
+/*
+ * Find one series: 1 found (fields set), 0 absent, -EBADMSG corrupt.  The
+ * index is decoded on the first call (pack_reader_free releases it), then
+ * each call is a binary search and a scan of one block.
+ */
+int
+pack_find(struct pack_reader *r, uint32_t series, int64_t *fields)
+{
+	int64_t tmp[PACK_MAX_FIELDS];
+	uint32_t lo = 0, hi, s;
+	int ret;
+
+	if (!r->ix_ready && index_decode(r) < 0)
 		return -EBADMSG;
-	r->p = r->entries + best_off;
+	if (r->nblocks == 0 || r->ix_first[0] > series)
+		return 0;
+	/* the last block whose first series <= series */
+	hi = r->nblocks - 1;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo + 1) / 2;
+
+		if (r->ix_first[mid] <= series)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	r->p = r->entries + r->ix_off[lo];
 	r->in_block = 0;
-	r->left = r->n - best_block * PACK_BLOCK;
+	r->left = r->n - lo * PACK_BLOCK;
 	for (unsigned i = 0; i < PACK_BLOCK; i++) {
 		ret = pack_next(r, &s, tmp);
 		if (ret <= 0)
@@ -354,6 +450,16 @@ pack_find(struct pack_reader *r, uint32_t series, int64_t *fields)
 			return 0;
 	}
 	return 0;
+}
+
+void
+pack_reader_free(struct pack_reader *r)
+{
+	free(r->ix_first);
+	free(r->ix_off);
+	r->ix_first = NULL;
+	r->ix_off = NULL;
+	r->ix_ready = false;
 }
 
 /* ---- detail ------------------------------------------------------------------ */

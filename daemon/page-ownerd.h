@@ -172,6 +172,9 @@ struct pack_reader {
 	uint32_t	 nblocks;
 	uint32_t	 series;	/* last series read */
 	uint32_t	 in_block;	/* entries read in the current block */
+	uint32_t	*ix_first;	/* decoded index (pack_find), or NULL */
+	uint64_t	*ix_off;
+	bool		 ix_ready;
 };
 
 void	 pack_writer_init(struct pack_writer *w, unsigned nfields, unsigned smask);
@@ -182,6 +185,8 @@ int	 pack_reader_init(struct pack_reader *r, const void *blob, size_t len,
 	    unsigned want_nfields);
 int	 pack_next(struct pack_reader *r, uint32_t *ret_series, int64_t *fields);
 int	 pack_find(struct pack_reader *r, uint32_t series, int64_t *fields);
+void	 pack_reader_free(struct pack_reader *r);
+int	 pack_sum(struct pack_reader *r, int64_t *dst, uint32_t max_series);
 
 /* The detail blob: the latest full breakdown. */
 struct detail_row {
@@ -242,6 +247,8 @@ sqlite3	*store_db(struct store *s);
 const char *store_path(const struct store *s);
 bool	 store_replaced(const struct store *s);
 int	 store_begin(struct store *s);
+int	 store_read_begin(struct store *s);
+void	 store_read_end(struct store *s);
 int	 store_commit(struct store *s);
 void	 store_rollback(struct store *s);
 const char *store_errmsg(struct store *s);
@@ -289,6 +296,8 @@ enum store_stmt {
 	ST_OLDEST_DAY, ST_CAP_BUCKETS, ST_CAP_CHANGES, ST_CAP_CHECKPOINTS,
 	ST_CAP_SNAPSHOTS,
 	ST_PAGE_COUNT, ST_PAGE_SIZE, ST_FREELIST,
+	ST_SERIES_SINCE, ST_BUCKETS_META, ST_BUCKET_BLOB, ST_BASELINES,
+	ST_BEGIN_READ, ST_SNAP_KINDS,
 	ST__MAX,
 };
 
@@ -368,6 +377,9 @@ struct snap_result {
 	json_t		*top;		/* the interval's top growers */
 	bool		 replay_done;	/* a capture replay ran out of files */
 	bool		 page_owner_off; /* the kernel file is missing or off */
+	bool		 db_readonly;	/* the database is writable, but was opened
+					 * read-only: the main loop must close its
+					 * connection for the collector to reopen */
 	uint64_t	 overflowed;	/* new: lookups folded into (overflow) */
 	size_t		 replay_next;	/* replay: files read so far */
 	size_t		 replay_total;	/* replay: files in the capture */
@@ -498,6 +510,7 @@ struct window {
 	double		 t_lo, t_hi;	/* their times */
 	int64_t		 limit;		/* rows wanted */
 	int64_t		 first, last;	/* every stored snapshot */
+	bool		 relative;	/* since was relative ("-7d"): may be aligned */
 };
 
 int	 window_parse(struct store *st, json_t *params, int64_t default_limit,

@@ -46,11 +46,12 @@ static struct series_cache cache;
 static int
 cache_refresh(struct store *st)
 {
-	sqlite3_stmt *q = store_stmt(st, ST_SERIES_ALL);
+	sqlite3_stmt *q = store_stmt(st, ST_SERIES_SINCE);
 	int rc;
 
 	if (q == NULL)
 		return -EIO;
+	sqlite3_bind_int64(q, 1, cache.max);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(q, 0);
 		struct sinfo *si;
@@ -110,6 +111,8 @@ struct segment {
 	bool		 reset;		/* holds a baseline (new boot): values restart */
 	uint8_t		*blob;
 	size_t		 len;
+	struct pack_reader rd;		/* for segment_find, once ready */
+	bool		 rd_ready;
 };
 
 struct cover {
@@ -122,10 +125,41 @@ struct cover {
 static void
 cover_free(struct cover *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
+		pack_reader_free(&c->v[i].rd);
 		free(c->v[i].blob);
+	}
 	free(c->v);
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * The summed fields (d_pages, d_blocks, allocated, freed) of some series in
+ * one segment; the segment keeps its decoded index for the next call.
+ * Returns -EBADMSG for a damaged blob.
+ */
+static int
+segment_find(struct segment *seg, const int64_t *ids, size_t n, int64_t *sum)
+{
+	int64_t f[BK__N];
+	int nf = seg->level == LEVEL_SNAPSHOT ? CH__N : BK__N;
+
+	memset(sum, 0, 4 * sizeof(*sum));
+	if (!seg->rd_ready) {
+		if (pack_reader_init(&seg->rd, seg->blob, seg->len, (unsigned)nf) < 0)
+			return -EBADMSG;
+		seg->rd_ready = true;
+	}
+	for (size_t k = 0; k < n; k++) {
+		int r = pack_find(&seg->rd, (uint32_t)ids[k], f);
+
+		if (r < 0)
+			return r;
+		if (r > 0)
+			for (int i = 0; i < 4; i++)
+				sum[i] += f[i];
+	}
+	return 0;
 }
 
 static void
@@ -144,6 +178,8 @@ cover_push(struct cover *c, int level, int64_t first, int64_t last, double t_las
 	s->last = last;
 	s->t_last = t_last;
 	s->reset = false;
+	s->rd_ready = false;
+	memset(&s->rd, 0, sizeof(s->rd));
 	s->len = len;
 	s->blob = po_xmalloc(len ? len : 1);
 	if (len)
@@ -203,17 +239,151 @@ snap_time(struct store *st, int64_t id)
 	return store_snapshot(st, id, &r) > 0 ? r.time : 0;
 }
 
+/* A rollup's place, before its blob is needed. */
+struct bucket_meta {
+	int		 level;
+	int64_t		 start;		/* its key in the table */
+	int64_t		 first, last;
+	double		 t_last;
+};
+
+/* Load a blob into a segment already pushed with no data. */
+static int
+segment_load_bucket(struct store *st, struct segment *s, int64_t start)
+{
+	sqlite3_stmt *q = store_stmt(st, ST_BUCKET_BLOB);
+	int r = -EIO;
+
+	if (q == NULL)
+		return -EIO;
+	sqlite3_bind_int(q, 1, s->level);
+	sqlite3_bind_int64(q, 2, start);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(q, 0);
+
+		free(s->blob);
+		s->blob = po_xmalloc(len ? len : 1);
+		if (len)
+			memcpy(s->blob, sqlite3_column_blob(q, 0), len);
+		s->len = len;
+		r = 0;
+	}
+	sqlite3_reset(q);
+	return r;
+}
+
+static int
+buckets_meta(struct store *st, int level, int64_t lo, int64_t hi,
+    struct bucket_meta **ret, size_t *ret_n)
+{
+	sqlite3_stmt *q = store_stmt(st, ST_BUCKETS_META);
+	struct bucket_meta *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (q == NULL)
+		return -EIO;
+	sqlite3_bind_int(q, 1, level);
+	sqlite3_bind_int64(q, 2, lo);
+	sqlite3_bind_int64(q, 3, hi);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = po_xrealloc(v, cap, sizeof(*v));
+		}
+		v[n].level = level;
+		v[n].start = sqlite3_column_int64(q, 0);
+		v[n].first = sqlite3_column_int64(q, 1);
+		v[n].last = sqlite3_column_int64(q, 2);
+		v[n].t_last = sqlite3_column_double(q, 3);
+		n++;
+	}
+	sqlite3_reset(q);
+	*ret = v;
+	*ret_n = n;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static bool
+cover_overlaps(const struct cover *c, int64_t first, int64_t last)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (first <= c->v[i].last && last >= c->v[i].first)
+			return true;
+	return false;
+}
+
+/* The parts of (lo, hi] no segment covers yet, appended to the cover. */
+static int
+cover_fill_gap(struct store *st, struct cover *c, int64_t a, int64_t b)
+{
+	struct snapref *snaps = NULL;
+	sqlite3_stmt *q;
+	size_t nsnaps = 0, k = 0;
+	int r, rc;
+
+	if (a > b)
+		return 0;
+	r = snaps_in(st, a, b, &snaps, &nsnaps);
+	if (r < 0)
+		return r;
+	q = store_stmt(st, ST_CHANGES_RANGE);
+	if (q == NULL) {
+		free(snaps);
+		return -EIO;
+	}
+	sqlite3_bind_int64(q, 1, a);
+	sqlite3_bind_int64(q, 2, b);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+
+		while (k < nsnaps && snaps[k].id < id)
+			k++;
+		cover_push(c, LEVEL_SNAPSHOT, id, id,
+		    k < nsnaps && snaps[k].id == id ? snaps[k].time : 0,
+		    sqlite3_column_blob(q, 1), (size_t)sqlite3_column_bytes(q, 1));
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		free(snaps);
+		return -EIO;
+	}
+	/* snapshots whose deltas were pruned: the hour that holds them */
+	for (size_t i = 0; i < nsnaps; i++) {
+		struct bucket_meta *bm = NULL;
+		size_t nbm = 0;
+
+		if (snaps[i].baseline || cover_overlaps(c, snaps[i].id, snaps[i].id))
+			continue;
+		if ((r = buckets_meta(st, LEVEL_HOUR, snaps[i].id, snaps[i].id, &bm, &nbm)) < 0) {
+			free(snaps);
+			return r;
+		}
+		if (nbm > 0 && !cover_overlaps(c, bm[0].first, bm[0].last)) {
+			cover_push(c, LEVEL_HOUR, bm[0].first, bm[0].last, bm[0].t_last, NULL, 0);
+			r = segment_load_bucket(st, &c->v[c->n - 1], bm[0].start);
+			c->approx = true;
+		}
+		free(bm);
+		if (r < 0) {
+			free(snaps);
+			return r;
+		}
+	}
+	free(snaps);
+	return 0;
+}
+
 /*
- * Cover (lo, hi] with day rollups, then hour rollups, then per-snapshot
- * change blobs, coarsest first, never finer than... max_level says how
- * coarse it may be (history wants fine points for short windows).
+ * Cover (lo, hi] with the coarsest stored pieces that fit wholly inside:
+ * day rollups, then hour rollups (up to max_level), then single
+ * snapshots' change blobs for the rest.  Only the blobs chosen are read.
  */
 static int
 cover_build(struct store *st, int64_t lo, int64_t hi, int max_level, struct cover *c)
 {
-	struct snapref *snaps = NULL;
-	size_t nsnaps = 0;
-	int64_t *covered_until = NULL;
+	int64_t from;
+	size_t nchosen;
 	int r = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -221,131 +391,71 @@ cover_build(struct store *st, int64_t lo, int64_t hi, int max_level, struct cove
 	if (hi <= lo)
 		return 0;
 	for (int level = max_level; level >= LEVEL_HOUR; level--) {
-		sqlite3_stmt *q = store_stmt(st, ST_BUCKETS_OF_LEVEL);
-		int rc;
+		struct bucket_meta *bm = NULL;
+		size_t nbm = 0;
 
-		if (q == NULL)
-			return -EIO;
-		sqlite3_bind_int(q, 1, level);
-		sqlite3_bind_int64(q, 2, lo + 1);
-		sqlite3_bind_int64(q, 3, hi);
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			int64_t first = sqlite3_column_int64(q, 1);
-			int64_t last = sqlite3_column_int64(q, 2);
-			bool taken = false;
-
-			if (first <= lo || last > hi)
-				continue;	/* not wholly inside */
-			for (size_t i = 0; i < c->n && !taken; i++)
-				taken = first <= c->v[i].last && last >= c->v[i].first;
-			if (taken)
-				continue;
-			cover_push(c, level, first, last, 0, sqlite3_column_blob(q, 4),
-			    (size_t)sqlite3_column_bytes(q, 4));
+		if ((r = buckets_meta(st, level, lo + 1, hi, &bm, &nbm)) < 0)
+			return r;
+		for (size_t i = 0; i < nbm && r == 0; i++) {
+			if (bm[i].first <= lo || bm[i].last > hi ||
+			    cover_overlaps(c, bm[i].first, bm[i].last))
+				continue;	/* not wholly inside, or taken */
+			cover_push(c, level, bm[i].first, bm[i].last, bm[i].t_last, NULL, 0);
+			r = segment_load_bucket(st, &c->v[c->n - 1], bm[i].start);
 		}
-		sqlite3_reset(q);
-		if (rc != SQLITE_DONE)
-			return -EIO;
-	}
-	/* what rollups do not cover: single snapshots' change blobs */
-	r = snaps_in(st, lo + 1, hi, &snaps, &nsnaps);
-	if (r < 0)
-		goto out;
-	if (c->n > 1)
-		qsort(c->v, c->n, sizeof(*c->v), cmp_segment);
-	{
-		sqlite3_stmt *q = store_stmt(st, ST_CHANGES_RANGE);
-		size_t seg = 0;
-		int rc;
-
-		if (q == NULL) {
-			r = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(q, 1, lo + 1);
-		sqlite3_bind_int64(q, 2, hi);
-		covered_until = po_xcalloc(1, sizeof(*covered_until));
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			int64_t id = sqlite3_column_int64(q, 0);
-			bool inside = false;
-
-			while (seg < c->n && c->v[seg].last < id)
-				seg++;
-			for (size_t i = seg; i < c->n && c->v[i].first <= id; i++)
-				inside |= id >= c->v[i].first && id <= c->v[i].last;
-			if (inside || c->n >= 1000000)
-				continue;
-			cover_push(c, LEVEL_SNAPSHOT, id, id, 0, sqlite3_column_blob(q, 1),
-			    (size_t)sqlite3_column_bytes(q, 1));
-		}
-		sqlite3_reset(q);
-		if (rc != SQLITE_DONE) {
-			r = -EIO;
-			goto out;
+		free(bm);
+		if (r < 0) {
+			cover_free(c);
+			return r;
 		}
 	}
 	if (c->n > 1)
 		qsort(c->v, c->n, sizeof(*c->v), cmp_segment);
-	/* snapshots covered by nothing lost their deltas: use their hour */
-	{
-		size_t seg = 0;
+	/* the gaps between the rollups: single snapshots */
+	nchosen = c->n;
+	from = lo + 1;
+	for (size_t i = 0; i <= nchosen && r == 0; i++) {
+		int64_t to = i < nchosen ? c->v[i].first - 1 : hi;
 
-		for (size_t i = 0; i < nsnaps; i++) {
-			int64_t id = snaps[i].id;
-			bool inside = false;
-
-			while (seg < c->n && c->v[seg].last < id)
-				seg++;
-			inside = seg < c->n && c->v[seg].first <= id;
-			if (inside || snaps[i].baseline)
-				continue;
-			{
-				sqlite3_stmt *q = store_stmt(st, ST_BUCKETS_OF_LEVEL);
-
-				if (q == NULL) {
-					r = -EIO;
-					goto out;
-				}
-				sqlite3_bind_int(q, 1, LEVEL_HOUR);
-				sqlite3_bind_int64(q, 2, id);
-				sqlite3_bind_int64(q, 3, id);
-				if (sqlite3_step(q) == SQLITE_ROW) {
-					cover_push(c, LEVEL_HOUR, sqlite3_column_int64(q, 1),
-					    sqlite3_column_int64(q, 2), 0,
-					    sqlite3_column_blob(q, 4),
-					    (size_t)sqlite3_column_bytes(q, 4));
-					c->approx = true;
-				}
-				sqlite3_reset(q);
-				if (c->n > 1)
-					qsort(c->v, c->n, sizeof(*c->v), cmp_segment);
-			}
-		}
+		r = cover_fill_gap(st, c, from, to);
+		if (i < nchosen)
+			from = c->v[i].last + 1;
 	}
-	/* times of the segments' ends, for sparklines */
-	for (size_t i = 0, j = 0; i < c->n; i++) {
-		while (j < nsnaps && snaps[j].id < c->v[i].last)
-			j++;
-		c->v[i].t_last = j < nsnaps && snaps[j].id == c->v[i].last ?
-		    snaps[j].time : snap_time(st, c->v[i].last);
+	if (r < 0) {
+		cover_free(c);
+		return r;
 	}
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof(*c->v), cmp_segment);
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].t_last == 0)
+			c->v[i].t_last = snap_time(st, c->v[i].last);
 	/*
 	 * A baseline stores no delta (none crosses a boot), so a value walked
 	 * through the segment holding one is wrong: such segments are marked,
 	 * and walks take the value there from the state instead.
 	 */
-	for (size_t i = 0, j = 0; i < c->n; i++) {
-		while (j < nsnaps && snaps[j].id < c->v[i].first)
-			j++;
-		for (size_t k = j; k < nsnaps && snaps[k].id <= c->v[i].last; k++)
-			c->v[i].reset |= snaps[k].baseline;
+	{
+		sqlite3_stmt *q = store_stmt(st, ST_BASELINES);
+		size_t seg = 0;
+
+		if (q == NULL) {
+			cover_free(c);
+			return -EIO;
+		}
+		sqlite3_bind_int64(q, 1, lo + 1);
+		sqlite3_bind_int64(q, 2, hi);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(q, 0);
+
+			while (seg < c->n && c->v[seg].last < id)
+				seg++;
+			if (seg < c->n && c->v[seg].first <= id)
+				c->v[seg].reset = true;
+		}
+		sqlite3_reset(q);
 	}
-out:
-	free(covered_until);
-	free(snaps);
-	if (r < 0)
-		cover_free(c);
-	return r;
+	return 0;
 }
 
 /* ---- sums and states ------------------------------------------------------------ */
@@ -354,6 +464,8 @@ out:
 struct acc {
 	int64_t		 d_pages, d_blocks, alloc, freed, grew, shrank;
 };
+_Static_assert(sizeof(struct acc) == BK__N * sizeof(int64_t),
+    "struct acc must match the delta tables' fields for pack_sum");
 
 struct vec {
 	struct acc	*a;		/* by series id */
@@ -380,31 +492,12 @@ static int
 vec_add_segment(struct vec *v, const struct segment *s)
 {
 	struct pack_reader pr;
-	int64_t f[BK__N];
-	uint32_t id;
-	int r, nf = s->level == LEVEL_SNAPSHOT ? CH__N : BK__N;
+	int nf = s->level == LEVEL_SNAPSHOT ? CH__N : BK__N;
 
-	if (pack_reader_init(&pr, s->blob, s->len, (unsigned)nf) < 0)
+	if (v->n < 1 || pack_reader_init(&pr, s->blob, s->len, (unsigned)nf) < 0)
 		return -EBADMSG;
-	while ((r = pack_next(&pr, &id, f)) > 0) {
-		struct acc *a;
-
-		if ((int64_t)id >= v->n)
-			continue;	/* a series newer than the cache: ignore */
-		a = &v->a[id];
-		a->d_pages += f[0];
-		a->d_blocks += f[1];
-		a->alloc += f[2];
-		a->freed += f[3];
-		if (s->level == LEVEL_SNAPSHOT) {
-			a->grew += f[0] > 0;
-			a->shrank += f[0] < 0;
-		} else {
-			a->grew += f[BK_GREW];
-			a->shrank += f[BK_SHRANK];
-		}
-	}
-	return r;
+	/* struct acc is six int64_t in the delta tables' field order */
+	return pack_sum(&pr, &v->a[0].d_pages, (uint32_t)(v->n - 1));
 }
 
 /* Pages and blocks of every series after snapshot s. */
@@ -539,6 +632,7 @@ struct match {
 
 struct query {
 	enum by		 by;
+	int		 aligned;	/* LEVEL_* the window start was moved to, or 0 */
 	struct match	 m[16];
 	size_t		 nm;
 	struct window	 w;
@@ -684,13 +778,14 @@ struct group {
 	int64_t		 pages, blocks;	/* at the window's end (or `at`) */
 	int64_t		 pages_a, blocks_a; /* at the window's start (diff) */
 	double		 score;		/* leaks */
-	int64_t		 spark[SPARK_POINTS];
+	int64_t		*spark;		/* SPARK_POINTS values, for the chosen */
 	int		 nspark;
 };
 
 struct groups {
 	struct group	*v;
 	size_t		 n;
+	int64_t		*pool;		/* every group's series ids */
 	int64_t		*of_series;	/* series id -> group index + 1 */
 };
 
@@ -698,44 +793,82 @@ static void
 groups_free(struct groups *g)
 {
 	for (size_t i = 0; i < g->n; i++)
-		free(g->v[i].series);
+		free(g->v[i].spark);
 	free(g->v);
+	free(g->pool);
 	free(g->of_series);
 	memset(g, 0, sizeof(*g));
 }
 
+/*
+ * The groups of a query: one per wanted series, or (by culprit) one per
+ * culprit name.  Two passes: assign each series a group, then lay the
+ * series of every group out in one pool.
+ */
 static void
 groups_build(const struct query *q, struct groups *g)
 {
-	size_t cap = 0;
+	struct po_strtab *culprits = NULL;
+	uint32_t *group_of_culprit = NULL;
+	size_t cap = 0, *fill;
+	int64_t total = 0;
 
 	memset(g, 0, sizeof(*g));
 	g->of_series = po_xcalloc((size_t)cache.max + 1, sizeof(int64_t));
+	if (q->by == BY_CULPRIT)
+		po_strtab_new(&culprits);
 	for (int64_t id = 1; id <= cache.max; id++) {
-		struct group *gr = NULL;
+		size_t gi = g->n;
 
 		if (!series_wanted(q, id))
 			continue;
-		if (q->by == BY_CULPRIT) {
-			/* stacks of one culprit: find the group by name */
-			for (int64_t j = 1; j < id && gr == NULL; j++)
-				if (g->of_series[j] != 0 &&
-				    strcmp(sinfo(j)->culprit, sinfo(id)->culprit) == 0)
-					gr = &g->v[g->of_series[j] - 1];
-		}
-		if (gr == NULL) {
-			if (g->n == cap) {
-				cap = cap ? cap * 2 : 256;
-				g->v = po_xrealloc(g->v, cap, sizeof(*g->v));
+		if (culprits != NULL) {
+			const char *c = sinfo(id)->culprit;
+			uint32_t cid = po_strtab_intern(culprits, c, strlen(c));
+
+			if (cid >= cap || group_of_culprit == NULL) {
+				group_of_culprit = po_xrealloc(group_of_culprit,
+				    po_strtab_count(culprits) + 1024, sizeof(uint32_t));
+				for (size_t k = cap; k < po_strtab_count(culprits) + 1024; k++)
+					group_of_culprit[k] = UINT32_MAX;
+				cap = po_strtab_count(culprits) + 1024;
 			}
-			gr = &g->v[g->n++];
-			memset(gr, 0, sizeof(*gr));
-			gr->first_series = id;
+			if (group_of_culprit[cid] != UINT32_MAX)
+				gi = group_of_culprit[cid];
+			else
+				group_of_culprit[cid] = (uint32_t)g->n;
 		}
-		gr->series = po_xrealloc(gr->series, gr->nseries + 1, sizeof(int64_t));
-		gr->series[gr->nseries++] = id;
-		g->of_series[id] = (gr - g->v) + 1;
+		if (gi == g->n) {
+			g->v = po_xrealloc(g->v, g->n + 1, sizeof(*g->v));
+			memset(&g->v[g->n], 0, sizeof(*g->v));
+			g->v[g->n].first_series = id;
+			g->n++;
+		}
+		g->v[gi].nseries++;
+		g->of_series[id] = (int64_t)gi + 1;
+		total++;
 	}
+	po_strtab_free(culprits);
+	free(group_of_culprit);
+	g->pool = po_xcalloc((size_t)total + 1, sizeof(int64_t));
+	if (g->v == NULL)
+		return;		/* no series wanted */
+	fill = po_xcalloc(g->n + 1, sizeof(*fill));
+	{
+		int64_t off = 0;
+
+		for (size_t i = 0; i < g->n; i++) {
+			g->v[i].series = g->pool + off;
+			off += (int64_t)g->v[i].nseries;
+		}
+	}
+	for (int64_t id = 1; id <= cache.max; id++)
+		if (g->of_series[id] != 0) {
+			size_t gi = (size_t)g->of_series[id] - 1;
+
+			g->v[gi].series[fill[gi]++] = id;
+		}
+	free(fill);
 }
 
 static void
@@ -810,14 +943,36 @@ group_json(const struct query *q, const struct group *gr)
 	return j;
 }
 
+/*
+ * The window, and where its figures come from: full reads of page_owner
+ * give every series and the pages allocated and freed; reads of
+ * page_owner_stacks give stack and module series only.
+ */
 static json_t *
-window_json(const struct query *q, const struct cover *c, int64_t nsnap)
+window_json(struct store *st, const struct query *q, const struct cover *c,
+    int64_t nsnap)
 {
+	sqlite3_stmt *k = store_stmt(st, ST_SNAP_KINDS);
+	int64_t full = 0, stacks = 0;
 	char a[40], b[40];
 
+	if (k != NULL) {
+		sqlite3_bind_int64(k, 1, q->w.lo + 1);	/* as "snapshots" counts */
+		sqlite3_bind_int64(k, 2, q->w.hi);
+		while (sqlite3_step(k) == SQLITE_ROW) {
+			const char *kind = (const char *)sqlite3_column_text(k, 0);
+
+			if (kind != NULL && strcmp(kind, "stacks") == 0)
+				stacks += sqlite3_column_int64(k, 1);
+			else
+				full += sqlite3_column_int64(k, 1);
+		}
+		sqlite3_reset(k);
+	}
 	po_time_str(q->w.t_lo, a, sizeof(a));
 	po_time_str(q->w.t_hi, b, sizeof(b));
-	return json_pack("{s:I, s:I, s:s, s:s, s:f, s:f, s:I, s:s, s:b}",
+	return json_pack("{s:I, s:I, s:s, s:s, s:f, s:f, s:I, s:s, s:b, s:s?, "
+	    "s:{s:I, s:I}}",
 	    "since", (json_int_t)q->w.lo, "until", (json_int_t)q->w.hi,
 	    "since_time", a, "until_time", b,
 	    "since_unix", q->w.t_lo, "until_unix", q->w.t_hi,
@@ -825,12 +980,44 @@ window_json(const struct query *q, const struct cover *c, int64_t nsnap)
 	    "resolution", c == NULL || c->n == 0 ? "snapshot" :
 	    c->finest == LEVEL_SNAPSHOT ? "snapshot" :
 	    c->finest == LEVEL_HOUR ? "hour" : "day",
-	    "approximate", c != NULL && c->approx);
+	    "approximate", c != NULL && c->approx,
+	    "aligned", q->aligned == LEVEL_DAY ? "day" : q->aligned == LEVEL_HOUR ?
+	    "hour" : NULL,
+	    "reads", "full", (json_int_t)full, "stacks", (json_int_t)stacks);
+}
+
+/*
+ * A long window given relative to now ("-30d") starts at the beginning of
+ * the day (or hour) its first snapshot falls in, so that whole rollups
+ * cover it: "the last 30 days" need not be exact to the minute 30 days
+ * ago, and this saves decoding up to a day of hourly rollups.  The reply
+ * says so ("aligned").  A snapshot id or a time is taken as it is.
+ */
+static void
+window_align(struct store *st, struct query *q)
+{
+	double span = q->w.t_hi - q->w.t_lo;
+	int level = span > 2 * 86400 ? LEVEL_DAY : span > 6 * 3600 ? LEVEL_HOUR : 0;
+	struct bucket_meta *bm = NULL;
+	size_t nbm = 0;
+
+	if (level == 0 || !q->w.relative || buckets_meta(st, level, q->w.lo, q->w.lo, &bm, &nbm) < 0)
+		return;
+	if (nbm > 0 && bm[0].first <= q->w.lo && bm[0].first > q->w.first) {
+		double t;
+
+		q->w.lo = bm[0].first - 1;
+		t = snap_time(st, q->w.lo);
+		if (t > 0)
+			q->w.t_lo = t;
+		q->aligned = level;
+	}
+	free(bm);
 }
 
 /* Sparkline values of the chosen groups: their value at each segment end. */
 static int
-sparklines(struct store *st, int64_t lo, const struct cover *c, struct group **sel,
+sparklines(struct store *st, int64_t lo, struct cover *c, struct group **sel,
     size_t nsel)
 {
 	size_t nseg = c->n, step;
@@ -846,25 +1033,19 @@ sparklines(struct store *st, int64_t lo, const struct cover *c, struct group **s
 	for (size_t k = 0; k < nsel; k++)
 		vals[k * (nseg + 1) + nseg] = sel[k]->pages;
 	for (size_t s = nseg; s-- > 0;) {
-		const struct segment *seg = &c->v[s];
-		struct pack_reader pr;
-		int nf = seg->level == LEVEL_SNAPSHOT ? CH__N : BK__N;
+		struct segment *seg = &c->v[s];
 
 		for (size_t k = 0; k < nsel; k++) {
-			int64_t d = 0, f[BK__N];
+			int64_t sum[4];
 
-			for (size_t m = 0; m < sel[k]->nseries; m++) {
-				if (pack_reader_init(&pr, seg->blob, seg->len, (unsigned)nf) < 0) {
-					free(vals);
-					reset_states_free(resets, nseg);
-					return -EBADMSG;
-				}
-				if (pack_find(&pr, (uint32_t)sel[k]->series[m], f) > 0)
-					d += f[0];
+			if (segment_find(seg, sel[k]->series, sel[k]->nseries, sum) < 0) {
+				free(vals);
+				reset_states_free(resets, nseg);
+				return -EBADMSG;
 			}
 			vals[k * (nseg + 1) + s] = seg->reset ?
 			    state_sum(&resets[s], sel[k]->series, sel[k]->nseries, false) :
-			    vals[k * (nseg + 1) + s + 1] - d;
+			    vals[k * (nseg + 1) + s + 1] - sum[0];
 		}
 	}
 	reset_states_free(resets, nseg);
@@ -874,6 +1055,8 @@ sparklines(struct store *st, int64_t lo, const struct cover *c, struct group **s
 		int n = 0;
 		size_t first = nseg % step;
 
+		free(sel[k]->spark);
+		sel[k]->spark = po_xcalloc(SPARK_POINTS, sizeof(int64_t));
 		for (size_t s = first; s <= nseg && n < SPARK_POINTS; s += step)
 			sel[k]->spark[n++] = vals[k * (nseg + 1) + s];
 		sel[k]->nspark = n;
@@ -890,6 +1073,63 @@ spark_json(const struct group *g)
 	for (int i = 0; i < g->nspark; i++)
 		json_array_append_new(a, json_integer(g->spark[i]));
 	return a;
+}
+
+/*
+ * Put the k best groups (by cmp, best first) at the front of g->v, in
+ * order; the rest follow in no order.  A bounded heap: a query wants the
+ * top 20 of 20,000 stacks, not all of them sorted.
+ */
+static void
+groups_order(struct groups *g, size_t k, int (*cmp)(const void *, const void *))
+{
+	struct group *out;
+	size_t *heap, n = 0;
+	uint8_t *taken;
+
+	if (k >= g->n / 4 || g->n < 64) {
+		if (g->n > 1)
+			qsort(g->v, g->n, sizeof(*g->v), cmp);
+		return;
+	}
+	/* heap of the k best so far, the worst of them at the root */
+	heap = po_xcalloc(k + 1, sizeof(*heap));
+	for (size_t i = 0; i < g->n; i++) {
+		size_t c, p;
+
+		if (n == k) {
+			if (cmp(&g->v[i], &g->v[heap[0]]) >= 0)
+				continue;	/* not better than the worst kept */
+			heap[0] = i;
+			for (p = 0; (c = 2 * p + 1) < n; p = c) {
+				if (c + 1 < n && cmp(&g->v[heap[c + 1]], &g->v[heap[c]]) > 0)
+					c++;
+				if (cmp(&g->v[heap[c]], &g->v[heap[p]]) <= 0)
+					break;
+				size_t t = heap[c]; heap[c] = heap[p]; heap[p] = t;
+			}
+			continue;
+		}
+		heap[n] = i;
+		for (c = n++; c > 0 && cmp(&g->v[heap[c]], &g->v[heap[(c - 1) / 2]]) > 0;
+		    c = (c - 1) / 2) {
+			size_t t = heap[c]; heap[c] = heap[(c - 1) / 2]; heap[(c - 1) / 2] = t;
+		}
+	}
+	taken = po_xcalloc(g->n, 1);
+	out = po_xcalloc(g->n, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		out[i] = g->v[heap[i]];
+		taken[heap[i]] = 1;
+	}
+	qsort(out, n, sizeof(*out), cmp);
+	for (size_t i = 0, j = n; i < g->n; i++)
+		if (!taken[i])
+			out[j++] = g->v[i];
+	free(g->v);
+	g->v = out;
+	free(taken);
+	free(heap);
 }
 
 /* ---- top ------------------------------------------------------------------------- */
@@ -948,8 +1188,7 @@ query_top(struct daemon *d, struct request *req, json_t **ret, struct rpc_err *e
 	for (int64_t i = 1; i < st.n; i++)
 		if (sinfo(i)->kind == (int)by_kind(q.by))
 			total += st.pages[i];
-	if (g.n > 1)
-		qsort(g.v, g.n, sizeof(*g.v), cmp_pages_desc);
+	groups_order(&g, (size_t)q.w.limit, cmp_pages_desc);
 	list = json_array();
 	for (size_t i = 0; i < g.n && (int64_t)i < q.w.limit; i++) {
 		json_t *j;
@@ -1017,6 +1256,7 @@ window_sums(struct daemon *d, struct query *q, struct groups *g, struct cover *c
 
 	if (cache_refresh(d->ro) < 0)
 		return rpc_fail(err, PO_E_STORAGE, "database: %s", store_errmsg(d->ro));
+	window_align(d->ro, q);
 	r = cover_build(d->ro, q->w.lo, q->w.hi, LEVEL_DAY, c);
 	if (r == 0)
 		r = state_at(d->ro, q->w.hi, &st);
@@ -1064,8 +1304,7 @@ query_growers(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 		return -1;
 	}
 	hours = (q.w.t_hi - q.w.t_lo) / 3600.0;
-	if (g.n > 1)
-		qsort(g.v, g.n, sizeof(*g.v), cmp_net_desc);
+	groups_order(&g, (size_t)q.w.limit, cmp_net_desc);
 	sel = po_xcalloc((size_t)q.w.limit + 1, sizeof(struct group *));
 	for (size_t i = 0; i < g.n && (int64_t)nsel < q.w.limit; i++)
 		if (g.v[i].sum.d_pages > 0)
@@ -1094,7 +1333,7 @@ query_growers(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 		json_array_append_new(list, j);
 	}
 	*ret = json_pack("{s:o, s:s, s:I, s:I, s:o}",
-	    "window", window_json(&q, &c, intervals), "by", by_names[q.by],
+	    "window", window_json(d->ro, &q, &c, intervals), "by", by_names[q.by],
 	    "page_size", (json_int_t)q.page_size, "total_groups", (json_int_t)g.n,
 	    "groups", list);
 	free(sel);
@@ -1186,8 +1425,7 @@ query_leaks(struct daemon *d, struct request *req, json_t **ret, struct rpc_err 
 		if (!suspect && !show_all)
 			g.v[i].score = -1;
 	}
-	if (g.n > 1)
-		qsort(g.v, g.n, sizeof(*g.v), cmp_score_desc);
+	groups_order(&g, (size_t)q.w.limit, cmp_score_desc);
 	sel = po_xcalloc((size_t)q.w.limit + 1, sizeof(struct group *));
 	for (size_t i = 0; i < g.n && (int64_t)nsel < q.w.limit; i++)
 		if (g.v[i].score >= 0 && (g.v[i].sum.d_pages > 0 || show_all))
@@ -1249,7 +1487,7 @@ query_leaks(struct daemon *d, struct request *req, json_t **ret, struct rpc_err 
 		json_array_append_new(list, j);
 	}
 	*ret = json_pack("{s:o, s:s, s:I, s:I, s:o}",
-	    "window", window_json(&q, &c, intervals), "by", by_names[q.by],
+	    "window", window_json(d->ro, &q, &c, intervals), "by", by_names[q.by],
 	    "page_size", (json_int_t)q.page_size, "intervals", (json_int_t)intervals,
 	    "groups", list);
 	free(sel);
@@ -1386,9 +1624,12 @@ query_history(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 		query_free(&q);
 		return -1;
 	}
-	/* resolution: every snapshot for two days, hourly to 60, daily after */
+	/*
+	 * Resolution: every snapshot for two days, hourly to 14 (at most 336
+	 * points), daily after: a month is 30 day rollups read, not 720 hours.
+	 */
 	span = q.w.t_hi - q.w.t_lo;
-	level = span <= 2 * 86400 ? LEVEL_SNAPSHOT : span <= 60 * 86400 ? LEVEL_HOUR : LEVEL_DAY;
+	level = span <= 2 * 86400 ? LEVEL_SNAPSHOT : span <= 14 * 86400 ? LEVEL_HOUR : LEVEL_DAY;
 	if (state_at(d->ro, q.w.lo, &st) < 0 ||
 	    cover_build(d->ro, q.w.lo, q.w.hi, level, &c) < 0 ||
 	    reset_states(d->ro, &c, q.w.lo, false, &resets) < 0) {
@@ -1411,21 +1652,15 @@ query_history(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 	    "pages", (json_int_t)pages, "blocks", (json_int_t)blocks,
 	    "allocated", (json_int_t)0, "freed", (json_int_t)0, "new_boot", 0));
 	for (size_t i = 0; i < c.n; i++) {
-		const struct segment *seg = &c.v[i];
-		int64_t d_p = 0, d_b = 0, al = 0, fr = 0, f[BK__N];
-		int nf = seg->level == LEVEL_SNAPSHOT ? CH__N : BK__N;
+		struct segment *seg = &c.v[i];
+		int64_t sum[4] = { 0, 0, 0, 0 };
+		int64_t d_p, d_b, al, fr;
 
-		for (size_t k = 0; k < nids; k++) {
-			struct pack_reader pr;
-
-			if (pack_reader_init(&pr, seg->blob, seg->len, (unsigned)nf) == 0 &&
-			    pack_find(&pr, (uint32_t)ids[k], f) > 0) {
-				d_p += f[0];
-				d_b += f[1];
-				al += f[2];
-				fr += f[3];
-			}
-		}
+		(void)segment_find(seg, ids, nids, sum);
+		d_p = sum[0];
+		d_b = sum[1];
+		al = sum[2];
+		fr = sum[3];
 		if (seg->reset) {
 			/* a new boot: its values, not the old boot's plus a delta */
 			pages = state_sum(&resets[i], ids, nids, false);
@@ -1458,7 +1693,7 @@ query_history(struct daemon *d, struct request *req, json_t **ret, struct rpc_er
 		    "kernel" : si->module, "series", idl);
 	}
 	*ret = json_pack("{s:o, s:o, s:I, s:o}", "series", info,
-	    "window", window_json(&q, &c, q.w.hi - q.w.lo),
+	    "window", window_json(d->ro, &q, &c, q.w.hi - q.w.lo),
 	    "page_size", (json_int_t)q.page_size, "points", points);
 	free(ids);
 	state_free(&st);
@@ -1748,8 +1983,7 @@ query_diff(struct daemon *d, struct request *req, json_t **ret, struct rpc_err *
 		tot_a += g.v[i].pages_a;
 		tot_b += g.v[i].pages;
 	}
-	if (g.n > 1)
-		qsort(g.v, g.n, sizeof(*g.v), cmp_change_desc);
+	groups_order(&g, (size_t)q.w.limit, cmp_change_desc);
 	list = json_array();
 	for (size_t i = 0; i < g.n && (int64_t)shown < q.w.limit; i++) {
 		const struct group *gr = &g.v[i];
@@ -2069,8 +2303,7 @@ export_json(struct daemon *d, struct query *q, json_t **ret, struct rpc_err *err
 	groups_build(q, &g);
 	groups_set_state(&g, &s1, false);
 	groups_set_state(&g, &s0, true);
-	if (g.n > 1)
-		qsort(g.v, g.n, sizeof(*g.v), cmp_pages_desc);
+	groups_order(&g, (size_t)q->w.limit, cmp_pages_desc);
 	for (size_t i = 0; i < g.n && (int64_t)i < q->w.limit; i++) {
 		struct group *gr = &g.v[i];
 		const struct sinfo *si = sinfo(gr->first_series);
@@ -2083,17 +2316,11 @@ export_json(struct daemon *d, struct query *q, json_t **ret, struct rpc_err *err
 		json_array_append_new(dp, json_pack("[I, I]", (json_int_t)v * q->page_size,
 		    (json_int_t)(q->w.t_lo * 1000.0)));
 		for (size_t s = 0; s < c.n; s++) {
-			const struct segment *seg = &c.v[s];
-			int nf = seg->level == LEVEL_SNAPSHOT ? CH__N : BK__N;
-			int64_t f[BK__N];
+			struct segment *seg = &c.v[s];
+			int64_t sum[4] = { 0, 0, 0, 0 };
 
-			for (size_t k = 0; k < gr->nseries; k++) {
-				struct pack_reader pr;
-
-				if (pack_reader_init(&pr, seg->blob, seg->len, (unsigned)nf) == 0 &&
-				    pack_find(&pr, (uint32_t)gr->series[k], f) > 0)
-					v += f[0];
-			}
+			(void)segment_find(seg, gr->series, gr->nseries, sum);
+			v += sum[0];
 			if (seg->reset)	/* a new boot: its values */
 				v = state_sum(&resets[s], gr->series, gr->nseries, false);
 			json_array_append_new(dp, json_pack("[I, I]",
@@ -2110,7 +2337,7 @@ export_json(struct daemon *d, struct query *q, json_t **ret, struct rpc_err *err
 		    "datapoints", dp));
 	}
 	*ret = json_pack("{s:s, s:s, s:o, s:o}", "format", "json", "unit", "bytes",
-	    "window", window_json(q, &c, q->w.hi - q->w.lo), "targets", targets);
+	    "window", window_json(d->ro, q, &c, q->w.hi - q->w.lo), "targets", targets);
 	reset_states_free(resets, c.n);
 	groups_free(&g);
 	state_free(&s0);

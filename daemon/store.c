@@ -28,6 +28,11 @@ struct store {
 /* Every statement, by id.  Query statements are used by query.c. */
 static const char *const sql_text[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_BEGIN_READ] = "BEGIN",
+	[ST_SNAP_KINDS] =
+	    "SELECT 'full', COUNT(*) FROM snapshots WHERE kind = 'full' AND id BETWEEN ?1 AND ?2 "
+	    "UNION ALL SELECT 'stacks', COUNT(*) FROM snapshots WHERE kind = 'stacks' AND "
+	    "id BETWEEN ?1 AND ?2",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_BOOT_FIND] = "SELECT id FROM boots WHERE boot_id = ?1",
@@ -109,7 +114,10 @@ static const char *const sql_text[ST__MAX] = {
 	    "FROM buckets WHERE level = ?1 AND last_snapshot >= ?2 AND "
 	    "first_snapshot <= ?3 ORDER BY first_snapshot",
 	[ST_BUCKET_LAST] =
-	    "SELECT COALESCE(MAX(last_snapshot), 0) FROM buckets WHERE level = ?1",
+	    "SELECT b.start, b.first_snapshot, b.last_snapshot, b.nsnapshots, "
+	    "b.data, s.boot, s.time FROM buckets b "
+	    "JOIN snapshots s ON s.id = b.first_snapshot WHERE b.level = ?1 "
+	    "ORDER BY b.last_snapshot DESC LIMIT 1",
 	[ST_CHANGES_RANGE] =
 	    "SELECT snapshot, data FROM changes WHERE snapshot BETWEEN ?1 AND ?2 "
 	    "ORDER BY snapshot",
@@ -155,7 +163,21 @@ static const char *const sql_text[ST__MAX] = {
 	[ST_PAGE_COUNT] = "PRAGMA page_count",
 	[ST_PAGE_SIZE] = "PRAGMA page_size",
 	[ST_FREELIST] = "PRAGMA freelist_count",
+	[ST_SERIES_SINCE] =
+	    "SELECT id, kind, key, culprit, module, first_snapshot FROM series "
+	    "WHERE id > ?1 ORDER BY id",
+	[ST_BUCKETS_META] =
+	    "SELECT b.start, b.first_snapshot, b.last_snapshot, COALESCE(s.time, 0) "
+	    "FROM buckets b LEFT JOIN snapshots s ON s.id = b.last_snapshot "
+	    "WHERE b.level = ?1 AND b.last_snapshot >= ?2 AND b.first_snapshot <= ?3 "
+	    "ORDER BY b.first_snapshot",
+	[ST_BUCKET_BLOB] = "SELECT data FROM buckets WHERE level = ?1 AND start = ?2",
+	[ST_BASELINES] =
+	    "SELECT id FROM snapshots WHERE baseline AND id BETWEEN ?1 AND ?2 ORDER BY id",
 };
+
+/* Hourly checkpoints are kept this long, then one a day. */
+#define CHECKPOINTS_HOURLY	(2 * 86400.0)
 
 static int
 sqlite_errno(int rc)
@@ -375,6 +397,9 @@ store_open(struct store **ret, const char *path, bool readonly, char **cause)
 	r = exec_sql(s, "PRAGMA foreign_keys = ON", cause);
 	if (r < 0)
 		goto fail;
+	/* queries read rollup blobs: map the file rather than copy it page by page */
+	if (readonly)
+		(void)exec_sql(s, "PRAGMA mmap_size = 268435456", NULL);
 	r = migrate(s, cause);
 	if (r < 0)
 		goto fail;
@@ -438,6 +463,24 @@ int
 store_begin(struct store *s)
 {
 	return exec_stmt(s, store_stmt(s, ST_BEGIN));
+}
+
+/*
+ * A query's read transaction: one consistent view of the history for the
+ * whole query (the collector's commits and pruning do not show through
+ * half-way), and one lock instead of one per statement.
+ */
+int
+store_read_begin(struct store *s)
+{
+	return exec_stmt(s, store_stmt(s, ST_BEGIN_READ));
+}
+
+void
+store_read_end(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)exec_stmt(s, store_stmt(s, ST_COMMIT));
 }
 
 int
@@ -758,7 +801,7 @@ store_prune(struct store *s, double now, double keep_full, double keep_hourly,
 	if (r < 0)
 		return r;
 	if ((r = exec_time(s, ST_PRUNE_CHANGES, now - keep_full, &deleted)) < 0 ||
-	    (r = exec_time(s, ST_PRUNE_CHECKPOINTS, now - keep_full, &deleted)) < 0 ||
+	    (r = exec_time(s, ST_PRUNE_CHECKPOINTS, now - CHECKPOINTS_HOURLY, &deleted)) < 0 ||
 	    (r = exec_time(s, ST_PRUNE_HOURLY, now - keep_hourly, &deleted)) < 0 ||
 	    (r = exec_time(s, ST_PRUNE_SNAPSHOTS, now - keep_hourly, &deleted)) < 0) {
 		store_rollback(s);

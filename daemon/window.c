@@ -168,6 +168,7 @@ window_parse(struct store *st, json_t *params, int64_t default_limit,
 	}
 	ret->lo = ret->first;
 	ret->hi = ret->last;
+	ret->relative = json_is_string(since) && json_string_value(since)[0] == '-';
 	if (since != NULL &&
 	    (code = resolve(st, since, "since", true, ret->first, ret->last,
 	    &ret->lo, cause)) != 0)

@@ -7,7 +7,11 @@
  * daemon would leave after that many days.
  *
  *   gen-history --db PATH [--days 30] [--interval 60] [--stacks 20000]
- *               [--change 0.10] [--seed N]
+ *               [--change 0.10] [--seed N] [--end UNIXTIME] [--reopen-every K]
+ *
+ * --reopen-every closes and reopens the engine every K snapshots, as a
+ * daemon restarted that often would (the rollup tests compare the result
+ * with an uninterrupted run).
  */
 #include <getopt.h>
 #include <string.h>
@@ -36,14 +40,16 @@ main(int argc, char **argv)
 		{ "stacks", required_argument, NULL, 's' },
 		{ "change", required_argument, NULL, 'c' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "end", required_argument, NULL, 'e' },
+		{ "reopen-every", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config cfg;
 	struct engine *e = NULL;
 	struct series_values v = { 0 };
 	const char *db = NULL;
-	double days = 30, interval = 60, change = 0.10, now, t0, last_prune;
-	long nstacks = 20000;
+	double days = 30, interval = 60, change = 0.10, now = 0, t0, last_prune;
+	long nstacks = 20000, reopen = 0;
 	int64_t *stack_ids, *comm_ids, nsnap, boot;
 	char *cause = NULL;
 	int ch;
@@ -56,9 +62,12 @@ main(int argc, char **argv)
 		case 's': nstacks = strtol(optarg, NULL, 10); break;
 		case 'c': change = strtod(optarg, NULL); break;
 		case 'S': rng ^= strtoull(optarg, NULL, 10) * 0x9E3779B97F4A7C15ULL; break;
+		case 'e': now = strtod(optarg, NULL); break;
+		case 'r': reopen = strtol(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: gen-history --db PATH [--days N] "
-			    "[--interval S] [--stacks N] [--change F] [--seed N]\n");
+			    "[--interval S] [--stacks N] [--change F] [--seed N] "
+			    "[--end T] [--reopen-every K]\n");
 			return 2;
 		}
 	}
@@ -116,7 +125,8 @@ main(int argc, char **argv)
 	series_values_reserve(&v, registry_max_series(engine_registry(e)));
 	for (long i = 0; i < nstacks; i++)
 		v.pages[stack_ids[i]] = v.blocks[stack_ids[i]] = 1 + (int64_t)(rnd() % 2000);
-	now = po_now_wall();
+	if (now <= 0)
+		now = po_now_wall();
 	nsnap = (int64_t)(days * 86400 / interval);
 	t0 = now - (double)nsnap * interval;
 	last_prune = t0;
@@ -165,6 +175,16 @@ main(int argc, char **argv)
 			last_prune = row.time;
 			(void)store_prune(engine_store(e), row.time, cfg.keep_full,
 			    cfg.keep_hourly, cfg.max_db_size, NULL);
+		}
+		if (reopen > 0 && k % reopen == reopen - 1) {
+			if (engine_flush_totals(e) < 0)
+				return 1;
+			engine_close(e);
+			if (engine_open(&e, &cfg, &cause) < 0) {
+				fprintf(stderr, "gen-history: reopen: %s\n", cause);
+				return 1;
+			}
+			engine_set_bulk(e, true);
 		}
 		if (k % 1440 == 0)
 			fprintf(stderr, "gen-history: day %lld of %.0f\n",

@@ -7,6 +7,8 @@ own reader.  As a command:
   podb.py DB changes            one line per stored delta, as JSON
   podb.py DB totals             current value per series, as JSON
   podb.py DB check              PRAGMA integrity_check and blob sanity
+  podb.py DB rollups            every rollup equals the sum of its snapshots'
+                                changes (where those are still stored)
 """
 import json
 import sqlite3
@@ -115,6 +117,39 @@ class DB:
                 problems.append('bucket %s/%s: %s' % (lvl, start, e))
         return problems
 
+    def rollups(self):
+        """Problems: rollups that differ from the sum of their changes.
+        Returns (problems, rollups checked)."""
+        problems, checked = [], 0
+        have = {r[0] for r in self.c.execute('SELECT snapshot FROM changes')}
+        for lvl, start, first, last, n, data in self.c.execute(
+                'SELECT level, start, first_snapshot, last_snapshot, '
+                'nsnapshots, data FROM buckets ORDER BY level, start').fetchall():
+            ids = [r[0] for r in self.c.execute(
+                'SELECT id FROM snapshots WHERE id BETWEEN ? AND ?', (first, last))]
+            if len(ids) != n or any(i not in have for i in ids):
+                continue        # its snapshots' changes are pruned
+            want = {}
+            for i in ids:
+                for series, ch in self.changes(i).items():
+                    w = want.setdefault(series, dict.fromkeys(BUCKET_FIELDS, 0))
+                    for f in CHANGE_FIELDS:
+                        w[f] += ch[f]
+                    if ch['d_pages'] > 0:
+                        w['grew'] += 1
+                    elif ch['d_pages'] < 0:
+                        w['shrank'] += 1
+            want = {k: v for k, v in want.items() if any(v.values())}
+            got = dict(unpack(data, BUCKET_FIELDS))
+            checked += 1
+            if got != want:
+                bad = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+                problems.append('level %d bucket %d (snapshots %d..%d): %d series '
+                                'differ, e.g. %r: stored %r, sum %r' % (
+                                    lvl, start, first, last, len(bad), bad[0],
+                                    got.get(bad[0]), want.get(bad[0])))
+        return problems, checked
+
 
 def main():
     db = DB(sys.argv[1])
@@ -129,6 +164,10 @@ def main():
     elif what == 'check':
         p = db.check()
         print('\n'.join(p) if p else 'ok')
+        return 1 if p else 0
+    elif what == 'rollups':
+        p, n = db.rollups()
+        print('\n'.join(p) if p else 'ok %d' % n)
         return 1 if p else 0
     return 0
 
