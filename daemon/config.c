@@ -162,8 +162,9 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 		char *end;
 		double pct = strtod(v, &end);
 
+		/* pct / 100 > 0, not pct > 0: a denormal like 5e-324 % is 0 */
 		if (end == v || (*end != '\0' && strcmp(end, "%") != 0) ||
-		    !(pct > 0 && pct <= 100)) {
+		    !(pct / 100.0 > 0 && pct <= 100)) {
 			po_asprintf(cause, "%s: '%s' is not a percentage from 0 to 100 "
 			    "(like %s)", key, v, key[0] == 'r' ? "50%" : "2%");
 			return -EINVAL;

@@ -8,8 +8,9 @@
  * buffer's high-water mark stops reading there); a line started but not
  * finished within PO_REQUEST_TIMEOUT seconds closes the connection
  * (slowloris); an idle one closes after PO_IDLE_TIMEOUT; a reader that
- * lets PO_MAX_OUTPUT bytes of replies pile up is disconnected, and reading
- * its requests pauses while its replies back up.  A bad request gets an
+ * lets PO_MAX_OUTPUT bytes of replies pile up, or leaves its replies unread
+ * for WRITE_STALL seconds, is disconnected, and reading its requests
+ * pauses while its replies back up.  A bad request gets an
  * error reply and the connection stays usable.
  */
 #include <errno.h>
@@ -29,6 +30,21 @@
 #include "page-ownerd.h"
 
 #define BACKPRESSURE	((size_t)1 << 20)	/* stop reading requests above this */
+/*
+ * Seconds a reply may wait without a byte of it read.  Without it, a
+ * client that never reads keeps its slot and up to PO_MAX_OUTPUT bytes
+ * for ever: reading its requests pauses at BACKPRESSURE, so the cap is
+ * never reached, and the idle timeout does not run while reading pauses.
+ */
+#define WRITE_STALL	30
+/*
+ * Request lines one client gets answered per turn of the event loop; the
+ * rest wait for the next turn (and none while its replies back up), so
+ * that a client pipelining expensive queries cannot hold the main loop,
+ * and every other client, for the length of its whole pipeline: clients
+ * take turns, one request each.
+ */
+#define LINES_PER_TURN	1
 
 struct client {
 	struct server	*server;
@@ -143,9 +159,11 @@ server_error(struct client *c, json_t *id, int code, const char *message)
 void
 server_subscribe(struct client *c)
 {
+	struct timeval stall = { WRITE_STALL, 0 };
+
 	c->subscribed = true;
-	if (c->bev != NULL)
-		bufferevent_set_timeouts(c->bev, NULL, NULL);	/* quiet is fine now */
+	if (c->bev != NULL)	/* quiet is fine now; not reading is not */
+		bufferevent_set_timeouts(c->bev, NULL, &stall);
 }
 
 void
@@ -269,11 +287,20 @@ read_cb(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	int handled = 0;
 
 	while (c->bev != NULL && !c->closing) {
 		size_t n;
-		char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+		char *line;
 
+		/* replies backed up: write_cb goes on once they drain */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > BACKPRESSURE)
+			break;
+		if (handled++ == LINES_PER_TURN) {
+			bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+			break;
+		}
+		line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 		if (line == NULL) {
 			size_t pending = evbuffer_get_length(in);
 
@@ -317,8 +344,11 @@ write_cb(struct bufferevent *bev, void *arg)
 		client_close(c, "closing");
 		return;
 	}
-	/* the output drained below the low-water mark: read requests again */
+	/* the output drained below the low-water mark: read requests again,
+	 * and answer those that waited while the replies backed up */
 	bufferevent_enable(bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		read_cb(bev, c);
 }
 
 static void
@@ -327,7 +357,13 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	struct client *c = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT) {
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		c->server->slow_readers++;
+		log_warnx("client uid %u pid %d left its replies unread for %d s "
+		    "(%zu bytes queued): disconnected", (unsigned)c->uid, (int)c->pid,
+		    WRITE_STALL, evbuffer_get_length(bufferevent_get_output(c->bev)));
+		client_close(c, NULL);
+	} else if (what & BEV_EVENT_TIMEOUT) {
 		c->server->timeouts++;
 		client_close(c, "idle");
 	} else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -343,7 +379,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct client *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct timeval idle = { PO_IDLE_TIMEOUT, 0 };
+	struct timeval idle = { PO_IDLE_TIMEOUT, 0 }, stall = { WRITE_STALL, 0 };
 
 	(void)l;
 	(void)sa;
@@ -383,7 +419,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, PO_MAX_REQUEST + 2);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_set_timeouts(c->bev, &idle, &stall);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->next = s->clients;
 	if (s->clients != NULL)
