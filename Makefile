@@ -108,13 +108,14 @@ deps:
 	@sh tests/tools/deps.sh all
 
 # ---- tests ---------------------------------------------------------------------
-# check: every tier, the sanitizer build, a bounded fuzz run and lint.
+# check: every tier: lint, unit, integration, the sanitizer build, a bounded
+# fuzz run, packaging, the real kernel and the full system (tests/run.sh).
 check: deps
 	$(MAKE) all units
 	$(MAKE) CC=clang B=build/clang all units
 	$(MAKE) CC=clang B=build/asan SANITIZE=1 all units
 	PAGE_OWNERD_KERNELS="$(or $(PAGE_OWNERD_KERNELS),6.12)" \
-	bash tests/run.sh --build $(B) --asan build/asan --tiers "$(or $(TIERS),lint unit integration asan fuzz kernel)"
+	bash tests/run.sh --build $(B) --asan build/asan --tiers "$(or $(TIERS),lint unit integration asan fuzz packaging kernel system)"
 
 check-fast: deps-build
 	$(MAKE) all units
@@ -140,15 +141,62 @@ run: deps-build
 	$(MAKE) all
 	sh tests/tools/run.sh $(B)
 
-# ---- install ----------------------------------------------------------------
+# ---- install, packages ------------------------------------------------------
+# install: what an admin's `make install` (and both packages) put in place.
+# The units name $(SBINDIR)/page-ownerd, and --config when the configuration
+# is not in /etc (the daemon's built-in default); an existing configuration
+# is never overwritten.  The file list is checked by tests/packaging/run.sh.
+DOCDIR		?= $(DATADIR)/doc/page-ownerd
+DASHBOARDDIR	?= $(DATADIR)/page-ownerd/grafana
+CONFFILE	 = $(SYSCONFDIR)/page-ownerd/page-ownerd.conf
+UNIT_EXEC	 = $(SBINDIR)/page-ownerd$(if $(filter /etc,$(SYSCONFDIR)),, --config=$(CONFFILE))
+PKGDIR		?= $(B)/packages
+
+.PHONY: deb rpm check-packaging check-system
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/pageownerctl $(DESTDIR)$(BINDIR)/pageownerctl
 	$(if $(DAEMON_SRCS),install -d $(DESTDIR)$(SBINDIR))
 	$(if $(DAEMON_SRCS),install -m 0755 $(B)/page-ownerd $(DESTDIR)$(SBINDIR)/page-ownerd)
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	sed 's|^ExecStart=/usr/sbin/page-ownerd|ExecStart=$(UNIT_EXEC)|' \
+		systemd/page-ownerd.service >$(DESTDIR)$(UNITDIR)/page-ownerd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/page-ownerd.service
+	install -m 0644 systemd/page-ownerd.socket $(DESTDIR)$(UNITDIR)/page-ownerd.socket
+	install -m 0644 systemd/page-ownerd.sysusers $(DESTDIR)$(SYSUSERSDIR)/page-ownerd.conf
+	install -m 0644 systemd/page-ownerd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/page-ownerd.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/page-ownerd
+	[ -e $(DESTDIR)$(CONFFILE) ] || install -m 0644 etc/page-ownerd.conf $(DESTDIR)$(CONFFILE)
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 etc/page-ownerd.conf $(DESTDIR)$(DOCDIR)/examples/page-ownerd.conf
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/pageownerctl.1 $(DESTDIR)$(MANDIR)/man1/pageownerctl.1
+	install -m 0644 man/page-ownerd.conf.5 $(DESTDIR)$(MANDIR)/man5/page-ownerd.conf.5
+	install -m 0644 man/page-ownerd.8 $(DESTDIR)$(MANDIR)/man8/page-ownerd.8
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 packaging/bash-completion/pageownerctl $(DESTDIR)$(BASHCOMPDIR)/pageownerctl
+	install -d $(DESTDIR)$(DASHBOARDDIR)
+	install -m 0644 packaging/grafana/page-ownerd-dashboard.json \
+		$(DESTDIR)$(DASHBOARDDIR)/page-ownerd-dashboard.json
+
+# Packages, built from a copy of this tree (the repository stays clean):
+# $(PKGDIR)/*.deb (dpkg-buildpackage) and $(PKGDIR)/*.rpm (rpmbuild).
+deb:
+	sh packaging/build.sh deb $(PKGDIR)
+rpm:
+	sh packaging/build.sh rpm $(PKGDIR)
+
+# The packaging tier alone (also part of `make check` when TIERS names it),
+# and the full-system test: a Debian 12 guest with systemd and the .deb.
+check-packaging: deps
+	$(MAKE) all
+	bash tests/run.sh --build $(B) --tiers packaging
+check-system: deps
+	$(MAKE) all
+	bash tests/run.sh --build $(B) --tiers system
 
 clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) \
-	$(UNIT_BINS:=.d) $(B)/tests/gen-dump.d $(B)/tests/gen-history.d
+	$(UNIT_BINS:=.d) $(B)/tests/gen-dump.d $(B)/tests/bench/gen-history.d

@@ -139,6 +139,12 @@ for tier in $tiers; do
 	esac
 done
 
+# what the integration tiers tried against faults, load and hostile input
+if ls "$logdir"/hold/*.tsv >/dev/null 2>&1; then
+	echo
+	echo "== what was tried, and whether the daemon held"
+	bash "$top/tests/tools/report.sh" "$logdir/hold" || true
+fi
 if [ -n "$failures" ]; then
 	echo
 	echo "== logs of failing programs (last 40 lines each)"

@@ -10,7 +10,7 @@ tests="clang-tidy cppcheck libclang-rt-14-dev time python3 python3-jsonschema
 	sqlite3 systemd iproute2 util-linux procps psmisc bc bison flex
 	libelf-dev libssl-dev cpio kmod qemu-system-x86 busybox-static
 	linux-source-6.12 linux-source-6.1 debhelper devscripts lintian rpm
-	debootstrap e2fsprogs"
+	debootstrap e2fsprogs dh-dkms man-db wget"
 
 case "${1:-build}" in
 build) want=$build ;;
