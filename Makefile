@@ -132,7 +132,7 @@ fuzz: deps-build
 
 bench: deps
 	$(MAKE) all
-	bash tests/bench/run.sh --build $(B)
+	bash tests/bench/run.sh --build $(B) $(if $(BENCH),--only $(BENCH))
 
 lint: deps-build
 	bash tests/tools/lint.sh

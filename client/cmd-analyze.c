@@ -19,7 +19,7 @@
 
 #include "pageownerctl.h"
 
-#define READ_CHUNK	((size_t)256 * 1024)	/* stays in L2 while it is parsed */
+#define READ_CHUNK	((size_t)64 * 1024)	/* copied into, then parsed, within L2 */
 #define MAX_THREADS	8
 #define MIN_SPLIT	((off_t)4 * 1024 * 1024)	/* smaller files use one thread */
 

@@ -6,14 +6,8 @@
 # socket: idle, and while a snapshot of a 500,000-record dump is written.
 # Targets: every query under 100 ms p99; database under 200 MiB.
 set -euo pipefail
-build=build work=build/bench
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--build) build=$2; shift 2 ;;
-	--work) work=$2; shift 2 ;;
-	*) shift ;;
-	esac
-done
+# run.sh passes its build and work directories
+build=${BENCH_BUILD:-build} work=${BENCH_WORK:-build/bench}
 days=${BENCH_DAYS:-30}
 db="$work/history-${days}d.db"
 sock="$work/bench-query.sock"
@@ -52,5 +46,6 @@ echo "   idle (no snapshot running):"
 python3 "$(dirname "$0")/latency.py" "$sock" "${BENCH_SECONDS:-20}" "${queries[@]}" | sed 's/^/     /'
 echo "   while snapshots of a 500,000-record dump are taken back to back:"
 python3 "$(dirname "$0")/latency.py" --busy "$sock" "${BENCH_SECONDS:-20}" "${queries[@]}" | sed 's/^/     /'
-rss=$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)
-echo "   daemon peak RSS: $((rss / 1024)) MiB"
+awk '/^(VmHWM|RssAnon|RssFile):/ { kb[$1] = $2 } END {
+	printf "   daemon peak RSS: %d MiB (now: %d MiB anonymous, %d MiB of the database file mapped read-only)\n",
+	    kb["VmHWM:"] / 1024, kb["RssAnon:"] / 1024, kb["RssFile:"] / 1024 }' /proc/$pid/status

@@ -6,6 +6,7 @@ keeps asking for snapshots (root) so that queries run while one is being
 written; only the queries that overlapped a running snapshot are counted.
 
 QUERY is METHOD or METHOD:JSON-PARAMS, e.g. 'growers:{"since":"-30d"}'."""
+import re
 import json
 import socket
 import statistics
@@ -68,12 +69,13 @@ def main():
     stop.set()
     for q in queries:
         v = sorted(results[q])
+        label = re.sub(r'"series":"[^"]*",?', '', q)  # history's stack id
         if not v:
-            print('%-44s  no sample' % q)
+            print('%-44s  no sample' % label)
             continue
         p99 = v[min(len(v) - 1, int(len(v) * 0.99))]
         print('%-44s  n=%-4d  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms%s' % (
-            q[:44], len(v), statistics.median(v), p99, v[-1],
+            label[:44], len(v), statistics.median(v), p99, v[-1],
             '  (%d errors)' % errors[q] if errors[q] else ''))
 
 

@@ -2,7 +2,7 @@
 # tests/bench/run.sh: `make bench`.  Prints what it measured, side by side
 # with the baseline it names.  Benchmarks print figures; they assert nothing.
 #
-#   run.sh --build DIR [--only analyze|daemon|query|...]
+#   run.sh --build DIR [--only analyze|daemon|kernel|query]
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -77,9 +77,12 @@ bench_analyze() {
 case "$only" in
 ""|analyze) bench_analyze ;;
 esac
-if [ -z "$only" ]; then
-	for extra in "$top"/tests/bench/bench-*.sh; do
-		[ -f "$extra" ] && bash "$extra" --build "$build" --work "$work"
-	done
-fi
+# the others: tests/bench/bench-NAME.sh, all of them or the one --only names
+for extra in "$top"/tests/bench/bench-*.sh; do
+	name=${extra##*/bench-}
+	name=${name%.sh}
+	if [ -z "$only" ] || [ "$only" = "$name" ]; then
+		BENCH_BUILD="$build" BENCH_WORK="$work" bash "$extra"
+	fi
+done
 exit 0

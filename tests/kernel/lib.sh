@@ -244,36 +244,70 @@ kt_kernel_clean_tmp() {
 	done
 }
 
+# kt_cache_claim CACHE KEY LABEL CLEAN: claims CACHE/KEY, an artefact built
+# once and kept (a kernel, an image). Returns 0 when it is complete already
+# (perhaps built by another run while this one waited), 1 when the lock
+# could not be had, 2 when the caller must build it: then the lock is held
+# on fd KT_CLAIM_FD and KT_CLAIM_TMP is an empty directory to build in,
+# to be handed to kt_cache_commit or kt_cache_abandon. CLEAN is a command
+# that removes the trees of interrupted builds of any key.
+kt_cache_claim() {
+	local cache=$1 key=$2 label=$3 clean=$4 lock fd
+	[[ -f $cache/$key/BUILD-INFO ]] && return 0
+	mkdir -p "$cache"
+	lock=$cache/.lock-$key
+	exec {fd}>"$lock"
+	if ! flock -w "$KT_BUILD_LOCK_WAIT" "$fd"; then
+		kt_log "$label: gave up waiting ${KT_BUILD_LOCK_WAIT}s for $lock"
+		exec {fd}>&-
+		return 1
+	fi
+	if [[ -f $cache/$key/BUILD-INFO ]]; then
+		exec {fd}>&-
+		return 0
+	fi
+	# We hold the lock: any temporary tree for this key is a dead build's.
+	rm -rf "$cache/.tmp-$key".*
+	"$clean"
+	KT_CLAIM_FD=$fd
+	KT_CLAIM_TMP=$cache/.tmp-$key.$$
+	mkdir -p "$KT_CLAIM_TMP"
+	return 2
+}
+
+# kt_cache_abandon: a failed build; drops KT_CLAIM_TMP and the lock.
+kt_cache_abandon() {
+	rm -rf "$KT_CLAIM_TMP"
+	exec {KT_CLAIM_FD}>&-
+}
+
+# kt_cache_commit DIR LABEL: the build in KT_CLAIM_TMP (with its BUILD-INFO)
+# becomes DIR; releases the lock and prints DIR.
+kt_cache_commit() {
+	local dir=$1 label=$2
+	if ! mv -T "$KT_CLAIM_TMP" "$dir"; then
+		kt_cache_abandon
+		return 1
+	fi
+	exec {KT_CLAIM_FD}>&-
+	kt_log "$label: cached $dir"
+	printf '%s\n' "$dir"
+}
+
 # kt_kernel_ensure SERIES: prints the cache directory of a complete kernel,
 # building it first when needed (one build at a time per key).
 kt_kernel_ensure() {
-	local series=$1 key dir lock fd tmp rc
+	local series=$1 key dir tmp rc=0
 	key=$(kt_kernel_key "$series")
 	dir=$KT_CACHE/$key
-	if [[ -f $dir/BUILD-INFO ]]; then
+	kt_cache_claim "$KT_CACHE" "$key" "kernel $series" kt_kernel_clean_tmp || rc=$?
+	if [[ $rc -eq 0 ]]; then
 		kt_log "kernel $series: cached $dir"
 		printf '%s\n' "$dir"
 		return 0
 	fi
-	mkdir -p "$KT_CACHE"
-	lock=$KT_CACHE/.lock-$key
-	exec {fd}>"$lock"
-	if ! flock -w "$KT_BUILD_LOCK_WAIT" "$fd"; then
-		kt_log "kernel $series: gave up waiting ${KT_BUILD_LOCK_WAIT}s for $lock"
-		exec {fd}>&-
-		return 1
-	fi
-	if [[ -f $dir/BUILD-INFO ]]; then
-		# Someone else built it while we waited.
-		exec {fd}>&-
-		printf '%s\n' "$dir"
-		return 0
-	fi
-	# We hold the lock: any temporary tree for this key is a dead build's.
-	rm -rf "$KT_CACHE/.tmp-$key".*
-	kt_kernel_clean_tmp
-	tmp=$KT_CACHE/.tmp-$key.$$
-	mkdir -p "$tmp"
+	[[ $rc -eq 2 ]] || return 1
+	tmp=$KT_CLAIM_TMP
 	kt_log "kernel $series: building $key (log: $tmp/build.log)"
 	kt_timer_start "kernel-build-$series"
 	# A fresh bash: set -e would be ignored in a subshell of a caller that
@@ -285,8 +319,7 @@ kt_kernel_ensure() {
 	if [[ $rc -ne 0 ]]; then
 		kt_log "kernel $series: build failed (rc=$rc), last lines of the log:"
 		tail -n 40 "$tmp/build.log" | sed 's/^/#   /' >&2
-		rm -rf "$tmp"
-		exec {fd}>&-
+		kt_cache_abandon
 		return 1
 	fi
 	kt_timer_stop "kernel-build-$series"
@@ -309,14 +342,7 @@ kt_kernel_ensure() {
 		printf 'patches=%s\n' "$(kt_kernel_patches "$series" | xargs -r -n1 basename | tr '\n' ' ')"
 	} >"$tmp/BUILD-INFO"
 	rm -f "$tmp/cpu-times"
-	if ! mv -T "$tmp" "$dir"; then
-		rm -rf "$tmp"
-		exec {fd}>&-
-		return 1
-	fi
-	exec {fd}>&-
-	kt_log "kernel $series: cached $dir"
-	printf '%s\n' "$dir"
+	kt_cache_commit "$dir" "kernel $series"
 }
 
 # --- recipe: everything below until the next banner is part of the key ---

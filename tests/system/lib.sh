@@ -165,33 +165,19 @@ st_recipe_image() {
 # st_image_ensure PACKAGES: prints the cache directory of a complete image
 # holding PACKAGES (space-separated), building it first when needed.
 st_image_ensure() {
-	local pkgs key dir lock fd tmp rc
+	local pkgs key dir tmp rc=0
 	# shellcheck disable=SC2086 # one name per word
 	pkgs=$(printf '%s\n' $1 | LC_ALL=C sort -u | xargs)
 	key=$(st_image_key "$pkgs")
 	dir=$ST_CACHE/$key
-	if [[ -f $dir/BUILD-INFO ]]; then
+	kt_cache_claim "$ST_CACHE" "$key" image st_clean_tmp || rc=$?
+	if [[ $rc -eq 0 ]]; then
 		kt_log "image: cached $dir"
 		printf '%s\n' "$dir"
 		return 0
 	fi
-	mkdir -p "$ST_CACHE"
-	lock=$ST_CACHE/.lock-$key
-	exec {fd}>"$lock"
-	if ! flock -w "$KT_BUILD_LOCK_WAIT" "$fd"; then
-		kt_log "image: gave up waiting ${KT_BUILD_LOCK_WAIT}s for $lock"
-		exec {fd}>&-
-		return 1
-	fi
-	if [[ -f $dir/BUILD-INFO ]]; then
-		exec {fd}>&-
-		printf '%s\n' "$dir"
-		return 0
-	fi
-	rm -rf "$ST_CACHE/.tmp-$key".*
-	st_clean_tmp
-	tmp=$ST_CACHE/.tmp-$key.$$
-	mkdir -p "$tmp"
+	[[ $rc -eq 2 ]] || return 1
+	tmp=$KT_CLAIM_TMP
 	kt_log "image: building $key from $(st_apt_mirror) (log: $tmp/build.log)"
 	kt_timer_start image-build
 	rc=0
@@ -204,8 +190,7 @@ st_image_ensure() {
 		tail -n 30 "$tmp/build.log" | sed 's/^/#   /' >&2
 		[[ -f $tmp/root/debootstrap/debootstrap.log ]] &&
 			tail -n 20 "$tmp/root/debootstrap/debootstrap.log" | sed 's/^/#   /' >&2
-		rm -rf "$tmp"
-		exec {fd}>&-
+		kt_cache_abandon
 		return 1
 	fi
 	kt_timer_stop image-build
@@ -217,14 +202,7 @@ st_image_ensure() {
 		printf 'seconds=%s\n' "$(awk -v s="${KT_TIMERS[image-build]}" -v e="$(kt_now)" \
 			'BEGIN { printf "%d", e - s }')"
 	} >"$tmp/BUILD-INFO"
-	if ! mv -T "$tmp" "$dir"; then
-		rm -rf "$tmp"
-		exec {fd}>&-
-		return 1
-	fi
-	exec {fd}>&-
-	kt_log "image: cached $dir"
-	printf '%s\n' "$dir"
+	kt_cache_commit "$dir" image
 }
 
 # st_clean_tmp: removes the trees of interrupted image builds (their pid is
