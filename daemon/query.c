@@ -810,7 +810,7 @@ groups_build(const struct query *q, struct groups *g)
 {
 	struct po_strtab *culprits = NULL;
 	uint32_t *group_of_culprit = NULL;
-	size_t cap = 0, *fill;
+	size_t cap = 0, vcap = 0, *fill;
 	int64_t total = 0;
 
 	memset(g, 0, sizeof(*g));
@@ -827,11 +827,14 @@ groups_build(const struct query *q, struct groups *g)
 			uint32_t cid = po_strtab_intern(culprits, c, strlen(c));
 
 			if (cid >= cap || group_of_culprit == NULL) {
-				group_of_culprit = po_xrealloc(group_of_culprit,
-				    po_strtab_count(culprits) + 1024, sizeof(uint32_t));
-				for (size_t k = cap; k < po_strtab_count(culprits) + 1024; k++)
+				size_t ncap = cap * 2 > (size_t)cid + 1024 ? cap * 2 :
+				    (size_t)cid + 1024;
+
+				group_of_culprit = po_xrealloc(group_of_culprit, ncap,
+				    sizeof(uint32_t));
+				for (size_t k = cap; k < ncap; k++)
 					group_of_culprit[k] = UINT32_MAX;
-				cap = po_strtab_count(culprits) + 1024;
+				cap = ncap;
 			}
 			if (group_of_culprit[cid] != UINT32_MAX)
 				gi = group_of_culprit[cid];
@@ -839,7 +842,10 @@ groups_build(const struct query *q, struct groups *g)
 				group_of_culprit[cid] = (uint32_t)g->n;
 		}
 		if (gi == g->n) {
-			g->v = po_xrealloc(g->v, g->n + 1, sizeof(*g->v));
+			if (g->n == vcap) {	/* doubling: 100,000 stacks are 100,000 groups */
+				vcap = vcap ? vcap * 2 : 256;
+				g->v = po_xrealloc(g->v, vcap, sizeof(*g->v));
+			}
 			memset(&g->v[g->n], 0, sizeof(*g->v));
 			g->v[g->n].first_series = id;
 			g->n++;
@@ -1512,7 +1518,7 @@ resolve_series(const char *spec, int64_t **ret, size_t *ret_n, char **cause)
 	enum series_kind kind = SERIES_STACK;
 	bool by_culprit = false, prefix = false;
 	int64_t *v = NULL;
-	size_t n = 0, hex = strspn(spec, "0123456789abcdef");
+	size_t n = 0, vcap = 0, hex = strspn(spec, "0123456789abcdef");
 
 	if (sep != NULL && (size_t)(sep - spec) < sizeof(kindname)) {
 		memcpy(kindname, spec, (size_t)(sep - spec));
@@ -1557,7 +1563,10 @@ resolve_series(const char *spec, int64_t **ret, size_t *ret_n, char **cause)
 			hit = si->kind == (int)kind && strcmp(si->key, key) == 0;
 		if (!hit)
 			continue;
-		v = po_xrealloc(v, n + 1, sizeof(*v));
+		if (n == vcap) {	/* doubling: a culprit may name many series */
+			vcap = vcap ? vcap * 2 : 16;
+			v = po_xrealloc(v, vcap, sizeof(*v));
+		}
 		v[n++] = id;
 	}
 	if (n == 0) {
@@ -2085,13 +2094,16 @@ prom_dimension(struct text *t, const struct state *st, enum series_kind kind,
     const char *help)
 {
 	struct group *v = NULL;
-	size_t n = 0;
+	size_t n = 0, vcap = 0;
 	int64_t other = 0;
 
 	for (int64_t id = 1; id < st->n; id++) {
 		if (sinfo(id)->kind != (int)kind || st->pages[id] <= 0)
 			continue;
-		v = po_xrealloc(v, n + 1, sizeof(*v));
+		if (n == vcap) {	/* doubling: every stack holding pages */
+			vcap = vcap ? vcap * 2 : 256;
+			v = po_xrealloc(v, vcap, sizeof(*v));
+		}
 		memset(&v[n], 0, sizeof(*v));
 		v[n].first_series = id;
 		v[n].pages = st->pages[id];

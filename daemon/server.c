@@ -114,6 +114,12 @@ client_send(struct client *c, json_t *msg)
 		client_close(c, "cannot encode a reply");
 		return;
 	}
+	/*
+	 * The event loop's clock was read before this request ran: a long
+	 * query would otherwise start the reply's WRITE_STALL timer in the
+	 * past, and its client would be dropped before it could read.
+	 */
+	event_base_update_cache_time(bufferevent_get_base(c->bev));
 	out = bufferevent_get_output(c->bev);
 	evbuffer_add(out, s, strlen(s));
 	evbuffer_add(out, "\n", 1);

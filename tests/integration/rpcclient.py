@@ -476,12 +476,29 @@ def load(path, n, per, idle_file, out, src=None, dumps=()):
     lock = threading.Lock()
     go = threading.Barrier(n)
 
+    # Clients go on past their PER queries until the daemon has finished
+    # a snapshot since the load began (at most 120 s): on a slow machine
+    # the PER queries may all be answered between two snapshots.  Client 0
+    # asks (the 128 clients are all the daemon admits).
+    snapped = threading.Event()
+
     def client(k):
         mine = []
         try:
             cc = Conn(path, 120)
             go.wait(60)
-            for j in range(per):
+            j = -1
+            while True:
+                j += 1
+                if j >= per:
+                    if src is None or time.monotonic() - t0 > 120:
+                        break
+                    if k == 0 and not snapped.is_set():
+                        st = cc.call('status', rid='%d-status-%d' % (k, j))
+                        if st['result']['snapshots']['taken'] > snaps0['taken']:
+                            snapped.set()
+                    if snapped.is_set():
+                        break
                 i = (k + j) % len(QUERIES)
                 m, p = QUERIES[i]
                 t = time.monotonic()
@@ -494,9 +511,9 @@ def load(path, n, per, idle_file, out, src=None, dumps=()):
                         if wrong[0] <= 3:
                             say('load: client %d query %s: %.200s' % (k, m, r))
             cc.close()
-        except (OSError, EOFError, ValueError, threading.BrokenBarrierError) as e:
+        except (OSError, EOFError, ValueError, KeyError, threading.BrokenBarrierError) as e:
             with lock:
-                errors.append('%d: %s' % (k, e))
+                errors.append('%d: %r' % (k, e))
         with lock:
             lat.extend(mine)
 
@@ -530,7 +547,7 @@ def load(path, n, per, idle_file, out, src=None, dumps=()):
     say('load: %s' % json.dumps(res))
     for e in errors[:3]:
         say('load: error %s' % e)
-    return (len(lat) == n * per and wrong[0] == 0 and not errors and
+    return (len(lat) >= n * per and wrong[0] == 0 and not errors and
             (snap is None or (taken > 0 and failed == 0)))
 
 
