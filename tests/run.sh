@@ -143,7 +143,7 @@ done
 if ls "$logdir"/hold/*.tsv >/dev/null 2>&1; then
 	echo
 	echo "== what was tried, and whether the daemon held"
-	bash "$top/tests/tools/report.sh" "$logdir/hold" || true
+	bash "$top/tests/tools/report.sh" --short "$logdir/hold" || true
 fi
 if [ -n "$failures" ]; then
 	echo
