@@ -75,6 +75,8 @@ diff_footer(const struct ctl *ctl, json_t *res, size_t shown)
 static int
 cmd_diff_exec(struct ctl *ctl, int argc, char **argv)
 {
+	static const char want[] = "want two points in time, A and B (snapshot "
+	    "ids, ISO-8601 times or relative times)";
 	json_t *params, *res, *list, *g;
 	const char *by;
 	struct table *t;
@@ -83,31 +85,18 @@ cmd_diff_exec(struct ctl *ctl, int argc, char **argv)
 	int ret, first, nargs;
 
 	args = args_last(argc, argv, &nargs);
-	ret = opts_parse(&cmd_diff_entry, nargs, args, OPT_BY | OPT_MATCH | OPT_LIMIT,
-	    NULL, &params, &first);
-	if (ret != EXIT_OK) {
+	ret = opts_parse_args(&cmd_diff_entry, ctl, nargs, args,
+	    OPT_BY | OPT_MATCH | OPT_LIMIT, NULL, 2, want, want, &params, &first);
+	if (ret != CMD_CONTINUE) {
 		free(args);
-		return ret < 0 ? EXIT_OK : ret;
-	}
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (nargs - first != 2) {
-		free(args);
-		json_decref(params);
-		return cmd_usage_error(&cmd_diff_entry, "want two points in time, A "
-		    "and B (snapshot ids, ISO-8601 times or relative times)");
+		return ret;
 	}
 	json_object_set_new(params, "a", json_string(args[first]));
 	json_object_set_new(params, "b", json_string(args[first + 1]));
 	free(args);
-	ret = rpc_oneshot(ctl, "diff", params, &res);
-	if (ret != EXIT_OK)
+	ret = cmd_query(ctl, "diff", params, &res);
+	if (ret != CMD_CONTINUE)
 		return ret;
-	if (ctl->json) {
-		json_print(ctl, res);
-		json_decref(res);
-		return EXIT_OK;
-	}
 	by = jv_str(res, "by");
 	list = json_object_get(res, "groups");
 	t = table_new();

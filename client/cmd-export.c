@@ -124,32 +124,32 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 	const char *format;
 	char *output = NULL, *out, *cause = NULL;
 	size_t f;
-	int ret, first;
+	int ret;
 
-	ret = opts_parse(&cmd_export_entry, argc, argv, OPT_SINCE | OPT_UNTIL | OPT_AT |
-	    OPT_BY | OPT_MATCH | OPT_LIMIT, extra, &params, &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (json_is_string(json_object_get(params, "__output")))
-		output = po_xstrdup(json_string_value(json_object_get(params, "__output")));
-	json_object_del(params, "__output");
+	ret = opts_parse_args(&cmd_export_entry, ctl, argc, argv, OPT_SINCE |
+	    OPT_UNTIL | OPT_AT | OPT_BY | OPT_MATCH | OPT_LIMIT, extra, 0, NULL, NULL,
+	    &params, NULL);
+	if (ret != CMD_CONTINUE)
+		return ret;
 	format = json_string_value(json_object_get(params, "format"));
 	for (f = 0; format != NULL && f < PO_ARRAY_SIZE(formats); f++)
 		if (strcmp(formats[f].format, format) == 0)
 			break;
-	if (first < argc) {
-		ret = cmd_usage_error(&cmd_export_entry, "unexpected argument '%s'",
-		    argv[first]);
-	} else if (format == NULL || f == PO_ARRAY_SIZE(formats)) {
+	if (format == NULL || f == PO_ARRAY_SIZE(formats)) {
 		if (format == NULL)
 			ret = cmd_usage_error(&cmd_export_entry, "--format is required: "
 			    "json, prometheus or folded");
 		else
 			ret = cmd_usage_error(&cmd_export_entry, "--format '%s' is not "
 			    "one of json, prometheus, folded", format);
-	} else if ((json_object_get(params, "a") != NULL) !=
+		json_decref(params);
+		return ret;
+	}
+	format = formats[f].format;	/* params is given away below */
+	if (json_is_string(json_object_get(params, "__output")))
+		output = po_xstrdup(json_string_value(json_object_get(params, "__output")));
+	json_object_del(params, "__output");
+	if ((json_object_get(params, "a") != NULL) !=
 	    (json_object_get(params, "b") != NULL)) {
 		ret = cmd_usage_error(&cmd_export_entry, "a folded diff needs both "
 		    "--a and --b");
@@ -164,12 +164,11 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 				break;
 			}
 	}
-	if (ret != EXIT_OK) {
+	if (ret != CMD_CONTINUE) {	/* a check above failed */
 		json_decref(params);
 		free(output);
 		return ret;
 	}
-	format = formats[f].format;	/* params is given away below */
 	ret = rpc_oneshot(ctl, "export", params, &res);
 	if (ret != EXIT_OK) {
 		free(output);

@@ -28,27 +28,15 @@ cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
 	const char *by;
 	struct table *t;
 	size_t i;
-	int ret, first;
+	int ret;
 
-	ret = opts_parse(&cmd_growers_entry, argc, argv, OPT_WINDOW, NULL, &params,
-	    &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (first < argc) {
-		json_decref(params);
-		return cmd_usage_error(&cmd_growers_entry, "unexpected argument '%s'",
-		    argv[first]);
-	}
-	ret = rpc_oneshot(ctl, "growers", params, &res);
-	if (ret != EXIT_OK)
+	ret = opts_parse_args(&cmd_growers_entry, ctl, argc, argv, OPT_WINDOW, NULL,
+	    0, NULL, NULL, &params, NULL);
+	if (ret != CMD_CONTINUE)
 		return ret;
-	if (ctl->json) {
-		json_print(ctl, res);
-		json_decref(res);
-		return EXIT_OK;
-	}
+	ret = cmd_query(ctl, "growers", params, &res);
+	if (ret != CMD_CONTINUE)
+		return ret;
 	by = jv_str(res, "by");
 	list = json_object_get(res, "groups");
 	t = table_new();

@@ -36,28 +36,17 @@ cmd_history_exec(struct ctl *ctl, int argc, char **argv)
 	size_t i;
 	int ret, first;
 
-	ret = opts_parse(&cmd_history_entry, argc, argv, OPT_SINCE | OPT_UNTIL, NULL,
-	    &params, &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (argc - first != 1) {
-		json_decref(params);
-		return cmd_usage_error(&cmd_history_entry, argc - first < 1 ?
-		    "which series? give a stack id (as top prints it), culprit=NAME, "
-		    "comm=NAME, memcg=NAME, module=NAME or order=N" :
-		    "one series at a time");
-	}
-	json_object_set_new(params, "series", json_string(argv[first]));
-	ret = rpc_oneshot(ctl, "history", params, &res);
-	if (ret != EXIT_OK)
+	ret = opts_parse_args(&cmd_history_entry, ctl, argc, argv,
+	    OPT_SINCE | OPT_UNTIL, NULL, 1,
+	    "which series? give a stack id (as top prints it), culprit=NAME, "
+	    "comm=NAME, memcg=NAME, module=NAME or order=N",
+	    "one series at a time", &params, &first);
+	if (ret != CMD_CONTINUE)
 		return ret;
-	if (ctl->json) {
-		json_print(ctl, res);
-		json_decref(res);
-		return EXIT_OK;
-	}
+	json_object_set_new(params, "series", json_string(argv[first]));
+	ret = cmd_query(ctl, "history", params, &res);
+	if (ret != CMD_CONTINUE)
+		return ret;
 	points = json_object_get(res, "points");
 	json_array_foreach(points, i, p) {
 		reboot |= json_is_true(json_object_get(p, "new_boot"));

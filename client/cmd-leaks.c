@@ -34,28 +34,16 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 	struct table *t;
 	size_t i;
 	bool all;
-	int ret, first;
+	int ret;
 
-	ret = opts_parse(&cmd_leaks_entry, argc, argv, OPT_WINDOW, extra, &params,
-	    &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (first < argc) {
-		json_decref(params);
-		return cmd_usage_error(&cmd_leaks_entry, "unexpected argument '%s'",
-		    argv[first]);
-	}
-	all = json_is_true(json_object_get(params, "all"));
-	ret = rpc_oneshot(ctl, "leaks", params, &res);
-	if (ret != EXIT_OK)
+	ret = opts_parse_args(&cmd_leaks_entry, ctl, argc, argv, OPT_WINDOW, extra,
+	    0, NULL, NULL, &params, NULL);
+	if (ret != CMD_CONTINUE)
 		return ret;
-	if (ctl->json) {
-		json_print(ctl, res);
-		json_decref(res);
-		return EXIT_OK;
-	}
+	all = json_is_true(json_object_get(params, "all"));
+	ret = cmd_query(ctl, "leaks", params, &res);
+	if (ret != CMD_CONTINUE)
+		return ret;
 	by = jv_str(res, "by");
 	list = json_object_get(res, "groups");
 	t = table_new();

@@ -8,33 +8,24 @@ cmd_snapshot_exec(struct ctl *ctl, int argc, char **argv)
 {
 	json_t *params, *res;
 	char size[32];
-	int ret, first;
+	int ret;
 
-	ret = opts_parse(&cmd_snapshot_entry, argc, argv, 0, NULL, &params, &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (first < argc) {
-		json_decref(params);
-		return cmd_usage_error(&cmd_snapshot_entry, "no arguments expected");
-	}
-	ret = rpc_oneshot(ctl, "snapshot", params, &res);
-	if (ret != EXIT_OK)
+	ret = opts_parse_args(&cmd_snapshot_entry, ctl, argc, argv, 0, NULL, 0, NULL,
+	    "no arguments expected", &params, NULL);
+	if (ret != CMD_CONTINUE)
 		return ret;
-	if (ctl->json) {
-		json_print(ctl, res);
-	} else {
-		fmt_size((uint64_t)json_integer_value(json_object_get(res, "pages")),
-		    size, sizeof(size));
-		printf("snapshot %lld: %lld records, %lld pages (%s), %lld series "
-		    "changed, %.2fs\n",
-		    (long long)json_integer_value(json_object_get(res, "id")),
-		    (long long)json_integer_value(json_object_get(res, "records")),
-		    (long long)json_integer_value(json_object_get(res, "pages")), size,
-		    (long long)json_integer_value(json_object_get(res, "changed")),
-		    json_number_value(json_object_get(res, "duration_s")));
-	}
+	ret = cmd_query(ctl, "snapshot", params, &res);
+	if (ret != CMD_CONTINUE)
+		return ret;
+	fmt_size((uint64_t)json_integer_value(json_object_get(res, "pages")),
+	    size, sizeof(size));
+	printf("snapshot %lld: %lld records, %lld pages (%s), %lld series "
+	    "changed, %.2fs\n",
+	    (long long)json_integer_value(json_object_get(res, "id")),
+	    (long long)json_integer_value(json_object_get(res, "records")),
+	    (long long)json_integer_value(json_object_get(res, "pages")), size,
+	    (long long)json_integer_value(json_object_get(res, "changed")),
+	    json_number_value(json_object_get(res, "duration_s")));
 	json_decref(res);
 	return EXIT_OK;
 }

@@ -9,26 +9,16 @@ cmd_snapshots_exec(struct ctl *ctl, int argc, char **argv)
 	json_t *params, *res, *list, *s;
 	struct table *t;
 	size_t i;
-	int ret, first;
+	int ret;
 
-	ret = opts_parse(&cmd_snapshots_entry, argc, argv,
-	    OPT_SINCE | OPT_UNTIL | OPT_LIMIT, NULL, &params, &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (first < argc) {
-		json_decref(params);
-		return cmd_usage_error(&cmd_snapshots_entry, "no arguments expected");
-	}
-	ret = rpc_oneshot(ctl, "snapshots", params, &res);
-	if (ret != EXIT_OK)
+	ret = opts_parse_args(&cmd_snapshots_entry, ctl, argc, argv,
+	    OPT_SINCE | OPT_UNTIL | OPT_LIMIT, NULL, 0, NULL, "no arguments expected",
+	    &params, NULL);
+	if (ret != CMD_CONTINUE)
 		return ret;
-	if (ctl->json) {
-		json_print(ctl, res);
-		json_decref(res);
-		return EXIT_OK;
-	}
+	ret = cmd_query(ctl, "snapshots", params, &res);
+	if (ret != CMD_CONTINUE)
+		return ret;
 	list = json_object_get(res, "snapshots");
 	t = table_new();
 	table_col(t, "ID", TABLE_RIGHT);

@@ -90,24 +90,16 @@ cmd_stack_exec(struct ctl *ctl, int argc, char **argv)
 	json_t *params, *res;
 	int ret, first;
 
-	ret = opts_parse(&cmd_stack_entry, argc, argv, 0, NULL, &params, &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (argc - first != 1) {
-		json_decref(params);
-		return cmd_usage_error(&cmd_stack_entry, argc - first < 1 ?
-		    "which stack? give its id as top prints it" : "one stack at a time");
-	}
-	json_object_set_new(params, "id", json_string(argv[first]));
-	ret = rpc_oneshot(ctl, "stack", params, &res);
-	if (ret != EXIT_OK)
+	ret = opts_parse_args(&cmd_stack_entry, ctl, argc, argv, 0, NULL, 1,
+	    "which stack? give its id as top prints it", "one stack at a time",
+	    &params, &first);
+	if (ret != CMD_CONTINUE)
 		return ret;
-	if (ctl->json)
-		json_print(ctl, res);
-	else
-		stack_print(ctl, res);
+	json_object_set_new(params, "id", json_string(argv[first]));
+	ret = cmd_query(ctl, "stack", params, &res);
+	if (ret != CMD_CONTINUE)
+		return ret;
+	stack_print(ctl, res);
 	json_decref(res);
 	return EXIT_OK;
 }

@@ -30,25 +30,15 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 {
 	json_t *params, *res, *last, *err, *snaps, *db, *cpu, *cl, *src;
 	char dur[32], size[32];
-	int ret, first;
+	int ret;
 
-	ret = opts_parse(&cmd_status_entry, argc, argv, 0, NULL, &params, &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (first < argc) {
-		json_decref(params);
-		return cmd_usage_error(&cmd_status_entry, "no arguments expected");
-	}
-	ret = rpc_oneshot(ctl, "status", params, &res);
-	if (ret != EXIT_OK)
+	ret = opts_parse_args(&cmd_status_entry, ctl, argc, argv, 0, NULL, 0, NULL,
+	    "no arguments expected", &params, NULL);
+	if (ret != CMD_CONTINUE)
 		return ret;
-	if (ctl->json) {
-		json_print(ctl, res);
-		json_decref(res);
-		return EXIT_OK;
-	}
+	ret = cmd_query(ctl, "status", params, &res);
+	if (ret != CMD_CONTINUE)
+		return ret;
 	src = json_object_get(res, "source");
 	po_duration_str(jnum(res, "uptime_s"), dur, sizeof(dur));
 	printf("page-ownerd %s (protocol %lld), pid %lld, up %s\n", jstr(res, "version"),

@@ -12,27 +12,16 @@ cmd_top_exec(struct ctl *ctl, int argc, char **argv)
 	struct table *t;
 	char size[32];
 	size_t i;
-	int ret, first;
+	int ret;
 
-	ret = opts_parse(&cmd_top_entry, argc, argv,
-	    OPT_AT | OPT_BY | OPT_MATCH | OPT_LIMIT, NULL, &params, &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	if (first < argc) {
-		json_decref(params);
-		return cmd_usage_error(&cmd_top_entry, "unexpected argument '%s'",
-		    argv[first]);
-	}
-	ret = rpc_oneshot(ctl, "top", params, &res);
-	if (ret != EXIT_OK)
+	ret = opts_parse_args(&cmd_top_entry, ctl, argc, argv,
+	    OPT_AT | OPT_BY | OPT_MATCH | OPT_LIMIT, NULL, 0, NULL, NULL, &params,
+	    NULL);
+	if (ret != CMD_CONTINUE)
 		return ret;
-	if (ctl->json) {
-		json_print(ctl, res);
-		json_decref(res);
-		return EXIT_OK;
-	}
+	ret = cmd_query(ctl, "top", params, &res);
+	if (ret != CMD_CONTINUE)
+		return ret;
 	by = jv_str(res, "by");
 	list = json_object_get(res, "groups");
 	t = table_new();

@@ -57,16 +57,13 @@ cmd_watch_exec(struct ctl *ctl, int argc, char **argv)
 	struct sigaction sa = { .sa_handler = watch_signal };
 	json_t *params, *res = NULL, *msg;
 	struct rpc *r;
-	int ret, first;
+	int ret;
 
-	ret = opts_parse(&cmd_watch_entry, argc, argv, 0, NULL, &params, &first);
-	if (ret != EXIT_OK)
-		return ret < 0 ? EXIT_OK : ret;
-	if (opts_take_json(params))
-		ctl->json = true;
-	json_decref(params);
-	if (first < argc)
-		return cmd_usage_error(&cmd_watch_entry, "no arguments expected");
+	ret = opts_parse_args(&cmd_watch_entry, ctl, argc, argv, 0, NULL, 0, NULL,
+	    "no arguments expected", &params, NULL);
+	if (ret != CMD_CONTINUE)
+		return ret;
+	json_decref(params);	/* subscribe takes none */
 	ret = rpc_connect(ctl, &r);
 	if (ret != EXIT_OK)
 		return ret;

@@ -2,7 +2,8 @@
  * options.c: the options every daemon command shares (--since, --until,
  * --at, --by, --match, --limit) plus a command's own, turned into the
  * request's params.  Values are checked by the daemon, which owns the
- * vocabulary; only their shape is checked here.
+ * vocabulary; only their shape is checked here.  Also the way a one-shot
+ * command starts and asks: opts_parse_args, then cmd_query.
  */
 #include <getopt.h>
 #include <string.h>
@@ -11,6 +12,12 @@
 
 #define MAX_OPTS 32
 
+/*
+ * The shared options in shared and the command's own in extra (NULL, or
+ * ended by a NULL name) into *ret_params (the caller's), with the index
+ * of the first other argument in *ret_optind: EXIT_OK; -1 after --help
+ * (printed: the command exits 0); else the exit status of a usage error.
+ */
 int
 opts_parse(const struct cmd_entry *c, int argc, char **argv, unsigned shared,
     const struct cmd_opt *extra, json_t **ret_params, int *ret_optind)
@@ -121,4 +128,65 @@ opts_take_json(json_t *params)
 
 	json_object_del(params, "__json");
 	return j;
+}
+
+/*
+ * How a command starts: opts_parse, --json after the command into
+ * ctl->json, then exactly nargs positional arguments, else a usage error:
+ * few when there are fewer, many when there are more (NULL: "unexpected
+ * argument 'X'", X the first one too many).  CMD_CONTINUE with
+ * *ret_params (the caller's) and *ret_first, the index of the first
+ * positional argument (ret_first may be NULL); else the command is done
+ * and this is its exit status: EXIT_OK after --help, or EXIT_USAGE.
+ */
+int
+opts_parse_args(const struct cmd_entry *c, struct ctl *ctl, int argc,
+    char **argv, unsigned shared, const struct cmd_opt *extra, int nargs,
+    const char *few, const char *many, json_t **ret_params, int *ret_first)
+{
+	json_t *params;
+	int ret, first;
+
+	ret = opts_parse(c, argc, argv, shared, extra, &params, &first);
+	if (ret != EXIT_OK)
+		return ret < 0 ? EXIT_OK : ret;
+	if (opts_take_json(params))
+		ctl->json = true;
+	if (argc - first != nargs) {
+		json_decref(params);
+		if (argc - first < nargs)
+			return cmd_usage_error(c, "%s", few);
+		if (many == NULL)
+			return cmd_usage_error(c, "unexpected argument '%s'",
+			    argv[first + nargs]);
+		return cmd_usage_error(c, "%s", many);
+	}
+	*ret_params = params;
+	if (ret_first != NULL)
+		*ret_first = first;
+	return CMD_CONTINUE;
+}
+
+/*
+ * Ask the daemon (rpc_oneshot: params are given away) and, with --json,
+ * print its reply as it is.  CMD_CONTINUE with the reply in *ret_res for
+ * the caller to print and free; else the command is done and this is its
+ * exit status: EXIT_OK once the JSON is printed, or rpc_oneshot's failure.
+ */
+int
+cmd_query(const struct ctl *ctl, const char *method, json_t *params,
+    json_t **ret_res)
+{
+	json_t *res;
+	int ret = rpc_oneshot(ctl, method, params, &res);
+
+	if (ret != EXIT_OK)
+		return ret;
+	if (ctl->json) {
+		json_print(ctl, res);
+		json_decref(res);
+		return EXIT_OK;
+	}
+	*ret_res = res;
+	return CMD_CONTINUE;
 }

@@ -95,6 +95,13 @@ int	 opts_parse(const struct cmd_entry *c, int argc, char **argv,
 	    unsigned shared, const struct cmd_opt *extra, json_t **ret_params,
 	    int *ret_optind);
 bool	 opts_take_json(json_t *params);
+/* From opts_parse_args and cmd_query: go on; else the command's exit status. */
+enum { CMD_CONTINUE = -2 };
+int	 opts_parse_args(const struct cmd_entry *c, struct ctl *ctl, int argc,
+	    char **argv, unsigned shared, const struct cmd_opt *extra, int nargs,
+	    const char *few, const char *many, json_t **ret_params, int *ret_first);
+int	 cmd_query(const struct ctl *ctl, const char *method, json_t *params,
+	    json_t **ret_res);
 
 /* rpc.c */
 struct rpc;
