@@ -37,6 +37,7 @@
 #define READ_STALL	30		/* default seconds without a byte: give up */
 #define CHILD_BUF	((size_t)1 << 20)
 #define PACE_AFTER	((uint64_t)64 << 20)	/* small dumps are read in one go */
+#define DRAIN_LIMIT	30.0		/* seconds a page_owner_stacks drain may take */
 #define PACE_SLICE_NS	((uint64_t)100000000)	/* 100 ms of reading, then a pause */
 
 struct source {
@@ -52,6 +53,8 @@ struct source {
 	double		 stall;		/* seconds without data before -ETIMEDOUT */
 	double		 pace;		/* share of time the kernel reader may read */
 	bool		 got_data;	/* bytes came since source_begin */
+	enum source_file open_file;	/* which file fd is */
+	bool		 at_eof;	/* fd was read to its end */
 };
 
 static bool
@@ -446,6 +449,8 @@ source_open(struct source *s, enum source_file which, char **cause)
 	struct stat st;
 
 	source_end(s);
+	s->open_file = which;
+	s->at_eof = false;
 	if (s->kind == SOURCE_DEBUGFS && which == SRC_PAGE_OWNER)
 		return start_reader(s, cause);
 	p = file_path(s, which);
@@ -489,6 +494,8 @@ source_read(struct source *s, char *buf, size_t len)
 		}
 		if (n > 0)
 			s->got_data = true;
+		if (n == 0)
+			s->at_eof = true;
 		if (n >= 0) {
 			if (n == 0 && s->child > 0) {
 				int status, e;
@@ -521,9 +528,53 @@ source_read(struct source *s, char *buf, size_t len)
 	}
 }
 
+/*
+ * The kernel's page_owner_stacks files (6.9 to at least 6.12) keep their
+ * place in the stack list in seq_file->private, which the file's release
+ * (seq_release_private) then kfree()s: closing one before its end frees
+ * the list entry it stopped at, or a static one, while it is still
+ * linked, and a later reader follows freed memory (an oops in
+ * stack_print; the system test's guest died of it when the service was
+ * stopped mid-read).  At its end the place is NULL and the free is
+ * harmless.  So a read we abandon (stopping, a cap, a parse error) reads
+ * on to the end first, bounded in time; only a kill -9 mid-read can
+ * still trip it.
+ */
+static void
+drain_stacks_file(struct source *s)
+{
+	double deadline = po_now_mono() + DRAIN_LIMIT;
+	uint64_t bytes = 0;
+	char buf[64 * 1024];
+	ssize_t n;
+
+	while (po_now_mono() < deadline) {
+		n = read(s->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->at_eof = n == 0;
+			break;
+		}
+		bytes += (uint64_t)n;
+	}
+	if (s->at_eof)
+		log_info("read the rest of page_owner_stacks/%s (%llu bytes) before "
+		    "closing it: closing it part-way frees a kernel list entry "
+		    "still in use", stack_files[s->open_file], (unsigned long long)bytes);
+	else
+		log_warnx("could not read page_owner_stacks/%s to its end before "
+		    "closing it (%llu bytes read); kernels 6.9 to 6.12 may oops in "
+		    "stack_print on a later read", stack_files[s->open_file],
+		    (unsigned long long)bytes);
+}
+
 void
 source_end(struct source *s)
 {
+	if (s->fd >= 0 && s->kind == SOURCE_DEBUGFS &&
+	    s->open_file != SRC_PAGE_OWNER && !s->at_eof)
+		drain_stacks_file(s);
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;

@@ -136,6 +136,15 @@ print('# %s %s: %d snapshots; CPU per full read %.3fs, per stacks read %.3fs (th
       b.get('full_read_cpu_s', 0), b.get('stacks_read_cpu_s', 0), 100 * b.get('spent_share', 0)))
 PYEOF
 	done
+	if [[ -f $KT_FILES/stop-rounds.txt ]]; then
+		local rounds drained failed
+		read -r _ rounds _ drained _ failed <"$KT_FILES/stop-rounds.txt"
+		kt_expect_eq "$series: the daemon stopped mid-read $rounds times exits 0 each time" \
+			0 "$failed"
+		kt_expect_gt "$series: some stops came while it read page_owner_stacks, which it read to the end ($drained of $rounds)" \
+			0 "$drained"
+		kt_ok "$series: show_stacks still reads cleanly after those stops (no oops)"
+	fi
 }
 
 # Phase 1, one series after the other: host checks, kernel (built or

@@ -280,24 +280,37 @@ st_guest_boot() {
 		</dev/null >"$out/qemu.log" 2>&1 || rc=$?
 	kt_timer_stop guest-run
 	if [[ $rc -eq 124 || $rc -eq 137 ]]; then
-		kt_log "guest: timed out after ${ST_BOOT_TIMEOUT}s"
-		kt_console_tail "$out/console.log"
+		st_guest_failed "$out" "timed out after ${ST_BOOT_TIMEOUT}s"
 		return 1
 	fi
 	if [[ $rc -ne 0 ]]; then
-		kt_log "guest: qemu exited with status $rc: $(head -c 500 "$out/qemu.log")"
-		kt_console_tail "$out/console.log"
+		st_guest_failed "$out" "qemu exited with status $rc: $(head -c 500 "$out/qemu.log")"
 		return 1
 	fi
 	if grep -Eq "$ST_CONSOLE_BAD" "$out/console.log"; then
-		kt_log "guest: the console shows a failure:"
-		grep -En -m 5 "$ST_CONSOLE_BAD" "$out/console.log" | sed 's/^/#   /' >&2
-		kt_console_tail "$out/console.log"
+		st_guest_failed "$out" "the console shows a failure:
+$(grep -En -m 5 "$ST_CONSOLE_BAD" "$out/console.log")"
 		return 1
 	fi
 	if ! grep -q '^ST-EXIT rc=' "$out/tap.log"; then
-		kt_log "guest: the scenario did not finish (no ST-EXIT line)"
-		kt_console_tail "$out/console.log"
+		st_guest_failed "$out" "the scenario did not finish (no ST-EXIT line)"
 		return 1
 	fi
+}
+
+# st_guest_failed OUTDIR WHY: says why the guest run failed, with the
+# console's last lines, and keeps the reason in OUTDIR/failure so that
+# st_guest_failure can say it again after the guest's TAP lines (a log
+# viewer that shows a failing test's last lines then shows the cause).
+st_guest_failed() {
+	printf '%s\n' "$2" >"$1/failure"
+	kt_log "guest: $2"
+	kt_console_tail "$1/console.log"
+}
+
+# st_guest_failure OUTDIR: the reason and the console's last lines again.
+st_guest_failure() {
+	[[ -f $1/failure ]] || return 0
+	kt_log "guest failed, again after its TAP lines: $(cat "$1/failure")"
+	KT_CONSOLE_TAIL=${ST_FAILURE_TAIL:-25} kt_console_tail "$1/console.log"
 }

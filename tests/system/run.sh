@@ -118,6 +118,7 @@ if [[ -f $tap ]]; then
 		esac
 	done <"$tap"
 fi
+[[ $booted == 1 ]] || st_guest_failure "$work/guest"
 if [[ $booted == 1 ]]; then
 	rc=$(sed -n 's/^ST-EXIT rc=\([0-9]*\).*/\1/p' "$tap" | tail -n1)
 	guest_ok=$(grep -c '^ok - ' "$tap")

@@ -99,6 +99,50 @@ phase() {
 	done
 }
 
+# stop_rounds: the daemon in stacks mode, stopped (SIGTERM) at spread-out
+# moments just after it started (its first snapshot reads
+# page_owner_stacks), round after round until three rounds caught it
+# mid-read (at most 30 rounds). Closing show_stacks part-way frees a
+# kernel list entry still in use (6.9-6.12, see daemon/source.c), so the
+# daemon reads on to the end before closing; then the file is read again,
+# which oopses the guest (oops=panic) where that went wrong.
+# Stores stop-rounds.txt: "rounds R drained D failed F".
+stop_rounds() {
+	printf 'mode = stacks\ncpu_budget = 100%%\nread_timeout = 120\n' >"$W/stop.conf"
+	: >"$W/stop-daemon.log"
+	r=0
+	failed=0
+	drained=0
+	while [ "$r" -lt 30 ] && [ "$drained" -lt 3 ]; do
+		: >"$W/stop-round.log"
+		page-ownerd --foreground --config "$W/stop.conf" \
+			--source /sys/kernel/debug/page_owner --db "$W/stop.db" \
+			--socket "$W/stop.sock" --interval 1 --log-level info \
+			>"$W/stop-round.log" 2>&1 &
+		pid=$!
+		# its start line comes once SIGTERM is handled
+		i=0
+		until grep -q ': reading .* every ' "$W/stop-round.log"; do
+			i=$((i + 1))
+			[ "$i" -lt 2000 ] && kill -0 "$pid" 2>/dev/null || break
+			usleep 5000
+		done
+		usleep $(( (r % 10) * 15000 ))
+		kill -TERM "$pid"
+		wait "$pid" || failed=$((failed + 1))
+		cat "$W/stop-round.log" >>"$W/stop-daemon.log"
+		r=$((r + 1))
+		drained=$(grep -c 'read the rest of page_owner_stacks' "$W/stop-daemon.log" || true)
+	done
+	for i in 1 2 3; do
+		cat "$KT_SHOW_STACKS" >/dev/null || kt_fail "stop rounds: reading show_stacks failed"
+	done
+	kt_say "stop rounds: $r rounds, $drained stopped mid-read and drained, $failed exited badly"
+	echo "rounds $r drained $drained failed $failed" >"$W/stop-rounds.txt"
+	kt_store_file "$W/stop-rounds.txt"
+	kt_store_file "$W/stop-daemon.log"
+}
+
 kt_say "scenario daemon: kernel $(uname -r)"
 insmod /kt/leaker.ko
 [ -d "$KT_LEAKER" ] || kt_fail "no $KT_LEAKER after insmod"
@@ -106,6 +150,7 @@ kt_churn_start ""
 phase full 3
 if [ -r "$KT_SHOW_STACKS" ]; then
 	phase auto 2
+	stop_rounds
 else
 	kt_say "no page_owner_stacks on this kernel: auto mode is full mode here"
 fi
