@@ -12,9 +12,15 @@
 #include "po.h"
 
 /* Facts of a stack that only the aggregation needs. */
+/*
+ * What the aggregation keeps per stack id, in one array so that a record
+ * costs one lookup here: the stack filters' verdict, the vmalloc bit, and
+ * the group when groups are keyed by stack alone.
+ */
 struct stack_extra {
-	int8_t	pass;		/* stack-level filters: -1 unknown, 0 no, 1 yes */
-	uint8_t	vmalloc;	/* PO_ATOR_VMALLOC or 0 */
+	int8_t	 pass;		/* stack-level filters: -1 unknown, 0 no, 1 yes */
+	uint8_t	 vmalloc;	/* PO_ATOR_VMALLOC or 0 */
+	uint32_t group;		/* keyed by stack only: group id + 1, 0 = none yet */
 };
 
 struct po_agg {
@@ -33,8 +39,6 @@ struct po_agg {
 	uint32_t	*slots;		/* group id + 1, 0 = empty */
 	uint64_t	*slot_hash;	/* hash of the key, per group */
 	uint32_t	 mask;
-	uint32_t	*by_stack;	/* stack id -> group id + 1 when keyed by stack only */
-	uint32_t	 by_stack_cap;
 	uint64_t	 filtered;	/* records the filter dropped */
 };
 
@@ -181,7 +185,6 @@ po_agg_free(struct po_agg *a)
 	free(a->groups);
 	free(a->slots);
 	free(a->slot_hash);
-	free(a->by_stack);
 	free(a);
 }
 
@@ -329,7 +332,8 @@ group_find_or_add(struct po_agg *a, const uint64_t *key, bool *ret_new)
 	}
 	if (a->ngroups == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 256;
-		a->groups = po_xrealloc(a->groups, a->cap, sizeof(*a->groups));
+		a->groups = po_xrealloc_aligned(a->groups, a->ngroups, a->cap,
+		    sizeof(*a->groups));
 		a->slot_hash = po_xrealloc(a->slot_hash, a->cap, sizeof(*a->slot_hash));
 	}
 	g = &a->groups[a->ngroups];
@@ -389,6 +393,9 @@ po_agg_add(struct po_agg *a, const struct po_record *r, int slot,
 		return -EINVAL;
 	sid = record_stack(a, r);
 	x = extra_get(a, sid);
+	/* the group's line is needed below: start loading it now */
+	if (x->group != 0)
+		__builtin_prefetch(&a->groups[x->group - 1], 1);
 	if (x->pass < 0) {
 		x->pass = stack_passes(a, sid) ? 1 : 0;
 		x->vmalloc = r->nframes > 0 && stack_is_vmalloc(r->stack) ?
@@ -402,22 +409,12 @@ po_agg_add(struct po_agg *a, const struct po_record *r, int slot,
 
 	if (a->nkeys == 1 && a->keys[0] == PO_KEY_STACK) {
 		/* The common case: a direct map from stack to group. */
-		if (sid >= a->by_stack_cap) {
-			uint32_t cap = a->by_stack_cap ? a->by_stack_cap : 256;
-
-			while (cap <= sid)
-				cap *= 2;
-			a->by_stack = po_xrealloc(a->by_stack, cap, sizeof(uint32_t));
-			memset(a->by_stack + a->by_stack_cap, 0,
-			    (cap - a->by_stack_cap) * sizeof(uint32_t));
-			a->by_stack_cap = cap;
-		}
-		if (a->by_stack[sid] == 0) {
+		if (x->group == 0) {
 			key[0] = sid;
 			gid = group_find_or_add(a, key, &fresh);
-			a->by_stack[sid] = gid + 1;
+			x->group = gid + 1;
 		} else {
-			gid = a->by_stack[sid] - 1;
+			gid = x->group - 1;
 			fresh = false;
 		}
 	} else {
@@ -651,8 +648,8 @@ po_agg_merge(struct po_agg *into, const struct po_agg *from, uint32_t *ret_map)
 	}
 	into->filtered += from->filtered;
 	/* keyed-by-stack shortcut is rebuilt lazily from the groups */
-	if (into->by_stack != NULL)
-		memset(into->by_stack, 0, into->by_stack_cap * sizeof(uint32_t));
+	for (uint32_t i = 0; i < into->extra_cap; i++)
+		into->extra[i].group = 0;
 }
 
 /* A group's i-th key as text, for tables and JSON. */

@@ -48,6 +48,7 @@ po_take_ptr_(void **pp)
 void	*po_xmalloc(size_t n);
 void	*po_xcalloc(size_t nmemb, size_t size);
 void	*po_xrealloc(void *p, size_t nmemb, size_t size);
+void	*po_xrealloc_aligned(void *p, size_t used, size_t nmemb, size_t size);
 char	*po_xstrdup(const char *s);
 char	*po_xstrndup(const char *s, size_t n);
 int	 po_asprintf(char **ret, const char *fmt, ...)
@@ -293,24 +294,30 @@ struct po_filter {
 };
 
 /* Two slots: the two dumps of a diff (slot 0 alone for one dump). */
+/*
+ * What po_agg_add updates for every record comes first and fills one
+ * 64-byte line; the array of groups is 64-byte aligned (po_agg), so
+ * counting a record touches one cache line of its group.
+ */
 struct po_group {
-	uint64_t	key[PO_MAX_KEYS]; /* ids or values, per po_agg keys */
 	uint64_t	blocks[2];	/* records */
 	uint64_t	pages[2];	/* sum of 1 << order */
+	uint64_t	ts_min;		/* oldest allocation ts (any slot) */
+	uint64_t	ts_max;		/* newest allocation ts */
+	uint64_t	free_ts_max;	/* newest free_ts */
+	uint32_t	ator;		/* union of allocator bits */
+	uint32_t	stack_id;	/* a stack of the group (its first) */
+	/* second line on */
+	uint64_t	key[PO_MAX_KEYS]; /* ids or values, per po_agg keys */
+	uint64_t	anomalies;	/* blocks whose ts == free_ts */
 	uint64_t	alloc_pages;	/* diff: pages in B not in A */
 	uint64_t	alloc_blocks;
 	uint64_t	freed_pages;	/* diff: pages in A not in B */
 	uint64_t	freed_blocks;
-	uint64_t	ts_min;		/* oldest allocation ts (any slot) */
-	uint64_t	ts_max;		/* newest allocation ts */
-	uint64_t	free_ts_max;	/* newest free_ts */
-	uint64_t	anomalies;	/* blocks whose ts == free_ts */
-	uint32_t	stack_id;	/* a stack of the group (its first) */
 	int32_t		pid;		/* first record's pid */
 	int32_t		tgid;		/* first record's tgid */
 	uint32_t	comm_id;	/* first record's comm */
-	uint32_t	ator;		/* union of allocator bits */
-};
+} __attribute__((aligned(64)));
 
 struct po_agg;
 struct po_agg_stack_extra;

@@ -55,6 +55,26 @@ po_xrealloc(void *p, size_t nmemb, size_t size)
 	return p;
 }
 
+/*
+ * Grow an array of 64-byte aligned elements (realloc keeps only malloc's
+ * alignment): a new block of nmemb, the first used ones copied over.
+ */
+void *
+po_xrealloc_aligned(void *p, size_t used, size_t nmemb, size_t size)
+{
+	void *q;
+	size_t n;
+
+	if (__builtin_mul_overflow(nmemb, size, &n))
+		oom(SIZE_MAX);
+	if (posix_memalign(&q, 64, n == 0 ? 64 : n) != 0)
+		oom(n);
+	if (used > 0)
+		memcpy(q, p, used * size);
+	free(p);
+	return q;
+}
+
 char *
 po_xstrdup(const char *s)
 {
