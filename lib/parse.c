@@ -450,7 +450,7 @@ parse_lines(const struct po_line *L, size_t n, struct po_record *r)
 				r->has_nr_pages = true;
 				r->features |= PO_F_NR_PAGES;
 			} else if (!parse_trailer(c, r)) {
-				r->unknown_lines++;
+				r->unknown_lines += L[i].lines;	/* a later run of frames: each */
 			}
 		}
 		if (r->nframes == 0 && !r->has_handle)
@@ -477,7 +477,7 @@ parse_lines(const struct po_line *L, size_t n, struct po_record *r)
 	i = take_frames(L, 2, n, r);
 	for (; i < n; i++)
 		if (!parse_trailer((struct cur){ L[i].p, L[i].p + L[i].n }, r))
-			r->unknown_lines++;
+			r->unknown_lines += L[i].lines;	/* a later run of frames: each */
 	if (r->nframes == 0 && !r->has_handle)
 		return PO_BAD_NO_STACK;
 	return PO_BAD_NONE;

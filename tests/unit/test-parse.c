@@ -745,6 +745,62 @@ test_parse_record(void **state)
 	assert_int_equal(why, PO_BAD_PFN_LINE);
 }
 
+/*
+ * Frame lines after a line that is not one are unknown lines, one each:
+ * the stream parser scans a run of frame lines as one piece and must
+ * count it line by line, as po_parse_record does (a fuzz finding).
+ */
+struct unknown_seen {
+	unsigned	records;
+	unsigned	unknown;
+	unsigned	nframes;
+};
+
+static int
+on_unknown(const struct po_record *r, void *userdata)
+{
+	struct unknown_seen *u = userdata;
+
+	u->records++;
+	u->unknown += r->unknown_lines;
+	u->nframes += r->nframes;
+	return 0;
+}
+
+static void
+test_frames_after_trailer(void **state)
+{
+	static const char *const recs[] = {
+		" a+0x1/0x2\n b+0x1/0x2\nJunk line\n c+0x1/0x2\n d+0x1/0x2\n"
+		"  e+0x1/0x2\nnr_base_pages: 5\n\n",
+		"Page allocated via order 0, mask 0x0(), pid 1, tgid 1 (x), ts 1 ns\n"
+		"PFN 0x8 type Unmovable Block 0 type Unmovable Flags 0x0()\n"
+		" a+0x1/0x2\nSlab cache page\n c+0x1/0x2\n d+0x1/0x2\nJunk\n"
+		" e+0x1/0x2\n\n",
+	};
+	static const unsigned want_unknown[] = { 4, 4 }, want_frames[] = { 2, 1 };
+
+	(void)state;
+	for (size_t i = 0; i < PO_ARRAY_SIZE(recs); i++) {
+		struct unknown_seen u = { 0 };
+		struct po_parser *p = NULL;
+		struct po_record r;
+		size_t len = strlen(recs[i]);
+
+		assert_int_equal(po_parser_new(&p), 0);
+		assert_int_equal(po_parser_feed(p, recs[i], len, on_unknown, &u), 0);
+		assert_int_equal(po_parser_finish(p, on_unknown, &u), 0);
+		po_parser_free(p);
+		assert_int_equal(u.records, 1);
+		assert_int_equal(u.unknown, want_unknown[i]);
+		assert_int_equal(u.nframes, want_frames[i]);
+		assert_int_equal(po_parse_record(recs[i], len, &r, NULL), 0);
+		assert_int_equal(r.unknown_lines, want_unknown[i]);
+		assert_int_equal(r.nframes, want_frames[i]);
+		check_split_invariance("frames after a trailer", recs[i], len, true, 1, 4);
+	}
+}
+
 /* ---- allocation line details the fixtures do not reach ---------------- */
 
 static void
@@ -1151,6 +1207,7 @@ main(void)
 	T(test_pfn_unsorted);
 	T(test_reset);
 	T(test_parse_record);
+	T(test_frames_after_trailer);
 	T(test_alloc_line_edges);
 	T(test_strings);
 	T(test_stats_add);
