@@ -529,13 +529,13 @@ source_read(struct source *s, char *buf, size_t len)
 }
 
 /*
- * The kernel's page_owner_stacks files (6.9 to at least 6.12) keep their
- * place in the stack list in seq_file->private, which the file's release
- * (seq_release_private) then kfree()s: closing one before its end frees
- * the list entry it stopped at, or a static one, while it is still
- * linked, and a later reader follows freed memory (an oops in
- * stack_print; the system test's guest died of it when the service was
- * stopped mid-read).  At its end the place is NULL and the free is
+ * The kernel's page_owner_stacks files (found in 6.12.117; the files date
+ * from 6.9) keep their place in the stack list in seq_file->private,
+ * which the file's release (seq_release_private) then kfree()s: closing
+ * one before its end frees the list entry it stopped at, or a static one,
+ * while it is still linked, and a later reader follows freed memory (an
+ * oops in stack_print; the system test's guest died of it when the
+ * service was stopped mid-read).  At its end the place is NULL and the free is
  * harmless.  So a read we abandon (stopping, a cap, a parse error) reads
  * on to the end first, bounded in time; only a kill -9 mid-read can
  * still trip it.
@@ -564,9 +564,9 @@ drain_stacks_file(struct source *s)
 		    "still in use", stack_files[s->open_file], (unsigned long long)bytes);
 	else
 		log_warnx("could not read page_owner_stacks/%s to its end before "
-		    "closing it (%llu bytes read); kernels 6.9 to 6.12 may oops in "
-		    "stack_print on a later read", stack_files[s->open_file],
-		    (unsigned long long)bytes);
+		    "closing it (%llu bytes read); the kernel (6.12, perhaps 6.9 "
+		    "on) may oops in stack_print on a later read",
+		    stack_files[s->open_file], (unsigned long long)bytes);
 }
 
 void
