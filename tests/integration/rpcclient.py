@@ -262,6 +262,8 @@ def protocol(path):
          b'{"jsonrpc":"2.0","method":"st\xffatus","id":1}', E_PARSE),
         ('invalid UTF-8 (an overlong encoding)',
          b'{"jsonrpc":"2.0","method":"\xc0\xafstatus","id":1}', E_PARSE),
+        ('a bad escape followed by invalid UTF-8 (quoted by the parse error)',
+         b'{"\\u0\xd0\x82\xc0\xf4{"jso"', E_PARSE),
         ('a lone surrogate escape',
          b'{"jsonrpc":"2.0","method":"\\ud800","id":1}', E_PARSE),
         ('a NUL escape in the method',
