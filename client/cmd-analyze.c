@@ -56,6 +56,7 @@ struct scan {
 	off_t		 start;			/* first byte */
 	off_t		 end;			/* one past the last, -1 = EOF */
 	bool		 stream;		/* read(), not pread() */
+	char		*map;			/* the whole file mapped, or NULL */
 	struct po_parser *parser;
 	struct po_agg	*agg;
 	int		 slot;			/* 0 = first dump, 1 = second */
@@ -77,55 +78,82 @@ struct dump {
 	bool		 unsorted;		/* PFNs not ascending */
 };
 
-static int
-on_record(const struct po_record *r, void *userdata)
+/* A record's identity goes to the first dump's file or into the merge. */
+static void
+put_ident(struct scan *s, const struct po_record *r, uint32_t gid, uint64_t ih)
 {
-	struct scan *s = userdata;
-	uint32_t gid;
-	uint64_t ih;
-	int ret;
+	struct po_ident e = {
+		.pfn = r->pfn, .hash = (uint32_t)ih, .ref = gid,
+		.order = (uint8_t)r->order,
+	};
 
+	if (s->ident_out != NULL) {
+		int ret = po_ident_write(s->ident_out, &e);
+
+		if (ret < 0 && s->werror == 0)
+			s->werror = ret;
+	} else {
+		po_ident_merge_add(s->merge, &e);
+	}
+}
+
+/*
+ * What one record is before it is counted: a show_stacks count goes in
+ * now, a page record is noted (PFN range) and kept if the filters of this
+ * scan let it through.
+ */
+static bool
+take_record(struct scan *s, const struct po_record *r)
+{
 	if (r->kind == PO_REC_STACK) {
 		if (r->has_nr_pages && !s->anomalies)
 			(void)po_agg_add_stack(s->agg, r, s->slot, NULL);
-		return 0;
+		return false;
 	}
 	if (!s->any_pfn) {
 		s->first_pfn = r->pfn;
 		s->any_pfn = true;
 	}
 	s->last_pfn = r->pfn;
-	if (s->anomalies &&
-	    (!(r->features & PO_F_FREE_TS) || r->ts != r->free_ts))
-		return 0;
-	ret = po_agg_add(s->agg, r, s->slot, &gid,
-	    (s->ident_out || s->merge) ? &ih : NULL);
-	if (ret != 0)
-		return 0;
-	if (s->ident_out != NULL || s->merge != NULL) {
-		struct po_ident e = {
-			.pfn = r->pfn, .hash = (uint32_t)ih, .ref = gid,
-			.order = (uint8_t)r->order,
-		};
+	return !s->anomalies ||
+	    ((r->features & PO_F_FREE_TS) && r->ts == r->free_ts);
+}
 
-		if (s->ident_out != NULL) {
-			ret = po_ident_write(s->ident_out, &e);
-			if (ret < 0 && s->werror == 0)
-				s->werror = ret;
-		} else {
-			po_ident_merge_add(s->merge, &e);
-		}
-	}
+/* The parser's batch of records, counted together (po_agg_add_batch). */
+static int
+on_records(const struct po_record *rs, size_t n, void *userdata)
+{
+	struct scan *s = userdata;
+	const struct po_record *keep[PO_BATCH] = { NULL };
+	uint32_t gids[PO_BATCH];
+	uint64_t ih[PO_BATCH];
+	int rets[PO_BATCH];
+	bool idents = s->ident_out != NULL || s->merge != NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && i < PO_BATCH; i++)
+		if (take_record(s, &rs[i]))
+			keep[k++] = &rs[i];
+	po_agg_add_batch(s->agg, keep, k, s->slot, gids, idents ? ih : NULL, rets);
+	if (idents)
+		for (size_t i = 0; i < k; i++)
+			if (rets[i] == 0)
+				put_ident(s, keep[i], gids[i], ih[i]);
 	return 0;
 }
 
 /*
- * A regular file is parsed where it lies, in mapped windows of MAP_WINDOW
- * bytes, instead of being copied out of the page cache by pread(): the
- * copy was an eighth of the time.  Windows are unmapped as soon as they
- * are parsed, so the file pages counted in RSS stay at a window a thread.
- * A file cut short while mapped raises SIGBUS on the missing pages; the
- * handler jumps back out of the parse and the read fails cleanly.
+ * A regular file is parsed where it lies instead of being copied out of
+ * the page cache by pread() (the copy was an eighth of the time): the
+ * whole file is mapped once, pages come in by the kernel's fault-around as
+ * the parse reaches them, and every MAP_WINDOW bytes parsed are dropped
+ * again (MADV_DONTNEED), so the file pages counted in RSS stay at about a
+ * window a thread.  One mapping, not one per window: populating and
+ * unmapping a window at a time cost twice the system time, and each
+ * mmap()/munmap() took the address space's lock the other threads'
+ * faults wait on.  A file cut short while mapped raises SIGBUS on the
+ * missing pages; the handler jumps back out of the parse and the read
+ * fails cleanly.
  */
 #define MAP_WINDOW	((size_t)4 << 20)
 
@@ -140,40 +168,36 @@ on_sigbus(int sig)
 	raise(sig);
 }
 
-/* Parse [pos, s->end) of a regular file through mappings; the position reached. */
+/* Parse [pos, s->end) of a regular file through its mapping; the position reached. */
 static off_t
 scan_mapped(struct scan *s, off_t pos)
 {
 	static size_t page;
 	sigjmp_buf jb;
-	void *volatile m = MAP_FAILED;
-	volatile size_t len = 0;
 	volatile off_t at = pos;
 
 	if (page == 0)
 		page = (size_t)sysconf(_SC_PAGESIZE);
 	if (sigsetjmp(jb, 1) != 0) {
 		bus_jump = NULL;
-		if (m != MAP_FAILED)
-			munmap(m, len);
 		s->error = -EIO;
 		s->shrank = true;
 		return s->end;
 	}
 	bus_jump = &jb;
 	while (at < s->end) {
-		off_t base = at - (off_t)((size_t)at % page);
+		off_t stop = s->end - at > (off_t)MAP_WINDOW ?
+		    at + (off_t)MAP_WINDOW : s->end;
+		off_t drop = at - (off_t)((size_t)at % page);
 
-		len = (size_t)(s->end - base) < MAP_WINDOW ?
-		    (size_t)(s->end - base) : MAP_WINDOW;
-		m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, s->fd, base);
-		if (m == MAP_FAILED)
-			break;		/* pread() takes over from here */
-		po_parser_feed(s->parser, (const char *)m + (at - base),
-		    len - (size_t)(at - base), on_record, s);
-		munmap(m, len);
-		m = MAP_FAILED;
-		at = base + (off_t)len;
+		po_parser_feed_batch(s->parser, s->map + at, (size_t)(stop - at),
+		    on_records, s);
+		/* pages wholly before stop are done with (the last may be shared) */
+		stop -= (off_t)((size_t)stop % page);
+		if (stop > drop)
+			(void)madvise(s->map + drop, (size_t)(stop - drop),
+			    MADV_DONTNEED);
+		at = at + (off_t)MAP_WINDOW < s->end ? at + (off_t)MAP_WINDOW : s->end;
 	}
 	bus_jump = NULL;
 	return at;
@@ -186,7 +210,7 @@ scan_run(void *arg)
 	char *buf = po_xmalloc(READ_CHUNK);
 	off_t pos = s->start;
 
-	if (!s->stream && s->end > pos)
+	if (s->map != NULL && s->end > pos)
 		pos = scan_mapped(s, pos);
 	for (;;) {
 		size_t want = READ_CHUNK;
@@ -207,10 +231,10 @@ scan_run(void *arg)
 		}
 		if (n == 0)
 			break;
-		po_parser_feed(s->parser, buf, (size_t)n, on_record, s);
+		po_parser_feed_batch(s->parser, buf, (size_t)n, on_records, s);
 		pos += n;
 	}
-	po_parser_finish(s->parser, on_record, s);
+	po_parser_finish(s->parser, NULL, NULL);
 	free(buf);
 	return NULL;
 }
@@ -256,6 +280,7 @@ read_dump(const struct analyze_opts *o, struct dump *d, struct po_agg *agg,
 	unsigned nthreads = o->threads ? o->threads : default_threads();
 	bool is_stdin = strcmp(d->path, "-") == 0;
 	struct stat sb;
+	char *fmap = NULL;
 	int fd, ret = 0;
 
 	fd = is_stdin ? STDIN_FILENO : open(d->path, O_RDONLY | O_CLOEXEC);
@@ -263,12 +288,15 @@ read_dump(const struct analyze_opts *o, struct dump *d, struct po_agg *agg,
 		po_asprintf(cause, "cannot open '%s': %s", d->path, strerror(errno));
 		return -errno;
 	}
-	if (fstat(fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
-		po_asprintf(cause, "cannot read '%s': %s", d->path,
-		    S_ISDIR(sb.st_mode) ? "is a directory" : strerror(errno));
+	if (fstat(fd, &sb) < 0)
+		ret = -errno;
+	else if (S_ISDIR(sb.st_mode))
+		ret = -EISDIR;
+	if (ret < 0) {
+		po_asprintf(cause, "cannot read '%s': %s", d->path, strerror(-ret));
 		if (!is_stdin)
 			close(fd);
-		return -EISDIR;
+		return ret;
 	}
 	if (!S_ISREG(sb.st_mode) || sb.st_size < MIN_SPLIT || merge != NULL)
 		nthreads = 1;
@@ -280,6 +308,15 @@ read_dump(const struct analyze_opts *o, struct dump *d, struct po_agg *agg,
 		sa.sa_handler = on_sigbus;
 		sigemptyset(&sa.sa_mask);
 		(void)sigaction(SIGBUS, &sa, NULL);
+		if (sb.st_size > 0 && (uintmax_t)sb.st_size <= SIZE_MAX) {
+			fmap = mmap(NULL, (size_t)sb.st_size, PROT_READ,
+			    MAP_PRIVATE, fd, 0);
+			if (fmap == MAP_FAILED)
+				fmap = NULL;	/* pread() does it */
+			else
+				(void)madvise(fmap, (size_t)sb.st_size,
+				    MADV_SEQUENTIAL);
+		}
 	}
 
 	memset(scans, 0, sizeof(scans));
@@ -289,6 +326,7 @@ read_dump(const struct analyze_opts *o, struct dump *d, struct po_agg *agg,
 		s->path = d->path;
 		s->fd = fd;
 		s->stream = !S_ISREG(sb.st_mode);
+		s->map = fmap;
 		s->start = t == 0 ? 0 : scans[t - 1].end;
 		s->end = S_ISREG(sb.st_mode) ? sb.st_size : -1;
 		if (t + 1 < nthreads)
@@ -384,6 +422,8 @@ out:
 		if (idfiles[t] != NULL)
 			fclose(idfiles[t]);
 	}
+	if (fmap != NULL)
+		munmap(fmap, (size_t)sb.st_size);
 	if (!is_stdin)
 		close(fd);
 	return ret;

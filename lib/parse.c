@@ -40,6 +40,8 @@ struct po_parser {
 	bool		 have_pfn;	/* last_pfn is set */
 	struct po_parse_stats st;	/* running statistics */
 	struct po_record rec;		/* the record handed to callbacks */
+	struct po_record batch[PO_BATCH]; /* records for a batch callback */
+	size_t		 nbatch;	/* records waiting in batch */
 	struct po_line	 lines[PO_MAX_LINES]; /* lines of the current record */
 };
 
@@ -621,11 +623,28 @@ note_bad(struct po_parser *p, enum po_malformed why, uint64_t off)
 	}
 }
 
+/* Where good records go: one at a time, or in batches. */
+struct sink {
+	po_record_fn	 fn;
+	po_batch_fn	 bfn;
+	void		*userdata;
+};
+
+/* Hand the waiting batch over (its records point into the current slice). */
+static int
+flush(struct po_parser *p, const struct sink *k)
+{
+	size_t n = p->nbatch;
+
+	p->nbatch = 0;
+	return n > 0 ? k->bfn(p->batch, n, k->userdata) : 0;
+}
+
 static int
 emit(struct po_parser *p, size_t n, uint64_t off, bool too_long,
-    po_record_fn fn, void *userdata)
+    const struct sink *k)
 {
-	struct po_record *r = &p->rec;
+	struct po_record *r = k->bfn != NULL ? &p->batch[p->nbatch] : &p->rec;
 	enum po_malformed why;
 
 	if (too_long) {
@@ -651,7 +670,9 @@ emit(struct po_parser *p, size_t n, uint64_t off, bool too_long,
 	} else {
 		p->st.stack_records++;
 	}
-	return fn != NULL ? fn(r, userdata) : 0;
+	if (k->bfn != NULL)
+		return ++p->nbatch == PO_BATCH ? flush(p, k) : 0;
+	return k->fn != NULL ? k->fn(r, k->userdata) : 0;
 }
 
 /*
@@ -732,9 +753,12 @@ po_parser_reset(struct po_parser *p)
 	p->carry = carry;
 }
 
-int
-po_parser_feed(struct po_parser *p, const char *buf, size_t len,
-    po_record_fn fn, void *userdata)
+/*
+ * The slice's records are all handed over before it returns: a batch never
+ * holds a record past the slice (or the carry buffer) it points into.
+ */
+static int
+feed(struct po_parser *p, const char *buf, size_t len, const struct sink *k)
 {
 	const char *s = buf, *end = buf + len;
 	uint64_t base = p->offset;
@@ -765,7 +789,7 @@ po_parser_feed(struct po_parser *p, const char *buf, size_t len,
 
 			if (scan_record(p->lines, p->carry, p->carry + p->carry_len,
 			    &n, &next, &too_long) == SCAN_COMPLETE)
-				r = emit(p, n, p->carry_off, too_long, fn, userdata);
+				r = emit(p, n, p->carry_off, too_long, k);
 			else
 				note_bad(p, PO_BAD_TRUNCATED, p->carry_off);
 		}
@@ -786,18 +810,45 @@ po_parser_feed(struct po_parser *p, const char *buf, size_t len,
 		}
 		if (scan_record(p->lines, s, end, &n, &next, &too_long) ==
 		    SCAN_INCOMPLETE) {
+			if (k->bfn != NULL && (r = flush(p, k)) != 0)
+				return r;	/* before the carry is overwritten */
 			p->carry_off = base + (uint64_t)(s - buf);
 			p->prev_nl = end[-1] == '\n';
 			carry_append(p, s, (size_t)(end - s));
 			break;
 		}
-		r = emit(p, n, base + (uint64_t)(s - buf), too_long, fn, userdata);
+		r = emit(p, n, base + (uint64_t)(s - buf), too_long, k);
 		s = next;
 		if (r != 0)
 			return r;
 	}
-	return 0;
+	return k->bfn != NULL ? flush(p, k) : 0;
 }
+
+int
+po_parser_feed(struct po_parser *p, const char *buf, size_t len,
+    po_record_fn fn, void *userdata)
+{
+	const struct sink k = { fn, NULL, userdata };
+
+	return feed(p, buf, len, &k);
+}
+
+/*
+ * As po_parser_feed(), with the records handed over up to PO_BATCH at a
+ * time, in order: a consumer can then look up what it needs for several
+ * records at once (the misses overlap) before it counts any of them.
+ */
+int
+po_parser_feed_batch(struct po_parser *p, const char *buf, size_t len,
+    po_batch_fn fn, void *userdata)
+{
+	const struct sink k = { NULL, fn, userdata };
+
+	return feed(p, buf, len, &k);
+}
+
+
 
 /* End of input: a record without its blank line was cut short. */
 int

@@ -169,6 +169,10 @@ struct po_parse_stats {
 /* Return non-zero from the callback to stop; feed returns that value. */
 typedef int (*po_record_fn)(const struct po_record *r, void *userdata);
 
+/* Records handed over together by po_parser_feed_batch(): at most PO_BATCH. */
+#define PO_BATCH	((size_t)16)
+typedef int (*po_batch_fn)(const struct po_record *rs, size_t n, void *userdata);
+
 struct po_parser;
 
 int	 po_parser_new(struct po_parser **ret);
@@ -176,6 +180,8 @@ void	 po_parser_free(struct po_parser *p);
 void	 po_parser_reset(struct po_parser *p);
 int	 po_parser_feed(struct po_parser *p, const char *buf, size_t len,
 	    po_record_fn fn, void *userdata);
+int	 po_parser_feed_batch(struct po_parser *p, const char *buf, size_t len,
+	    po_batch_fn fn, void *userdata);
 int	 po_parser_finish(struct po_parser *p, po_record_fn fn, void *userdata);
 const struct po_parse_stats *po_parser_stats(const struct po_parser *p);
 int	 po_parse_record(const char *buf, size_t len, struct po_record *r,
@@ -241,6 +247,9 @@ uint32_t po_stacktab_intern(struct po_stacktab *t, struct po_span stack,
 	    unsigned nframes);
 uint32_t po_stacktab_intern_hashed(struct po_stacktab *t, uint64_t hash,
 	    struct po_span stack, unsigned nframes);
+uint32_t po_stacktab_intern_hash128(struct po_stacktab *t, uint64_t h,
+	    uint64_t hi, struct po_span stack, unsigned nframes);
+void	 po_stacktab_prefetch(const struct po_stacktab *t, uint64_t h);
 const struct po_stack *po_stacktab_get(const struct po_stacktab *t, uint32_t id);
 struct po_span po_stacktab_text(const struct po_stacktab *t, uint32_t id);
 uint32_t po_stacktab_count(const struct po_stacktab *t);
@@ -327,6 +336,8 @@ int	 po_agg_new(struct po_agg **ret, const enum po_key *keys, unsigned nkeys,
 void	 po_agg_free(struct po_agg *a);
 int	 po_agg_add(struct po_agg *a, const struct po_record *r, int slot,
 	    uint32_t *ret_group, uint64_t *ret_ident);
+void	 po_agg_add_batch(struct po_agg *a, const struct po_record *const *rs,
+	    size_t n, int slot, uint32_t *gids, uint64_t *idents, int *rets);
 size_t	 po_agg_ngroups(const struct po_agg *a);
 struct po_group *po_agg_group(struct po_agg *a, size_t i);
 uint64_t po_record_ident(const struct po_record *r, uint64_t stack_hash);

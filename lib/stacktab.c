@@ -337,6 +337,21 @@ po_stacktab_intern_hashed(struct po_stacktab *t, uint64_t h, struct po_span stac
 	return stacktab_intern(t, h, 0, stack, nframes);
 }
 
+/* As po_stacktab_intern(), with the stack's po_stack_hash() already known. */
+uint32_t
+po_stacktab_intern_hash128(struct po_stacktab *t, uint64_t h, uint64_t hi,
+    struct po_span stack, unsigned nframes)
+{
+	return stacktab_intern(t, h, hi ? hi : 1, stack, nframes);
+}
+
+/* Start loading the index slot a lookup of hash h reads first. */
+void
+po_stacktab_prefetch(const struct po_stacktab *t, uint64_t h)
+{
+	__builtin_prefetch(&t->slots[(uint32_t)h & t->mask]);
+}
+
 uint32_t
 po_stacktab_intern(struct po_stacktab *t, struct po_span stack, unsigned nframes)
 {

@@ -4,7 +4,8 @@
  * The first two bytes pick where the rest is split (and a slice size), so
  * the fuzzer explores straddling records.  Oracles, each an abort():
  *  - one slice, two slices at the chosen split, and small slices give the
- *    same records (every field, offsets included) and the same statistics;
+ *    same records (every field, offsets included) and the same statistics,
+ *    whether records are handed over one at a time or in batches;
  *  - every record the stream delivers reads the same through
  *    po_parse_record on its own bytes;
  *  - statistics add up (records = page + stack records, bytes = input).
@@ -134,9 +135,26 @@ on_record(const struct po_record *r, void *userdata)
 	return 0;
 }
 
+static int
+on_batch(const struct po_record *rs, size_t n, void *userdata)
+{
+	CHECK(n >= 1 && n <= PO_BATCH);
+	for (size_t i = 0; i < n; i++)
+		on_record(&rs[i], userdata);
+	return 0;
+}
+
+static int
+feed(struct po_parser *p, const char *buf, size_t len, bool batch,
+    struct run *run)
+{
+	return batch ? po_parser_feed_batch(p, buf, len, on_batch, run) :
+	    po_parser_feed(p, buf, len, on_record, run);
+}
+
 static void
 parse(const char *buf, size_t len, size_t split, size_t slice, bool cross,
-    struct run *ret, struct po_parse_stats *ret_st)
+    bool batch, struct run *ret, struct po_parse_stats *ret_st)
 {
 	struct po_parser *p = NULL;
 
@@ -147,11 +165,11 @@ parse(const char *buf, size_t len, size_t split, size_t slice, bool cross,
 	CHECK(po_parser_new(&p) == 0);
 	if (slice > 0) {
 		for (size_t off = 0; off < len; off += slice)
-			CHECK(po_parser_feed(p, buf + off,
-			    len - off < slice ? len - off : slice, on_record, ret) == 0);
+			CHECK(feed(p, buf + off,
+			    len - off < slice ? len - off : slice, batch, ret) == 0);
 	} else {
-		CHECK(po_parser_feed(p, buf, split, on_record, ret) == 0);
-		CHECK(po_parser_feed(p, buf + split, len - split, on_record, ret) == 0);
+		CHECK(feed(p, buf, split, batch, ret) == 0);
+		CHECK(feed(p, buf + split, len - split, batch, ret) == 0);
 	}
 	CHECK(po_parser_finish(p, on_record, ret) == 0);
 	*ret_st = *po_parser_stats(p);
@@ -161,8 +179,8 @@ parse(const char *buf, size_t len, size_t split, size_t slice, bool cross,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct run a, b, c;
-	struct po_parse_stats sa, sb, sc;
+	struct run a, b, c, d;
+	struct po_parse_stats sa, sb, sc, sd;
 	const char *buf;
 	size_t len, split, slice;
 	char feat[256];
@@ -174,13 +192,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	split = len ? ((size_t)data[0] << 8 | data[1]) % (len + 1) : 0;
 	slice = 1 + data[1] % 23;
 
-	parse(buf, len, len, 0, true, &a, &sa);
-	parse(buf, len, split, 0, false, &b, &sb);
-	parse(buf, len, 0, slice, false, &c, &sc);
+	parse(buf, len, len, 0, true, false, &a, &sa);
+	parse(buf, len, split, 0, false, false, &b, &sb);
+	parse(buf, len, 0, slice, false, true, &c, &sc);
+	parse(buf, len, split, 0, false, true, &d, &sd);
 	CHECK(a.n == b.n && a.hash == b.hash);
 	CHECK(a.n == c.n && a.hash == c.hash);
+	CHECK(a.n == d.n && a.hash == d.hash);
 	CHECK(memcmp(&sa, &sb, sizeof(sa)) == 0);
 	CHECK(memcmp(&sa, &sc, sizeof(sa)) == 0);
+	CHECK(memcmp(&sa, &sd, sizeof(sa)) == 0);
 	CHECK(sa.bytes == len);
 	CHECK(sa.records == a.n);
 	CHECK(sa.records == sa.page_records + sa.stack_records);

@@ -577,6 +577,91 @@ test_merge_equals_whole(void **state)
 	free(data);
 }
 
+/*
+ * po_agg_add_batch() is po_agg_add() record by record: the same groups in
+ * the same order, the same group ids, identities and results, for every
+ * key, with and without filters, batches of any length (stack records in
+ * a batch are refused as po_agg_add() refuses them).
+ */
+static void
+check_batch(const struct rec_set *s, const enum po_key *keys, unsigned nkeys,
+    const struct po_filter *f, size_t step)
+{
+	struct po_agg *one = NULL, *bat = NULL;
+	const struct po_record **rs = po_xcalloc(s->n + 1, sizeof(void *));
+	uint32_t *g1 = po_xcalloc(s->n + 1, sizeof(*g1));
+	uint32_t *g2 = po_xcalloc(s->n + 1, sizeof(*g2));
+	uint64_t *i1 = po_xcalloc(s->n + 1, sizeof(*i1));
+	uint64_t *i2 = po_xcalloc(s->n + 1, sizeof(*i2));
+	int *r1 = po_xcalloc(s->n + 1, sizeof(*r1));
+	int *r2 = po_xcalloc(s->n + 1, sizeof(*r2));
+	char *t1, *t2;
+
+	assert_int_equal(po_agg_new(&one, keys, nkeys, f), 0);
+	assert_int_equal(po_agg_new(&bat, keys, nkeys, f), 0);
+	for (size_t i = 0; i < s->n; i++) {
+		rs[i] = &s->recs[i];
+		r1[i] = po_agg_add(one, rs[i], 0, &g1[i], &i1[i]);
+	}
+	for (size_t i = 0; i < s->n; i += step) {
+		size_t n = s->n - i < step ? s->n - i : step;
+
+		po_agg_add_batch(bat, rs + i, n, 0, g2 + i, i2 + i, r2 + i);
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		assert_int_equal(r2[i], r1[i]);
+		if (r1[i] == 0) {
+			assert_int_equal(g2[i], g1[i]);
+			assert_true(i2[i] == i1[i]);
+		}
+	}
+	assert_int_equal(po_agg_ngroups(bat), po_agg_ngroups(one));
+	assert_true(po_agg_filtered(bat) == po_agg_filtered(one));
+	t1 = agg_text(one);
+	t2 = agg_text(bat);
+	assert_string_equal(t2, t1);
+	free(t1);
+	free(t2);
+	po_agg_free(one);
+	po_agg_free(bat);
+	free(rs);
+	free(g1);
+	free(g2);
+	free(i1);
+	free(i2);
+	free(r1);
+	free(r2);
+}
+
+static void
+test_add_batch(void **state)
+{
+	static const size_t steps[] = { 1, 3, PO_BATCH, PO_BATCH + 5, 1000 };
+	static const enum po_key combo[] = { PO_KEY_STACK, PO_KEY_COMM, PO_KEY_ORDER };
+	struct po_filter f = { .culprit = "a" };
+	int32_t pid = 1;
+	struct rec_set s = { 0 };
+	size_t len = 0;
+	char *data = all_fixture_text(&len);
+
+	(void)state;
+	for (int i = 0; i < 3; i++)	/* stacks seen again, batches past the end */
+		rec_set_load(&s, data, len);
+	assert_true(s.n > PO_BATCH * 2);
+	for (unsigned k = 0; k < PO__KEY_MAX; k++) {
+		enum po_key key = (enum po_key)k;
+
+		for (size_t i = 0; i < PO_ARRAY_SIZE(steps); i++)
+			check_batch(&s, &key, 1, NULL, steps[i]);
+	}
+	check_batch(&s, combo, 3, NULL, 7);
+	check_batch(&s, combo, 1, &f, 5);	/* a stack-level filter */
+	f = (struct po_filter){ .pids = &pid, .npids = 1 };
+	check_batch(&s, combo, 1, &f, PO_BATCH);	/* a record-level one */
+	rec_set_free(&s);
+	free(data);
+}
+
 /* The same on the real capture, cut in the middle (skipped without it). */
 static void
 test_merge_real(void **state)
@@ -996,6 +1081,7 @@ main(void)
 	T(test_keys);
 	T(test_allocator_str);
 	T(test_add_api);
+	T(test_add_batch);
 	T(test_signature_key);
 	T(test_many_groups);
 	T(test_strtab);

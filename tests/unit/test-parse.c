@@ -590,6 +590,16 @@ stop_cb(const struct po_record *r, void *userdata)
 	return ++c->seen == c->stop_at ? 7 : 0;
 }
 
+static int
+stop_batch_cb(const struct po_record *rs, size_t n, void *userdata)
+{
+	struct stop_ctx *c = userdata;
+
+	(void)rs;
+	assert_true(n >= 1 && n <= PO_BATCH);
+	return ++c->seen == 1 ? 7 : 0;
+}
+
 static void
 test_callback_stop(void **state)
 {
@@ -610,6 +620,13 @@ test_callback_stop(void **state)
 	assert_int_equal(po_parser_feed(p, data, 700, stop_cb, &c), 0);
 	assert_int_equal(po_parser_feed(p, data + 700, len - 700, stop_cb, &c), 7);
 	assert_int_equal(c.seen, 2);
+	po_parser_free(p);
+
+	/* a batch callback stops the feed the same way */
+	c.seen = 0;
+	assert_int_equal(po_parser_new(&p), 0);
+	assert_int_equal(po_parser_feed_batch(p, data, len, stop_batch_cb, &c), 7);
+	assert_int_equal(c.seen, 1);
 	po_parser_free(p);
 	free(data);
 }
@@ -1045,9 +1062,21 @@ read_capture(const char *file, size_t *ret_len)
 	return b.p;
 }
 
+/* A batch is the records one at a time would be, in order, at most PO_BATCH. */
+static int
+real_batch_cb(const struct po_record *rs, size_t n, void *userdata)
+{
+	struct real_ctx *c = userdata;
+
+	assert_true(n >= 1 && n <= PO_BATCH);
+	for (size_t i = 0; i < n; i++)
+		real_cb(&rs[i], c);
+	return 0;
+}
+
 static void
-parse_real(const char *data, size_t len, const size_t *cut, size_t ncut,
-    struct real_ctx *c, struct po_parse_stats *ret)
+parse_real_as(const char *data, size_t len, const size_t *cut, size_t ncut,
+    bool batch, struct real_ctx *c, struct po_parse_stats *ret)
 {
 	struct po_parser *p = NULL;
 	size_t off = 0, i = 0;
@@ -1059,12 +1088,24 @@ parse_real(const char *data, size_t len, const size_t *cut, size_t ncut,
 
 		if (n > len - off)
 			n = len - off;
-		assert_int_equal(po_parser_feed(p, data + off, n, real_cb, c), 0);
+		if (batch)
+			assert_int_equal(po_parser_feed_batch(p, data + off, n,
+			    real_batch_cb, c), 0);
+		else
+			assert_int_equal(po_parser_feed(p, data + off, n,
+			    real_cb, c), 0);
 		off += n;
 	}
 	assert_int_equal(po_parser_finish(p, real_cb, c), 0);
 	*ret = *po_parser_stats(p);
 	po_parser_free(p);
+}
+
+static void
+parse_real(const char *data, size_t len, const size_t *cut, size_t ncut,
+    struct real_ctx *c, struct po_parse_stats *ret)
+{
+	parse_real_as(data, len, cut, ncut, false, c, ret);
 }
 
 /*
@@ -1102,6 +1143,14 @@ test_real_dump(void **state)
 
 	/* read in odd slices, the capture gives the same records */
 	parse_real(data, len, cuts, PO_ARRAY_SIZE(cuts), &c2, &st2);
+	assert_memory_equal(&c2, &c, sizeof(c));
+	assert_memory_equal(&st2, &st, sizeof(st));
+
+	/* and in batches, whole or in odd slices (records straddling them) */
+	parse_real_as(data, len, NULL, 0, true, &c2, &st2);
+	assert_memory_equal(&c2, &c, sizeof(c));
+	assert_memory_equal(&st2, &st, sizeof(st));
+	parse_real_as(data, len, cuts, PO_ARRAY_SIZE(cuts), true, &c2, &st2);
 	assert_memory_equal(&c2, &c, sizeof(c));
 	assert_memory_equal(&st2, &st, sizeof(st));
 	free(data);
