@@ -654,6 +654,27 @@ has_key(const struct analyze_opts *o, enum po_key k)
 	return false;
 }
 
+/*
+ * A JSON string of text from a dump (or a file name): as it is when it is
+ * well-formed UTF-8, else with the other bytes as '?' (jansson refuses
+ * them, and the field would be missing).
+ */
+static json_t *
+jtext(const char *p, size_t n)
+{
+	json_t *j = json_stringn(p, n);
+
+	if (j == NULL) {
+		char *c = po_xmalloc(n + 1);
+
+		memcpy(c, p, n);
+		po_utf8_scrub(c, n);
+		j = json_stringn(c, n);
+		free(c);
+	}
+	return j;
+}
+
 static json_t *
 stats_json(const struct dump *d)
 {
@@ -665,8 +686,8 @@ stats_json(const struct dump *d)
 	for (tok = strtok_r(feat, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save))
 		json_array_append_new(fa, json_string(tok));
-	j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:b}",
-	    "file", d->path,
+	j = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:b}",
+	    "file", jtext(d->path, strlen(d->path)),
 	    "bytes", (json_int_t)d->st.bytes,
 	    "records", (json_int_t)d->st.page_records,
 	    "stack_records", (json_int_t)d->st.stack_records,
@@ -702,20 +723,22 @@ group_keys_json(struct po_agg *agg, const struct analyze_opts *o,
 		}
 		po_agg_key_str(agg, g, k, buf, sizeof(buf));
 		json_object_set_new(jg, key == PO_KEY_STACK ? "stack_id" :
-		    po_key_name(key), json_string(buf));
+		    po_key_name(key), jtext(buf, strlen(buf)));
 	}
 	if (has_key(o, PO_KEY_STACK) || has_key(o, PO_KEY_SIGNATURE)) {
 		const char *mod = po_strtab_get(names, s->module_id, NULL);
+		const char *culprit = po_strtab_get(names, s->culprit_id, NULL);
 		struct po_span it = po_stacktab_text(st, g->stack_id), line;
 		json_t *frames = json_array();
 
 		if (!has_key(o, PO_KEY_CULPRIT))
 			json_object_set_new(jg, "culprit",
-			    json_string(po_strtab_get(names, s->culprit_id, NULL)));
+			    jtext(culprit, strlen(culprit)));
 		if (!has_key(o, PO_KEY_MODULE))
-			json_object_set_new(jg, "module", json_string(*mod ? mod : "kernel"));
+			json_object_set_new(jg, "module",
+			    *mod ? jtext(mod, strlen(mod)) : json_string("kernel"));
 		while (po_frame_next(&it, &line))
-			json_array_append_new(frames, json_stringn(line.p, line.n));
+			json_array_append_new(frames, jtext(line.p, line.n));
 		json_object_set_new(jg, "frames", frames);
 	}
 	if (g->ts_max > 0)

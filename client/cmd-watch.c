@@ -98,6 +98,7 @@ cmd_watch_exec(struct ctl *ctl, int argc, char **argv)
 				    JSON_COMPACT | JSON_PRESERVE_ORDER);
 				fputc('\n', stdout);
 			} else {
+				json_display_scrub(msg);
 				watch_line(ctl, json_object_get(msg, "params"));
 			}
 			fflush(stdout);

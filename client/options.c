@@ -187,6 +187,7 @@ cmd_query(const struct ctl *ctl, const char *method, json_t *params,
 		json_decref(res);
 		return EXIT_OK;
 	}
+	json_display_scrub(res);	/* for people: no control characters */
 	*ret_res = res;
 	return CMD_CONTINUE;
 }

@@ -66,6 +66,8 @@ void	 json_print(const struct ctl *ctl, json_t *j);
 void	 fmt_signed_size(int64_t pages, char *buf, size_t len);
 void	 fmt_age(double seconds, char *buf, size_t len);
 bool	 locale_utf8(void);
+void	 display_scrub(char *s);
+void	 json_display_scrub(json_t *j);
 void	 fmt_spark(const int64_t *v, size_t n, size_t max, char *buf, size_t len);
 void	 fmt_spark_json(json_t *a, const char *field, size_t max, char *buf,
 	    size_t len);

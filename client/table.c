@@ -66,6 +66,95 @@ put_cell(FILE *f, const char *s, size_t w, enum table_align align, bool last)
 		fprintf(f, "%*s", (int)pad, "");
 }
 
+/*
+ * Text for a terminal: what came from a dump (a task's name can be any
+ * bytes) must not reach it as control characters.  Bytes that are not
+ * UTF-8, C0 and C1 controls and DEL become '?'; the only escapes kept are
+ * colours (ESC [ digits ; m), ours.
+ */
+void
+display_scrub(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	po_utf8_scrub(s, strlen(s));
+	while (*p != '\0') {
+		if (p[0] == '\033' && p[1] == '[') {
+			unsigned char *q = p + 2;
+
+			while ((*q >= '0' && *q <= '9') || *q == ';')
+				q++;
+			if (*q == 'm') {
+				p = q + 1;
+				continue;
+			}
+		}
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			p[0] = p[1] = '?';	/* U+0080..U+009F */
+			p += 2;
+			continue;
+		}
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		p++;
+	}
+}
+
+/*
+ * The same over every string of a reply about to be shown (member names
+ * too: some are comm or memcg names).  Strings are replaced, not edited.
+ */
+static void
+scrub_push(json_t ***todo, size_t *n, size_t *cap, json_t *j)
+{
+	if (!json_is_string(j) && !json_is_array(j) && !json_is_object(j))
+		return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*todo = po_xrealloc(*todo, *cap, sizeof(void *));
+	}
+	(*todo)[(*n)++] = j;
+}
+
+void
+json_display_scrub(json_t *root)
+{
+	json_t **todo = NULL, *j, *v;
+	size_t n = 0, cap = 0, i;
+
+	scrub_push(&todo, &n, &cap, root);
+	while (n > 0) {
+		j = todo[--n];
+		if (json_is_string(j)) {
+			char *c = po_xstrdup(json_string_value(j));
+
+			display_scrub(c);
+			if (strcmp(c, json_string_value(j)) != 0)
+				json_string_set(j, c);
+			free(c);
+		} else if (json_is_array(j)) {
+			json_array_foreach(j, i, v)
+				scrub_push(&todo, &n, &cap, v);
+		} else {
+			const char *key;
+			void *tmp;
+
+			json_object_foreach_safe(j, tmp, key, v) {
+				char *c = po_xstrdup(key);
+
+				scrub_push(&todo, &n, &cap, v);
+				display_scrub(c);
+				if (strcmp(c, key) != 0) {
+					json_object_set(j, c, v);
+					json_object_del(j, key);
+				}
+				free(c);
+			}
+		}
+	}
+	free(todo);
+}
+
 struct table *
 table_new(void)
 {
@@ -121,6 +210,7 @@ table_cell(struct table *t, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = po_xstrdup("?");
 	va_end(ap);
+	display_scrub(s);
 	n = disp_width(s);
 	if (n > t->width[t->col])
 		t->width[t->col] = n;
@@ -139,6 +229,7 @@ table_note(struct table *t, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = po_xstrdup("?");
 	va_end(ap);
+	display_scrub(s);
 	table_push(t, s, true);
 }
 

@@ -71,6 +71,27 @@ rehash(struct combo_table *t)
 }
 
 /*
+ * A name as stored and shown: well-formed UTF-8 (a task may call itself
+ * anything; bytes that are not UTF-8 become '?', names that differ only
+ * there count as one).
+ */
+static uint32_t
+intern_text(struct po_strtab *names, struct po_span s)
+{
+	char *clean;
+	uint32_t id;
+
+	if (po_utf8_valid(s.p, s.n))
+		return po_strtab_intern(names, s.p, s.n);
+	clean = po_xmalloc(s.n + 1);
+	memcpy(clean, s.p, s.n);	/* NUL bytes and all */
+	po_utf8_scrub(clean, s.n);
+	id = po_strtab_intern(names, clean, s.n);
+	free(clean);
+	return id;
+}
+
+/*
  * Count one page record; its combo in *ret_combo and its identity (what
  * makes it the same allocation in the next snapshot) in *ret_ident.
  */
@@ -95,10 +116,8 @@ combo_add(struct combo_table *t, const struct po_record *r, uint32_t *ret_combo,
 		k.stack = po_stacktab_intern(t->stacks,
 		    (struct po_span){ buf, (size_t)n }, 0);
 	}
-	k.comm = r->comm.n ? po_strtab_intern(t->names, r->comm.p, r->comm.n) :
-	    t->empty_name;
-	k.memcg = r->memcg.n ? po_strtab_intern(t->names, r->memcg.p, r->memcg.n) :
-	    t->empty_name;
+	k.comm = r->comm.n ? intern_text(t->names, r->comm) : t->empty_name;
+	k.memcg = r->memcg.n ? intern_text(t->names, r->memcg) : t->empty_name;
 	k.order = r->order;
 	k.gfp = r->gfp;
 	s = (uint32_t)key_hash(&k) & t->mask;

@@ -351,39 +351,6 @@ only_members(json_t *obj, const char *const *allowed)
 }
 
 /*
- * Replace each byte of s that is not part of well-formed UTF-8 with '?'.
- * jansson's parse errors quote the bad token as it came, invalid bytes
- * and all, and a reply holding them cannot be encoded: the client would
- * be disconnected instead of told (fuzz-rpc found it).
- */
-static void
-utf8_scrub(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-
-	while (*p != '\0') {
-		unsigned char c = *p;
-		size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 :
-		    c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-		bool ok = n > 0;
-
-		/* stops at the first byte that is not a continuation (or NUL) */
-		for (size_t i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		/* overlong forms, surrogates, and past U+10FFFF */
-		if (ok && n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f)))
-			ok = false;
-		if (ok && n == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f)))
-			ok = false;
-		if (!ok) {
-			*p++ = '?';
-			continue;
-		}
-		p += n;
-	}
-}
-
-/*
  * One request line from a client: parse it (duplicate keys refused),
  * check it is a JSON-RPC 2.0 request, and dispatch it.  Returns 0, or the
  * JSON-RPC error code it answered with.
@@ -404,7 +371,13 @@ methods_handle_line(struct daemon *d, struct client *c, const char *line, size_t
 
 		snprintf(msg, sizeof(msg), "parse error: %s (at byte %d)", err.text,
 		    err.position);
-		utf8_scrub(msg);
+		/*
+		 * jansson's parse errors quote the bad token as it came,
+		 * invalid bytes and all, and a reply holding them could not
+		 * be encoded: the client would be disconnected instead of
+		 * told (fuzz-rpc found it).
+		 */
+		po_utf8_scrub(msg, strlen(msg));
 		server_error(c, NULL, PO_E_PARSE, msg);
 		return PO_E_PARSE;
 	}

@@ -230,8 +230,23 @@ int64_t
 registry_series(struct registry *r, struct store *st, enum series_kind kind,
     const char *key, const char *culprit, const char *module, int64_t snapshot)
 {
-	int64_t id = find_series(r, kind, key);
+	_cleanup_free_ char *ckey = NULL, *cculprit = NULL, *cmodule = NULL;
+	int64_t id;
 
+	/* what is stored and shown is well-formed UTF-8 (see po_utf8_scrub) */
+	if (!po_utf8_valid(key, strlen(key))) {
+		ckey = po_utf8_dup(key, strlen(key));
+		key = ckey;
+	}
+	if (culprit != NULL && !po_utf8_valid(culprit, strlen(culprit))) {
+		cculprit = po_utf8_dup(culprit, strlen(culprit));
+		culprit = cculprit;
+	}
+	if (module != NULL && !po_utf8_valid(module, strlen(module))) {
+		cmodule = po_utf8_dup(module, strlen(module));
+		module = cmodule;
+	}
+	id = find_series(r, kind, key);
 	if (id != 0)
 		return id;
 	if (r->nnames >= r->max_series) {
@@ -280,8 +295,19 @@ registry_stack(struct registry *r, struct store *st, uint64_t hash,
 	series = registry_series(r, st, SERIES_STACK, key, culprit, module, snapshot);
 	if (series == 0)
 		return 0;
-	if (store_insert_stack(st, hash, series, frames.p, frames.n, snapshot, &id) < 0)
+	if (!po_utf8_valid(frames.p, frames.n)) {
+		_cleanup_free_ char *clean = po_xmalloc(frames.n + 1);
+		int rc;
+
+		memcpy(clean, frames.p, frames.n);	/* NUL bytes and all */
+		po_utf8_scrub(clean, frames.n);
+		rc = store_insert_stack(st, hash, series, clean, frames.n, snapshot, &id);
+		if (rc < 0)
+			return 0;
+	} else if (store_insert_stack(st, hash, series, frames.p, frames.n,
+	    snapshot, &id) < 0) {
 		return 0;
+	}
 	if ((r->nstacks + 1) * 2 > r->stacks_mask)
 		stacks_grow(r);
 	stacks_put(r, hash, id, series);

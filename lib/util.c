@@ -248,3 +248,77 @@ po_now_wall(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+/*
+ * Text from a dump is bytes: a task can name itself anything but NUL, and
+ * a damaged dump holds anything at all.  JSON needs well-formed UTF-8
+ * (jansson refuses the rest, and a field or a whole reply would vanish)
+ * and a terminal must not be sent control sequences.
+ */
+
+/* Length of the well-formed UTF-8 sequence at p (at most avail bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *p, size_t avail)
+{
+	unsigned char c = p[0];
+	size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 :
+	    c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+	if (n == 0 || n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong forms, surrogates, and past U+10FFFF */
+	if (n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f)))
+		return 0;
+	if (n == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f)))
+		return 0;
+	return n;
+}
+
+bool
+po_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+
+	while (p < e) {
+		size_t k;
+
+		if (*p < 0x80) {	/* the common case */
+			p++;
+			continue;
+		}
+		if ((k = utf8_seq(p, (size_t)(e - p))) == 0)
+			return false;
+		p += k;
+	}
+	return true;
+}
+
+/* Replace each byte of s[0, n) that is not part of well-formed UTF-8 with '?'. */
+void
+po_utf8_scrub(char *s, size_t n)
+{
+	unsigned char *p = (unsigned char *)s, *e = p + n;
+
+	while (p < e) {
+		size_t k = utf8_seq(p, (size_t)(e - p));
+
+		if (k == 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += k;
+	}
+}
+
+/* A copy of [s, s+n) as well-formed UTF-8 (see po_utf8_scrub), NUL-terminated. */
+char *
+po_utf8_dup(const char *s, size_t n)
+{
+	char *d = po_xstrndup(s, n);
+
+	po_utf8_scrub(d, strlen(d));
+	return d;
+}

@@ -144,6 +144,22 @@ done
 check "a file truncated while it is read: never a crash (4 rounds, $cut reported it cut short)" \
 	[ "$crashed" -eq 0 ]
 
+# --- names and frames that are not text -----------------------------------
+# A task may name itself any bytes (here an OSC title sequence and a byte
+# that is not UTF-8); a damaged dump holds anything.  JSON keeps every
+# field (bytes that are not UTF-8 as '?'); a table never sends a control
+# character to the terminal.
+printf 'Page allocated via order 0, mask 0xcc0(GFP_KERNEL), pid 1, tgid 1 (sh\377\033]0;pwned\007), ts 5 ns\nPFN 0x1000 type Unmovable Block 8 type Unmovable Flags 0x0()\n get_page_from_freelist+0xf62/0x1150\n bad\377\376_frame+0x1/0x2\n tab\there+0x1/0x2\n\n' >"$T/binary.txt"
+"$CTL" analyze --json "$T/binary.txt" >"$T/binary.json"
+check "bytes that are not UTF-8: the JSON parses and keeps all 3 frames and the culprit" \
+	"$PY" -c 'import json,sys; g=json.load(open(sys.argv[1]))["groups"][0]; sys.exit(0 if len(g["frames"])==3 and g["frames"][1]=="bad??_frame+0x1/0x2" and g["frames"][2]=="tab\there+0x1/0x2" and g["culprit"]=="bad??_frame" else 1)' "$T/binary.json"
+"$CTL" analyze --json --by comm "$T/binary.txt" >"$T/binary-comm.json"
+check "... and a comm with them, control characters escaped as JSON does" \
+	"$PY" -c 'import json,sys; g=json.load(open(sys.argv[1]))["groups"][0]; sys.exit(0 if g["comm"]=="sh?\x1b]0;pwned\x07" else 1)' "$T/binary-comm.json"
+"$CTL" analyze --stacks --by stack,comm "$T/binary.txt" >"$T/binary.table"
+check "the table holds no control character (the comm shown as 'sh??]0;pwned?')" \
+	sh -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$T/binary.table' && grep -qF 'sh??]0;pwned?' '$T/binary.table' && grep -qF 'tab?here+0x1/0x2' '$T/binary.table'"
+
 # --- bad arguments and unreadable files -----------------------------------
 expect_status 2 "no file given" "$CTL" analyze
 expect_status 2 "three files given" "$CTL" analyze a b c

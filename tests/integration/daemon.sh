@@ -216,4 +216,23 @@ check "... the corrupt file is kept aside" sh -c "ls '$T'/corrupt.db.corrupt-* >
 check "... the log says so loudly" grep -q "DATABASE CORRUPT" "$T/err"
 check "... and the new database holds the snapshot" [ "$("$PY" "$PO_SRCDIR/tests/tools/podb.py" "$T/corrupt.db" check)" = ok ]
 
+# --- names and frames that are not text ------------------------------------------
+# The history keeps well-formed UTF-8 (other bytes as '?', which JSON needs:
+# jansson refuses the rest and the field or the reply would vanish); the
+# tables never pass a control character to the terminal.
+printf 'Page allocated via order 0, mask 0xcc0(GFP_KERNEL), pid 1, tgid 1 (sh\377\033]0;pwned\007), ts 5 ns\nPFN 0x1000 type Unmovable Block 8 type Unmovable Flags 0x0()\n get_page_from_freelist+0xf62/0x1150\n bad\377\376_frame+0x1/0x2\n tab\there+0x1/0x2\n\n' >"$T/binary.page_owner"
+start_daemon binary --source "$T/binary.page_owner" --interval 3600 || not_ok "start on a dump with binary names"
+wait_status 'd["last_snapshot"] is not None' 30 || not_ok "the binary dump: no snapshot"
+ctl --json top --by comm >"$T/bin-comm.json"
+check "a comm that is not UTF-8 is kept (as 'sh?', its control characters JSON-escaped)" \
+	"$PY" -c 'import json,sys; g=json.load(open(sys.argv[1]))["groups"]; sys.exit(0 if [x["comm"] for x in g]==["sh?\x1b]0;pwned\x07"] else 1)' "$T/bin-comm.json"
+ctl --json top >"$T/bin-top.json"
+check "... and a culprit frame that is not (as 'bad??_frame')" \
+	"$PY" -c 'import json,sys; g=json.load(open(sys.argv[1]))["groups"]; sys.exit(0 if [x.get("culprit") for x in g]==["bad??_frame"] else 1)' "$T/bin-top.json"
+sid=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["groups"][0]["stack_id"])' "$T/bin-top.json" 2>/dev/null)
+{ ctl top --by comm; ctl top; ctl stack "$sid"; } >"$T/bin-tables.txt" 2>&1
+check "the tables and the stack view hold no control character" \
+	sh -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$T/bin-tables.txt' && grep -qF 'sh??]0;pwned?' '$T/bin-tables.txt' && grep -qF '    tab?here+0x1/0x2' '$T/bin-tables.txt'"
+stop_daemon
+
 done_testing

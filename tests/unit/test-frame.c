@@ -444,6 +444,49 @@ test_real_stacks(void **state)
 	free(stack.p);
 }
 
+/* Text that is not UTF-8: told apart exactly, and scrubbed byte by byte. */
+static void
+test_utf8(void **state)
+{
+	static const struct {
+		const char	*in;
+		size_t		 n;
+		bool		 valid;
+		const char	*scrubbed;
+	} cases[] = {
+		{ "plain ascii", 11, true, "plain ascii" },
+		{ "", 0, true, "" },
+		{ "caf\xc3\xa9", 5, true, "caf\xc3\xa9" },
+		{ "\xe2\x82\xac \xf0\x9f\x98\x80", 8, true, "\xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "ctl \x1b]0;x\x07", 10, true, "ctl \x1b]0;x\x07" },	/* valid, if unwise */
+		{ "a\xff" "b", 3, false, "a?b" },
+		{ "\xc3", 1, false, "?" },			/* cut short */
+		{ "\xe2\x82", 2, false, "??" },
+		{ "\xc0\xaf", 2, false, "??" },			/* overlong '/' */
+		{ "\xe0\x80\xaf", 3, false, "???" },		/* overlong */
+		{ "\xed\xa0\x80", 3, false, "???" },		/* a surrogate */
+		{ "\xf4\x90\x80\x80", 4, false, "????" },	/* past U+10FFFF */
+		{ "\xf5\x80\x80\x80", 4, false, "????" },
+		{ "x\x80y", 3, false, "x?y" },			/* a lone continuation */
+		{ "nul\0\xff", 5, false, "nul\0?" },		/* NUL is text; 0xff is not */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < PO_ARRAY_SIZE(cases); i++) {
+		char buf[16];
+		char *d;
+
+		assert_int_equal(po_utf8_valid(cases[i].in, cases[i].n), cases[i].valid);
+		memcpy(buf, cases[i].in, cases[i].n);
+		po_utf8_scrub(buf, cases[i].n);
+		assert_memory_equal(buf, cases[i].scrubbed, cases[i].n);
+		assert_true(po_utf8_valid(buf, cases[i].n));
+		d = po_utf8_dup(cases[i].in, cases[i].n);
+		assert_string_equal(d, cases[i].scrubbed);	/* up to a NUL */
+		free(d);
+	}
+}
+
 int
 main(void)
 {
@@ -458,6 +501,7 @@ main(void)
 		cmocka_unit_test(test_describe_sig_hash),
 		cmocka_unit_test(test_describe_big_stack),
 		cmocka_unit_test(test_real_stacks),
+		cmocka_unit_test(test_utf8),
 	};
 
 	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
