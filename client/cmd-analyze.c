@@ -662,16 +662,16 @@ has_key(const struct analyze_opts *o, enum po_key k)
 static json_t *
 jtext(const char *p, size_t n)
 {
-	json_t *j = json_stringn(p, n);
+	char *c;
+	json_t *j;
 
-	if (j == NULL) {
-		char *c = po_xmalloc(n + 1);
-
-		memcpy(c, p, n);
-		po_utf8_scrub(c, n);
-		j = json_stringn(c, n);
-		free(c);
-	}
+	if (po_utf8_valid(p, n))	/* faster than jansson's own check */
+		return json_stringn_nocheck(p, n);
+	c = po_xmalloc(n + 1);
+	memcpy(c, p, n);
+	po_utf8_scrub(c, n);
+	j = json_stringn_nocheck(c, n);
+	free(c);
 	return j;
 }
 
@@ -929,9 +929,12 @@ encode_groups(void *arg)
 	struct encode_job *j = arg;
 
 	for (size_t i = j->from; i < j->to; i++) {
-		json_t *jg = json_pack("{s:I, s:I}",
-		    "blocks", (json_int_t)j->gs[i]->blocks[0],
-		    "pages", (json_int_t)j->gs[i]->pages[0]);
+		json_t *jg = json_object();
+
+		json_object_set_new_nocheck(jg, "blocks",
+		    json_integer((json_int_t)j->gs[i]->blocks[0]));
+		json_object_set_new_nocheck(jg, "pages",
+		    json_integer((json_int_t)j->gs[i]->pages[0]));
 
 		group_keys_json(j->agg, j->o, j->gs[i], jg);
 		jbuf_item(&j->out, jg, i == 0);
