@@ -95,64 +95,134 @@ intern_text(struct po_strtab *names, struct po_span s)
  * Count one page record; its combo in *ret_combo and its identity (what
  * makes it the same allocation in the next snapshot) in *ret_ident.
  */
+/* The combo of key k (whose key_hash is h), added when new. */
+static struct combo *
+find_or_add(struct combo_table *t, const struct combo_key *k, uint64_t h)
+{
+	uint32_t s = (uint32_t)h & t->mask;
+	struct combo *c;
+
+	for (;;) {
+		uint32_t i = t->slots[s];
+
+		if (i == 0)
+			break;
+		if (memcmp(&t->v[i - 1].k, k, sizeof(*k)) == 0)
+			return &t->v[i - 1];
+		s = (s + 1) & t->mask;
+	}
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 4096;
+		t->v = po_xrealloc(t->v, t->cap, sizeof(*t->v));
+	}
+	c = &t->v[t->n];
+	memset(c, 0, sizeof(*c));
+	c->k = *k;
+	t->slots[s] = ++t->n;
+	if ((uint64_t)t->n * 2 > t->mask) {
+		rehash(t);
+		c = &t->v[t->n - 1];
+	}
+	return c;
+}
+
+/* The key of page record r, its stack interned as sid. */
+static void
+combo_key_of(struct combo_table *t, const struct po_record *r, uint32_t sid,
+    struct combo_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->stack = sid;
+	k->comm = r->comm.n ? intern_text(t->names, r->comm) : t->empty_name;
+	k->memcg = r->memcg.n ? intern_text(t->names, r->memcg) : t->empty_name;
+	k->order = r->order;
+	k->gfp = r->gfp;
+}
+
+static uint32_t
+record_stack(struct combo_table *t, const struct po_record *r)
+{
+	char buf[32];
+	int n;
+
+	if (r->nframes > 0)
+		return po_stacktab_intern(t->stacks, r->stack, r->nframes);
+	n = snprintf(buf, sizeof(buf), " handle:%u\n", r->handle);
+	return po_stacktab_intern(t->stacks, (struct po_span){ buf, (size_t)n }, 0);
+}
+
+/* Count r into combo c; its index and the record's identity. */
+static void
+count_record(struct combo_table *t, struct combo *c, const struct po_record *r,
+    uint32_t *ret_combo, uint64_t *ret_ident)
+{
+	c->pages += UINT64_C(1) << r->order;
+	c->blocks++;
+	if ((r->features & PO_F_TS) && (c->ts_min == 0 || r->ts < c->ts_min))
+		c->ts_min = r->ts;
+	*ret_combo = (uint32_t)(c - t->v);
+	*ret_ident = po_record_ident(r, po_stacktab_get(t->stacks, c->k.stack)->hash);
+}
+
 int
 combo_add(struct combo_table *t, const struct po_record *r, uint32_t *ret_combo,
     uint64_t *ret_ident)
 {
 	struct combo_key k;
-	const struct po_stack *sk;
-	struct combo *c;
-	uint32_t s;
 
 	if (r->kind != PO_REC_PAGE)
 		return -EINVAL;
-	memset(&k, 0, sizeof(k));
-	if (r->nframes > 0) {
-		k.stack = po_stacktab_intern(t->stacks, r->stack, r->nframes);
-	} else {
-		char buf[32];
-		int n = snprintf(buf, sizeof(buf), " handle:%u\n", r->handle);
-
-		k.stack = po_stacktab_intern(t->stacks,
-		    (struct po_span){ buf, (size_t)n }, 0);
-	}
-	k.comm = r->comm.n ? intern_text(t->names, r->comm) : t->empty_name;
-	k.memcg = r->memcg.n ? intern_text(t->names, r->memcg) : t->empty_name;
-	k.order = r->order;
-	k.gfp = r->gfp;
-	s = (uint32_t)key_hash(&k) & t->mask;
-	for (;;) {
-		uint32_t i = t->slots[s];
-
-		if (i == 0) {
-			if (t->n == t->cap) {
-				t->cap = t->cap ? t->cap * 2 : 4096;
-				t->v = po_xrealloc(t->v, t->cap, sizeof(*t->v));
-			}
-			c = &t->v[t->n];
-			memset(c, 0, sizeof(*c));
-			c->k = k;
-			t->slots[s] = ++t->n;
-			if ((uint64_t)t->n * 2 > t->mask) {
-				rehash(t);
-				c = &t->v[t->n - 1];
-			}
-			break;
-		}
-		if (memcmp(&t->v[i - 1].k, &k, sizeof(k)) == 0) {
-			c = &t->v[i - 1];
-			break;
-		}
-		s = (s + 1) & t->mask;
-	}
-	c->pages += UINT64_C(1) << r->order;
-	c->blocks++;
-	if ((r->features & PO_F_TS) && (c->ts_min == 0 || r->ts < c->ts_min))
-		c->ts_min = r->ts;
-	sk = po_stacktab_get(t->stacks, k.stack);
-	*ret_combo = (uint32_t)(c - t->v);
-	*ret_ident = po_record_ident(r, sk->hash);
+	combo_key_of(t, r, record_stack(t, r), &k);
+	count_record(t, find_or_add(t, &k, key_hash(&k)), r, ret_combo, ret_ident);
 	return 0;
+}
+
+/*
+ * combo_add() for up to PO_BATCH records at once, with the same results
+ * in order.  Each lookup (stack index slot, then combo slot and combo,
+ * then the stack's entry for the identity) is started for the whole batch
+ * before the first result is used, so the cache misses overlap (see
+ * po_agg_add_batch).
+ */
+void
+combo_add_batch(struct combo_table *t, const struct po_record *rs, size_t n,
+    uint32_t *combos, uint64_t *idents, int *rets)
+{
+	uint64_t h[PO_BATCH], hi[PO_BATCH];
+	struct combo_key k[PO_BATCH];
+
+	if (n > PO_BATCH)
+		n = PO_BATCH;
+	for (size_t i = 0; i < n; i++) {
+		rets[i] = rs[i].kind == PO_REC_PAGE ? 0 : -EINVAL;
+		if (rets[i] == 0 && rs[i].nframes > 0) {
+			h[i] = po_stack_hash(rs[i].stack, &hi[i]);
+			po_stacktab_prefetch(t->stacks, h[i]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rets[i] != 0)
+			continue;
+		combo_key_of(t, &rs[i], rs[i].nframes > 0 ?
+		    po_stacktab_intern_hash128(t->stacks, h[i], hi[i], rs[i].stack,
+		    rs[i].nframes) : record_stack(t, &rs[i]), &k[i]);
+		h[i] = key_hash(&k[i]);
+		__builtin_prefetch(&t->slots[(uint32_t)h[i] & t->mask]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v;
+
+		if (rets[i] != 0)
+			continue;
+		v = t->slots[(uint32_t)h[i] & t->mask];
+		if (v != 0)
+			__builtin_prefetch(&t->v[v - 1]);
+		__builtin_prefetch(po_stacktab_get(t->stacks, k[i].stack));
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rets[i] == 0)
+			count_record(t, find_or_add(t, &k[i], h[i]), &rs[i],
+			    &combos[i], &idents[i]);
 }
 
 uint32_t

@@ -1276,27 +1276,36 @@ on_allocated(const struct po_ident *i, void *userdata)
 	f->combo_alloc[i->ref] += INT64_C(1) << i->order;
 }
 
-static int
-on_record(const struct po_record *r, void *userdata)
+static void
+take_ident(struct frame *f, const struct po_record *r, uint32_t gid, uint64_t ih)
 {
-	struct frame *f = userdata;
-	struct po_ident id;
-	uint32_t gid;
-	uint64_t ih;
-
-	if (*f->stop)
-		return 1;
-	if (r->kind != PO_REC_PAGE)
-		return 0;	/* show_stacks text in a page_owner source */
-	if (combo_add(f->combos, r, &gid, &ih) != 0)
-		return 0;
-	id = (struct po_ident){ .pfn = r->pfn, .hash = (uint32_t)(ih ^ (ih >> 32)),
+	struct po_ident id = { .pfn = r->pfn, .hash = (uint32_t)(ih ^ (ih >> 32)),
 	    .ref = gid, .order = (uint8_t)r->order };
+
 	if (po_ident_write(f->ident, &id) < 0 && f->werr == 0)
 		f->werr = errno ? -errno : -EIO;
 	f->idents++;
 	if (f->merging)
 		po_ident_merge_add(&f->merge, &id);
+}
+
+/* The parser's batch: page records into combos (show_stacks text is ignored). */
+static int
+on_records(const struct po_record *rs, size_t n, void *userdata)
+{
+	struct frame *f = userdata;
+	uint32_t gid[PO_BATCH];
+	uint64_t ih[PO_BATCH];
+	int rets[PO_BATCH];
+
+	if (*f->stop)
+		return 1;
+	if (n > PO_BATCH)
+		n = PO_BATCH;
+	combo_add_batch(f->combos, rs, n, gid, ih, rets);
+	for (size_t i = 0; i < n; i++)
+		if (rets[i] == 0)
+			take_ident(f, &rs[i], gid[i], ih[i]);
 	return 0;
 }
 
@@ -1490,7 +1499,8 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		}
 		if (n == 0)
 			break;
-		if (po_parser_feed(parser, e->buf, (size_t)n, on_record, &fr) != 0 || *stop) {
+		if (po_parser_feed_batch(parser, e->buf, (size_t)n, on_records, &fr) != 0 ||
+		    *stop) {
 			r = -ECANCELED;
 			po_asprintf(&res->cause, "snapshot abandoned: the daemon is stopping");
 			goto fail;
@@ -1498,7 +1508,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	}
 	source_end(e->src);
 	malformed_before = po_parser_stats(parser)->malformed;
-	po_parser_finish(parser, on_record, &fr);
+	po_parser_finish(parser, NULL, NULL);
 	ps = po_parser_stats(parser);
 	if (ps->malformed > malformed_before) {
 		r = -EBADMSG;

@@ -362,6 +362,8 @@ struct combo_table *combo_table_new(void);
 void	 combo_table_free(struct combo_table *t);
 int	 combo_add(struct combo_table *t, const struct po_record *r,
 	    uint32_t *ret_combo, uint64_t *ret_ident);
+void	 combo_add_batch(struct combo_table *t, const struct po_record *rs,
+	    size_t n, uint32_t *combos, uint64_t *idents, int *rets);
 uint32_t combo_count(const struct combo_table *t);
 const struct combo *combo_get(const struct combo_table *t, uint32_t i);
 struct po_stacktab *combo_stacks(const struct combo_table *t);
