@@ -16,6 +16,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 5)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1	/* frames_end_avx2(), chosen at run time */
+#endif
 
 #include "po.h"
 
@@ -35,6 +39,7 @@ struct po_parser {
 	uint64_t	 carry_off;	/* input offset of carry[0] */
 	bool		 skipping;	/* inside an over-long record: drop to blank line */
 	bool		 prev_nl;	/* last byte fed was '\n' */
+	bool		 avx2;		/* frames scanned 32 bytes at a time */
 	uint64_t	 offset;	/* input offset of the next slice */
 	uint64_t	 last_pfn;	/* PFN of the previous page record */
 	bool		 have_pfn;	/* last_pfn is set */
@@ -522,10 +527,8 @@ lane_sum(__m128i v)
  * dump's bytes: 16 at a time here, instead of a memchr() call per line.
  */
 static const char *
-frames_end(const char *q, const char *end, uint32_t *ret_lines)
+frames_end(const char *q, const char *end, uint32_t lines, uint32_t *ret_lines)
 {
-	uint32_t lines = 0;
-
 #ifdef __SSE2__
 	const __m128i nl = _mm_set1_epi8('\n'), sp = _mm_set1_epi8(' ');
 	__m128i acc = _mm_setzero_si128();	/* newlines per byte lane */
@@ -570,6 +573,71 @@ frames_end(const char *q, const char *end, uint32_t *ret_lines)
 	return NULL;
 }
 
+#ifdef HAVE_AVX2_PATH
+
+/* The sum of the 32 byte lanes of v. */
+__attribute__((target("avx2")))
+static inline uint32_t
+lane_sum256(__m256i v)
+{
+	__m256i sad = _mm256_sad_epu8(v, _mm256_setzero_si256());
+
+	return (uint32_t)(_mm256_extract_epi64(sad, 0) + _mm256_extract_epi64(sad, 1) +
+	    _mm256_extract_epi64(sad, 2) + _mm256_extract_epi64(sad, 3));
+}
+
+/* frames_end() 32 bytes at a time, on CPUs that have AVX2 (most x86-64). */
+__attribute__((target("avx2")))
+static const char *
+frames_end_avx2(const char *q, const char *end, uint32_t *ret_lines)
+{
+	const __m256i nl = _mm256_set1_epi8('\n'), sp = _mm256_set1_epi8(' ');
+	__m256i acc = _mm256_setzero_si256();	/* newlines per byte lane */
+	uint32_t lines = 0;
+	unsigned rounds = 0;
+
+	while (end - q >= 33) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)q);
+		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(q + 1));
+		__m256i isnl = _mm256_cmpeq_epi8(a, nl);
+		unsigned mn = (unsigned)_mm256_movemask_epi8(isnl);
+		unsigned ms = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, sp));
+		unsigned m = mn & ~ms;
+
+		if (m != 0) {
+			unsigned k = (unsigned)__builtin_ctz(m);
+
+			/* the newlines before k, and the one at k */
+			*ret_lines = lines + lane_sum256(acc) +
+			    count_bits(mn & ((2u << k) - 1));
+			return q + k;
+		}
+		acc = _mm256_sub_epi8(acc, isnl);	/* a match is -1 */
+		if (++rounds == 255) {		/* before a lane can wrap */
+			lines += lane_sum256(acc);
+			acc = _mm256_setzero_si256();
+			rounds = 0;
+		}
+		q += 32;
+	}
+	return frames_end(q, end, lines + lane_sum256(acc), ret_lines);
+}
+
+/* AVX2 unless the CPU lacks it or PO_PARSE_NO_AVX2 is set (for the tests). */
+static bool
+use_avx2(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && getenv("PO_PARSE_NO_AVX2") == NULL;
+}
+#else
+static bool
+use_avx2(void)
+{
+	return false;
+}
+#endif
+
 /* The first '\n' in [q, end), or NULL: inline, for lines of a hundred bytes. */
 static inline const char *
 find_nl(const char *q, const char *end)
@@ -596,7 +664,7 @@ find_nl(const char *q, const char *end)
  * (the scan still runs to the blank line so that parsing resynchronises).
  */
 static enum scan_result
-scan_record(struct po_line *L, const char *s, const char *end,
+scan_record(struct po_line *L, const char *s, const char *end, bool avx2,
     size_t *ret_n, const char **ret_next, bool *ret_too_long)
 {
 	const char *q = s;
@@ -610,7 +678,12 @@ scan_record(struct po_line *L, const char *s, const char *end,
 		if (q == end)
 			return SCAN_INCOMPLETE;
 		if (*q == ' ')
-			nl = frames_end(q, end, &k);
+#ifdef HAVE_AVX2_PATH
+			nl = avx2 ? frames_end_avx2(q, end, &k) :
+			    frames_end(q, end, 0, &k);
+#else
+			nl = frames_end(q, end, 0, &k);
+#endif
 		else
 			nl = find_nl(q, end);
 		if (nl == NULL)
@@ -757,6 +830,7 @@ po_parser_new(struct po_parser **ret)
 		free(p);
 		return -ENOMEM;
 	}
+	p->avx2 = use_avx2();
 	*ret = p;
 	return 0;
 }
@@ -774,9 +848,11 @@ void
 po_parser_reset(struct po_parser *p)
 {
 	char *carry = p->carry;
+	bool avx2 = p->avx2;
 
 	memset(p, 0, offsetof(struct po_parser, rec));
 	p->carry = carry;
+	p->avx2 = avx2;
 }
 
 /*
@@ -814,7 +890,7 @@ feed(struct po_parser *p, const char *buf, size_t len, const struct sink *k)
 			bool too_long;
 
 			if (scan_record(p->lines, p->carry, p->carry + p->carry_len,
-			    &n, &next, &too_long) == SCAN_COMPLETE)
+			    p->avx2, &n, &next, &too_long) == SCAN_COMPLETE)
 				r = emit(p, n, p->carry_off, too_long, k);
 			else
 				note_bad(p, PO_BAD_TRUNCATED, p->carry_off);
@@ -834,7 +910,7 @@ feed(struct po_parser *p, const char *buf, size_t len, const struct sink *k)
 			s++;
 			continue;
 		}
-		if (scan_record(p->lines, s, end, &n, &next, &too_long) ==
+		if (scan_record(p->lines, s, end, p->avx2, &n, &next, &too_long) ==
 		    SCAN_INCOMPLETE) {
 			if (k->bfn != NULL && (r = flush(p, k)) != 0)
 				return r;	/* before the carry is overwritten */
