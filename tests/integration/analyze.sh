@@ -160,6 +160,23 @@ check "... and a comm with them, control characters escaped as JSON does" \
 check "the table holds no control character (the comm shown as 'sh??]0;pwned?')" \
 	sh -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$T/binary.table' && grep -qF 'sh??]0;pwned?' '$T/binary.table' && grep -qF 'tab?here+0x1/0x2' '$T/binary.table'"
 
+# --- --json written two ways: the same bytes ---------------------------------
+# Groups whose strings need no escaping are written as JSON text directly,
+# the rest by jansson; PO_ANALYZE_JANSSON=1 makes jansson write them all.
+same=0 total=0
+for args in "" "--by culprit,module,comm" "--by stack,pid,tgid,order,gfp,allocator" \
+    "--by memcg,signature" "--migration-anomalies"; do
+	for f in "$real" "$T/binary.txt" "$PO_SRCDIR/tests/fixtures/era-5.14-5.17.txt"; do
+		total=$((total + 1))
+		# shellcheck disable=SC2086
+		"$CTL" analyze --json $args "$f" >"$T/fast.json" 2>/dev/null
+		# shellcheck disable=SC2086
+		PO_ANALYZE_JANSSON=1 "$CTL" analyze --json $args "$f" >"$T/jansson.json" 2>/dev/null
+		cmp -s "$T/fast.json" "$T/jansson.json" && [ -s "$T/fast.json" ] && same=$((same + 1))
+	done
+done
+check "--json: the direct writer and jansson give the same bytes ($same of $total runs)" [ "$same" -eq "$total" ]
+
 # --- bad arguments and unreadable files -----------------------------------
 expect_status 2 "no file given" "$CTL" analyze
 expect_status 2 "three files given" "$CTL" analyze a b c
