@@ -659,6 +659,9 @@ copy_stack(struct po_agg *into, const struct po_agg *from, uint32_t sid)
 {
 	const struct po_stack *s = po_stacktab_get(from->stacks, sid);
 
+	if (s->hash_hi != 0)	/* interned by its 128-bit hash: that decides */
+		return po_stacktab_intern_hash128(into->stacks, s->hash, s->hash_hi,
+		    po_stacktab_text(from->stacks, sid), s->nframes);
 	return po_stacktab_intern_hashed(into->stacks, s->hash,
 	    po_stacktab_text(from->stacks, sid), s->nframes);	/* text decides */
 }
