@@ -91,10 +91,6 @@ intern_text(struct po_strtab *names, struct po_span s)
 	return id;
 }
 
-/*
- * Count one page record; its combo in *ret_combo and its identity (what
- * makes it the same allocation in the next snapshot) in *ret_ident.
- */
 /* The combo of key k (whose key_hash is h), added when new. */
 static struct combo *
 find_or_add(struct combo_table *t, const struct combo_key *k, uint64_t h)
@@ -164,6 +160,10 @@ count_record(struct combo_table *t, struct combo *c, const struct po_record *r,
 	*ret_ident = po_record_ident(r, po_stacktab_get(t->stacks, c->k.stack)->hash);
 }
 
+/*
+ * Count one page record; its combo in *ret_combo and its identity (what
+ * makes it the same allocation in the next snapshot) in *ret_ident.
+ */
 int
 combo_add(struct combo_table *t, const struct po_record *r, uint32_t *ret_combo,
     uint64_t *ret_ident)

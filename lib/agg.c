@@ -372,13 +372,7 @@ key_value(struct po_agg *a, enum po_key k, const struct po_record *r,
 	return 0;
 }
 
-/*
- * Add one page record to slot 0 or 1.  Returns 1 when the filter dropped
- * it, 0 when counted (with its group and, if asked, its identity hash: the
- * allocation ts with its stack and order, which matches the same block in
- * another dump of the same boot).
- */
-/* Count page record r, whose stack is sid, into its group. */
+/* po_agg_add() of page record r, whose stack is sid. */
 static int
 add_record(struct po_agg *a, const struct po_record *r, uint32_t sid, int slot,
     uint32_t *ret_group, uint64_t *ret_ident)
@@ -450,6 +444,12 @@ add_record(struct po_agg *a, const struct po_record *r, uint32_t sid, int slot,
 	return 0;
 }
 
+/*
+ * Add one page record to slot 0 or 1.  Returns 1 when the filter dropped
+ * it, 0 when counted (with its group and, if asked, its identity hash: the
+ * allocation ts with its stack and order, which matches the same block in
+ * another dump of the same boot).
+ */
 int
 po_agg_add(struct po_agg *a, const struct po_record *r, int slot,
     uint32_t *ret_group, uint64_t *ret_ident)
@@ -459,14 +459,6 @@ po_agg_add(struct po_agg *a, const struct po_record *r, int slot,
 	return add_record(a, r, record_stack(a, r), slot, ret_group, ret_ident);
 }
 
-/*
- * po_agg_add() for n records at once, in order, with the same results
- * (rets[i], and gids[i] and idents[i] when asked for).  Counting a record
- * waits on three lookups in a row (the stack's index slot, its per-stack
- * line, its group's line), and with thousands of stacks each is a cache
- * miss: here each lookup is started for every record of the batch before
- * the first is used, so the misses overlap instead of adding up.
- */
 static void
 add_batch(struct po_agg *a, const struct po_record *const *rs, size_t n,
     int slot, uint32_t *gids, uint64_t *idents, int *rets)
@@ -505,6 +497,14 @@ add_batch(struct po_agg *a, const struct po_record *const *rs, size_t n,
 			    idents != NULL ? &idents[i] : NULL);
 }
 
+/*
+ * po_agg_add() for n records at once, in order, with the same results
+ * (rets[i], and gids[i] and idents[i] when asked for).  Counting a record
+ * waits on three lookups in a row (the stack's index slot, its per-stack
+ * line, its group's line), and with thousands of stacks each is a cache
+ * miss: here each lookup is started for every record of the batch before
+ * the first is used, so the misses overlap instead of adding up.
+ */
 void
 po_agg_add_batch(struct po_agg *a, const struct po_record *const *rs, size_t n,
     int slot, uint32_t *gids, uint64_t *idents, int *rets)

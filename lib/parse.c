@@ -682,6 +682,7 @@ scan_record(struct po_line *L, const char *s, const char *end, bool avx2,
 			nl = avx2 ? frames_end_avx2(q, end, &k) :
 			    frames_end(q, end, 0, &k);
 #else
+			(void)avx2;
 			nl = frames_end(q, end, 0, &k);
 #endif
 		else
