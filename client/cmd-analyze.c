@@ -599,6 +599,66 @@ parse_sort(struct analyze_opts *o, const char *list, char **cause)
 	return 0;
 }
 
+/*
+ * The usual sorts (pages, blocks, net, the timestamps: one key) without
+ * group_cmp: each group's key and tie-break read once into a dense array
+ * and sorted there, instead of two groups' lines and two stack entries
+ * fetched per comparison (with 20 k groups those were cache misses, and
+ * the sort a tenth of a run).  The same order as group_cmp.
+ */
+struct sort_item {
+	uint64_t		 key;	/* the sort key, as unsigned order */
+	uint64_t		 tie;	/* the stack's hash */
+	struct po_group		*g;
+};
+
+static int
+item_cmp(const void *pa, const void *pb)
+{
+	const struct sort_item *a = pa, *b = pb;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return cmp_u64(a->tie, b->tie);
+}
+
+static bool
+sort_by_number(const struct analyze_opts *o, struct po_agg *agg, bool diff,
+    struct po_group **gs, size_t n)
+{
+	const struct sort_spec *sp = &o->sort[0];
+	struct po_stacktab *st = po_agg_stacks(agg);
+	int slot = diff ? 1 : 0;
+	struct sort_item *it;
+
+	if (o->nsort != 1 || (sp->key != SORT_PAGES && sp->key != SORT_BLOCKS &&
+	    sp->key != SORT_NET && sp->key != SORT_ALLOC_TS &&
+	    sp->key != SORT_FREE_TS))
+		return false;
+	it = po_xcalloc(n + 1, sizeof(*it));
+	for (size_t i = 0; i < n; i++) {
+		const struct po_group *g = gs[i];
+		uint64_t k = 0;
+
+		switch (sp->key) {
+		case SORT_PAGES:	k = g->pages[slot]; break;
+		case SORT_BLOCKS:	k = g->blocks[slot]; break;
+		case SORT_ALLOC_TS:	k = g->ts_min; break;
+		case SORT_FREE_TS:	k = g->free_ts_max; break;
+		default:	/* SORT_NET: signed, as unsigned order */
+			k = (g->pages[1] - g->pages[0]) ^ (UINT64_C(1) << 63);
+			break;
+		}
+		it[i] = (struct sort_item){ sp->desc ? ~k : k,
+		    po_stacktab_get(st, g->stack_id)->hash, gs[i] };
+	}
+	qsort(it, n, sizeof(*it), item_cmp);
+	for (size_t i = 0; i < n; i++)
+		gs[i] = it[i].g;
+	free(it);
+	return true;
+}
+
 /* "1,2,3" into a fresh int32 array. */
 static int
 parse_id_list(const char *list, int32_t **ret, size_t *ret_n)
@@ -1450,7 +1510,7 @@ cmd_analyze_exec(struct ctl *ctl, int argc, char **argv)
 	gs = po_xcalloc(n + 1, sizeof(struct po_group *));
 	for (size_t i = 0; i < n; i++)
 		gs[i] = po_agg_group(agg, i);
-	{
+	if (!sort_by_number(&o, agg, diff, gs, n)) {
 		struct sort_ctx sc = { &o, agg, diff };
 
 		qsort_r(gs, n, sizeof(struct po_group *), group_cmp, &sc);
