@@ -727,9 +727,7 @@ jtext(const char *p, size_t n)
 
 	if (po_utf8_valid(p, n))	/* faster than jansson's own check */
 		return json_stringn_nocheck(p, n);
-	c = po_xmalloc(n + 1);
-	memcpy(c, p, n);
-	po_utf8_scrub(c, n);
+	c = po_utf8_dup(p, n);
 	j = json_stringn_nocheck(c, n);
 	free(c);
 	return j;

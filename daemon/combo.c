@@ -83,9 +83,7 @@ intern_text(struct po_strtab *names, struct po_span s)
 
 	if (po_utf8_valid(s.p, s.n))
 		return po_strtab_intern(names, s.p, s.n);
-	clean = po_xmalloc(s.n + 1);
-	memcpy(clean, s.p, s.n);	/* NUL bytes and all */
-	po_utf8_scrub(clean, s.n);
+	clean = po_utf8_dup(s.p, s.n);
 	id = po_strtab_intern(names, clean, s.n);
 	free(clean);
 	return id;
@@ -135,18 +133,6 @@ combo_key_of(struct combo_table *t, const struct po_record *r, uint32_t sid,
 	k->gfp = r->gfp;
 }
 
-static uint32_t
-record_stack(struct combo_table *t, const struct po_record *r)
-{
-	char buf[32];
-	int n;
-
-	if (r->nframes > 0)
-		return po_stacktab_intern(t->stacks, r->stack, r->nframes);
-	n = snprintf(buf, sizeof(buf), " handle:%u\n", r->handle);
-	return po_stacktab_intern(t->stacks, (struct po_span){ buf, (size_t)n }, 0);
-}
-
 /* Count r into combo c; its index and the record's identity. */
 static void
 count_record(struct combo_table *t, struct combo *c, const struct po_record *r,
@@ -172,7 +158,7 @@ combo_add(struct combo_table *t, const struct po_record *r, uint32_t *ret_combo,
 
 	if (r->kind != PO_REC_PAGE)
 		return -EINVAL;
-	combo_key_of(t, r, record_stack(t, r), &k);
+	combo_key_of(t, r, po_stacktab_intern_record(t->stacks, r), &k);
 	count_record(t, find_or_add(t, &k, key_hash(&k)), r, ret_combo, ret_ident);
 	return 0;
 }
@@ -205,7 +191,7 @@ combo_add_batch(struct combo_table *t, const struct po_record *rs, size_t n,
 			continue;
 		combo_key_of(t, &rs[i], rs[i].nframes > 0 ?
 		    po_stacktab_intern_hash128(t->stacks, h[i], hi[i], rs[i].stack,
-		    rs[i].nframes) : record_stack(t, &rs[i]), &k[i]);
+		    rs[i].nframes) : po_stacktab_intern_record(t->stacks, &rs[i]), &k[i]);
 		h[i] = key_hash(&k[i]);
 		__builtin_prefetch(&t->slots[(uint32_t)h[i] & t->mask]);
 	}

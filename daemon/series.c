@@ -296,11 +296,9 @@ registry_stack(struct registry *r, struct store *st, uint64_t hash,
 	if (series == 0)
 		return 0;
 	if (!po_utf8_valid(frames.p, frames.n)) {
-		_cleanup_free_ char *clean = po_xmalloc(frames.n + 1);
+		_cleanup_free_ char *clean = po_utf8_dup(frames.p, frames.n);
 		int rc;
 
-		memcpy(clean, frames.p, frames.n);	/* NUL bytes and all */
-		po_utf8_scrub(clean, frames.n);
 		rc = store_insert_stack(st, hash, series, clean, frames.n, snapshot, &id);
 		if (rc < 0)
 			return 0;

@@ -284,18 +284,6 @@ record_allocator(const struct po_record *r, const struct stack_extra *x)
 	return ator ? ator : PO_ATOR_OTHERS;
 }
 
-/* The stack a record names: its frames, or its stackdepot handle alone. */
-static uint32_t
-record_stack(struct po_agg *a, const struct po_record *r)
-{
-	char buf[32];
-	int n;
-
-	if (r->nframes > 0)
-		return po_stacktab_intern(a->stacks, r->stack, r->nframes);
-	n = snprintf(buf, sizeof(buf), " handle:%u\n", r->handle);
-	return po_stacktab_intern(a->stacks, (struct po_span){ buf, (size_t)n }, 0);
-}
 
 static void
 groups_rehash(struct po_agg *a)
@@ -456,7 +444,7 @@ po_agg_add(struct po_agg *a, const struct po_record *r, int slot,
 {
 	if (r->kind != PO_REC_PAGE || slot < 0 || slot > 1)
 		return -EINVAL;
-	return add_record(a, r, record_stack(a, r), slot, ret_group, ret_ident);
+	return add_record(a, r, po_stacktab_intern_record(a->stacks, r), slot, ret_group, ret_ident);
 }
 
 static void
@@ -483,7 +471,7 @@ add_batch(struct po_agg *a, const struct po_record *const *rs, size_t n,
 			continue;
 		sid[i] = r->nframes > 0 ?
 		    po_stacktab_intern_hash128(a->stacks, h[i], hi[i], r->stack,
-		    r->nframes) : record_stack(a, r);
+		    r->nframes) : po_stacktab_intern_record(a->stacks, r);
 		__builtin_prefetch(extra_get(a, sid[i]));
 	}
 	/* extra_get() grew the array to cover every sid: no more moves */
@@ -550,7 +538,7 @@ po_agg_add_stack(struct po_agg *a, const struct po_record *r, int slot,
 
 	if (r->kind != PO_REC_STACK || !r->has_nr_pages || slot < 0 || slot > 1)
 		return -EINVAL;
-	sid = record_stack(a, r);
+	sid = po_stacktab_intern_record(a->stacks, r);
 	x = extra_get(a, sid);
 	if (x->pass < 0) {
 		x->pass = stack_passes(a, sid) ? 1 : 0;

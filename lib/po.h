@@ -253,6 +253,8 @@ uint32_t po_stacktab_intern_hashed(struct po_stacktab *t, uint64_t hash,
 uint32_t po_stacktab_intern_hash128(struct po_stacktab *t, uint64_t h,
 	    uint64_t hi, struct po_span stack, unsigned nframes);
 void	 po_stacktab_prefetch(const struct po_stacktab *t, uint64_t h);
+uint32_t po_stacktab_intern_record(struct po_stacktab *t,
+	    const struct po_record *r);
 const struct po_stack *po_stacktab_get(const struct po_stacktab *t, uint32_t id);
 struct po_span po_stacktab_text(const struct po_stacktab *t, uint32_t id);
 uint32_t po_stacktab_count(const struct po_stacktab *t);

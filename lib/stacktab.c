@@ -360,6 +360,19 @@ po_stacktab_intern(struct po_stacktab *t, struct po_span stack, unsigned nframes
 	return stacktab_intern(t, h, hi ? hi : 1, stack, nframes);
 }
 
+/* The stack a page record names: its frames, or its stackdepot handle alone. */
+uint32_t
+po_stacktab_intern_record(struct po_stacktab *t, const struct po_record *r)
+{
+	char buf[32];
+	int n;
+
+	if (r->nframes > 0)
+		return po_stacktab_intern(t, r->stack, r->nframes);
+	n = snprintf(buf, sizeof(buf), " handle:%u\n", r->handle);
+	return po_stacktab_intern(t, (struct po_span){ buf, (size_t)n }, 0);
+}
+
 const struct po_stack *
 po_stacktab_get(const struct po_stacktab *t, uint32_t id)
 {

@@ -317,8 +317,8 @@ po_utf8_scrub(char *s, size_t n)
 char *
 po_utf8_dup(const char *s, size_t n)
 {
-	char *d = po_xstrndup(s, n);
+	char *d = po_xstrndup(s, n);	/* NUL bytes and all */
 
-	po_utf8_scrub(d, strlen(d));
+	po_utf8_scrub(d, n);
 	return d;
 }
