@@ -203,20 +203,49 @@ kt_churn_stop() {
 
 # --- fragmentation ----------------------------------------------------------
 
-# kt_fragment MB: fills two tmpfs files a page at a time, alternately, so
-# their pages interleave, then deletes one: MB MiB of movable pages with a
-# free page between most of them, for compaction to move.
+# kt_fragment MB [NAME]: fills two tmpfs files (/tmp/frag/NAME.keep and
+# .drop, NAME default 0) a page at a time, alternately, so their pages
+# interleave, then deletes one: MB MiB of movable pages with a free page
+# between most of them, for compaction to move.
 kt_fragment() {
+	_f=/tmp/frag/${2:-0}
 	mkdir -p /tmp/frag
-	awk -v pages=$(($1 * 256)) 'BEGIN {
+	awk -v pages=$(($1 * 256)) -v f="$_f" 'BEGIN {
 		s = "f"
 		while (length(s) < 4096)
 			s = s s
 		s = substr(s, 1, 4095)
 		for (i = 0; i < pages; i++) {
-			print s >"/tmp/frag/keep"
-			print s >"/tmp/frag/drop"
+			print s >(f ".keep")
+			print s >(f ".drop")
 		}
 	}'
-	rm -f /tmp/frag/drop
+	rm -f "$_f.drop"
+}
+
+kt_vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+
+# kt_compact MB TRIES: fragments MB MiB (kt_fragment) and compacts all
+# memory, up to TRIES times, until compaction has migrated 64 pages or more
+# (the check wants some migrated page still allocated at the snapshot).
+# How many it moves depends on where the fragmented pages landed: the free
+# scanner takes only partly used movable pageblocks, so in a mostly free
+# guest it may meet the migrate scanner before either found much work
+# (seen: no migrated record left at the snapshot in two CI runs of some
+# dozens; 32-33 pages moved in two boots of eight here, 111-449 in the
+# others; second and third rounds moved thousands). The files stay until
+# the caller removes /tmp/frag. Returns 1 if fewer than 64 ever moved.
+kt_compact() {
+	_try=1
+	_moved0=$(kt_vmstat pgmigrate_success)
+	while :; do
+		kt_fragment "$1" "$_try"
+		echo 1 >/proc/sys/vm/compact_memory
+		_moved=$(($(kt_vmstat pgmigrate_success) - _moved0))
+		kt_say "compaction $_try: pgmigrate_success +$_moved" \
+			"compact_migrate_scanned $(kt_vmstat compact_migrate_scanned)"
+		[ "$_moved" -ge 64 ] && return 0
+		[ "$_try" -ge "$2" ] && return 1
+		_try=$((_try + 1))
+	done
 }
