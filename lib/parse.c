@@ -137,9 +137,56 @@ eat_i32(struct cur *c, int32_t *ret)
 }
 
 /*
+ * The first (last) byte ch in [q, end), or NULL: inline, 16 bytes at a
+ * time, for haystacks of tens of bytes, where a call to memchr (memrchr)
+ * costs more than the search.
+ */
+static inline const char *
+find_byte(const char *q, const char *end, char ch)
+{
+#ifdef __SSE2__
+	const __m128i v = _mm_set1_epi8(ch);
+
+	while (end - q >= 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)q), v));
+
+		if (m != 0)
+			return q + __builtin_ctz(m);
+		q += 16;
+	}
+#endif
+	for (; q < end; q++)
+		if (*q == ch)
+			return q;
+	return NULL;
+}
+
+static inline const char *
+rfind_byte(const char *s, const char *end, char ch)
+{
+#ifdef __SSE2__
+	const __m128i v = _mm_set1_epi8(ch);
+
+	while (end - s >= 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(end - 16)), v));
+
+		if (m != 0)
+			return end - 16 + (31 - __builtin_clz(m));
+		end -= 16;
+	}
+#endif
+	while (end > s)
+		if (*--end == ch)
+			return end;
+	return NULL;
+}
+
+/*
  * Find lit in [c->p, c->e); return its start or NULL.  The haystacks are
- * short (a migratetype name), where memchr beats memmem: on lit's second
- * byte, as the literals here start with a space, which is everywhere.
+ * short (a migratetype name): search for lit's second byte, as the
+ * literals here start with a space, which is everywhere.
  */
 static const char *
 find(const struct cur *c, const char *lit, size_t n)
@@ -147,9 +194,9 @@ find(const struct cur *c, const char *lit, size_t n)
 	const char *q = c->p;
 
 	if (n < 2)
-		return n == 1 ? memchr(q, lit[0], (size_t)(c->e - q)) : q;
+		return n == 1 ? find_byte(q, c->e, lit[0]) : q;
 	while ((size_t)(c->e - q) >= n) {
-		const char *k = memchr(q + 1, lit[1], (size_t)(c->e - q) - n + 1);
+		const char *k = find_byte(q + 1, c->e - n + 2, lit[1]);
 
 		if (k == NULL)
 			return NULL;
@@ -170,7 +217,7 @@ rfind(const struct cur *c, const char *lit, size_t n)
 		return NULL;
 	len = (size_t)(c->e - c->p) - n + 1;	/* where lit may start */
 	while (len > 0) {
-		const char *q = memrchr(c->p, lit[0], len);
+		const char *q = rfind_byte(c->p, c->p + len, lit[0]);
 
 		if (q == NULL)
 			return NULL;
@@ -210,7 +257,7 @@ parse_alloc_line(struct cur c, struct po_record *r)
 	if (!EAT(&c, ", mask 0x") || !eat_hex(&c, &r->gfp))
 		return PO_BAD_ALLOC_LINE;
 	if (EAT(&c, "(")) {
-		const char *close = memchr(c.p, ')', (size_t)(c.e - c.p));
+		const char *close = find_byte(c.p, c.e, ')');
 
 		if (close == NULL)
 			return PO_BAD_ALLOC_LINE;
@@ -305,7 +352,7 @@ parse_pfn_line(struct cur c, struct po_record *r)
 				return PO_BAD_PFN_LINE;
 			r->flag_names = span(c.p, q);
 			/* node=, zone=, lastcpupid=: the only '=' in there */
-			if (memchr(c.p, '=', (size_t)(q - c.p)) != NULL)
+			if (find_byte(c.p, q, '=') != NULL)
 				r->features |= PO_F_FLAG_FIELDS;
 		}
 		return PO_BAD_NONE;
@@ -638,24 +685,6 @@ use_avx2(void)
 }
 #endif
 
-/* The first '\n' in [q, end), or NULL: inline, for lines of a hundred bytes. */
-static inline const char *
-find_nl(const char *q, const char *end)
-{
-#ifdef __SSE2__
-	const __m128i nl = _mm_set1_epi8('\n');
-
-	while (end - q >= 16) {
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-		    _mm_loadu_si128((const __m128i *)(const void *)q), nl));
-
-		if (m != 0)
-			return q + __builtin_ctz(m);
-		q += 16;
-	}
-#endif
-	return memchr(q, '\n', (size_t)(end - q));
-}
 
 /*
  * Collect the lines of the record starting at s (a non-empty line) up to
@@ -686,7 +715,7 @@ scan_record(struct po_line *L, const char *s, const char *end, bool avx2,
 			nl = frames_end(q, end, 0, &k);
 #endif
 		else
-			nl = find_nl(q, end);
+			nl = find_byte(q, end, '\n');
 		if (nl == NULL)
 			return SCAN_INCOMPLETE;
 		if (nl == q) {

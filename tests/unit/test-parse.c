@@ -1160,6 +1160,7 @@ test_real_dump(void **state)
 	unsetenv("PO_PARSE_NO_AVX2");
 	assert_memory_equal(&c2, &c, sizeof(c));
 	assert_memory_equal(&st2, &st, sizeof(st));
+
 	free(data);
 }
 
@@ -1185,6 +1186,87 @@ test_real_show_stacks(void **state)
 	assert_int_equal(c.leak_pages, 2000);
 	assert_int_equal(c.leak_records, 1);
 	free(data);
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+/* n random digits of base 10 or 16 (mixed case), leading zeros included. */
+static void
+put_digits(char *out, size_t n, bool hex, unsigned *seed)
+{
+	static const char hexd[] = "0123456789abcdefABCDEF";
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = hex ? hexd[rand_r(seed) % 22] : (char)('0' + rand_r(seed) % 10);
+	out[n] = '\0';
+}
+
+/*
+ * Numbers of every length from 1 to 21 digits (hex: 1 to 17) in every
+ * numeric field of the first two lines: po_parse_record reads the values
+ * strtoull gives, or refuses the record where a number does not fit; the
+ * stream parser agrees, with the record whole or cut inside a number.
+ */
+static void
+test_numbers(void **state)
+{
+	unsigned seed = 7;
+
+	(void)state;
+	for (size_t len = 1; len <= 21; len++) {
+		for (int round = 0; round < 8; round++) {
+			char dec[32], dec2[32], hex[32], hex2[32], *rec = NULL;
+			char *recs, *sts, *recs2, *sts2;
+			struct po_record r;
+			enum po_malformed why = PO_BAD_NONE;
+			bool dec_fits, hex_fits;
+			size_t hl = len < 17 ? len : 17, cut = 1 + len * 3;
+			int rc;
+
+			put_digits(dec, len, false, &seed);
+			put_digits(dec2, len, false, &seed);
+			put_digits(hex, hl, true, &seed);
+			put_digits(hex2, hl, true, &seed);
+			if (round == 1) {	/* the largest values */
+				memset(dec, '9', len);
+				memset(hex, 'f', hl);
+			}
+			errno = 0;
+			(void)strtoull(dec, NULL, 10);
+			dec_fits = errno == 0;
+			hex_fits = hl <= 16;
+			rc = po_asprintf(&rec,
+			    "Page allocated via order 0, mask 0x%s(), pid 1, tgid 1 (c), ts %s ns\n"
+			    "PFN 0x%s type Movable Block %s type Movable Flags 0x%s()\n"
+			    " f+0x1/0x2\n\n", hex, dec, hex2, dec2, hex);
+			assert_true(rc > 0);
+
+			rc = po_parse_record(rec, strlen(rec), &r, &why);
+			if (dec_fits && hex_fits) {
+				assert_int_equal(rc, 0);
+				assert_true(r.gfp == strtoull(hex, NULL, 16));
+				assert_true(r.ts == strtoull(dec, NULL, 10));
+				assert_true(r.pfn == strtoull(hex2, NULL, 16));
+				assert_true(r.block == strtoull(dec2, NULL, 10));
+				assert_true(r.page_flags == strtoull(hex, NULL, 16));
+			} else {
+				assert_int_equal(rc, -EINVAL);
+			}
+
+			/* the stream parser, whole and in two slices */
+			tu_parse_sliced(rec, strlen(rec), NULL, 0, &recs, &sts);
+			tu_parse_sliced(rec, strlen(rec), &cut, 1, &recs2, &sts2);
+			assert_true((strstr(sts, "records=1 ") != NULL) ==
+			    (dec_fits && hex_fits));
+			assert_string_equal(recs2, recs);
+			assert_string_equal(sts2, sts);
+			free(recs);
+			free(sts);
+			free(recs2);
+			free(sts2);
+			free(rec);
+		}
+	}
 }
 
 /* ---- fuzz regressions ---------------------------------------------------- */
@@ -1265,6 +1347,7 @@ main(void)
 	T(test_parse_record);
 	T(test_frames_after_trailer);
 	T(test_alloc_line_edges);
+	T(test_numbers);
 	T(test_strings);
 	T(test_stats_add);
 	T(test_real_dump);
