@@ -188,7 +188,7 @@ rfind_byte(const char *s, const char *end, char ch)
  * short (a migratetype name): search for lit's second byte, as the
  * literals here start with a space, which is everywhere.
  */
-static const char *
+static inline __attribute__((always_inline)) const char *
 find(const struct cur *c, const char *lit, size_t n)
 {
 	const char *q = c->p;
@@ -208,7 +208,7 @@ find(const struct cur *c, const char *lit, size_t n)
 }
 
 /* Find the last occurrence of lit in [c->p, c->e). */
-static const char *
+static inline __attribute__((always_inline)) const char *
 rfind(const struct cur *c, const char *lit, size_t n)
 {
 	size_t len;
