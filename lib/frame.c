@@ -14,63 +14,75 @@
  * vmalloc and mempool internals.  Matched as prefixes, so `_noprof`,
  * `_nodemask`, `.isra.0` and similar suffixes follow along.
  */
-static const char *const allocator_prefixes[] = {
-	"get_page_from_freelist",
-	"__alloc_pages",
-	"alloc_pages",
-	"__alloc_frozen_pages",
-	"alloc_frozen_pages",
-	"alloc_page_interleave",
-	"alloc_pages_bulk",
-	"__folio_alloc",
-	"folio_alloc",
-	"vma_alloc_folio",
-	"__get_free_pages",
-	"get_zeroed_page",
-	"post_alloc_hook",
-	"prep_new_page",
-	"prep_compound_page",
-	"alloc_slab_page",
-	"allocate_slab",
-	"new_slab",
-	"___slab_alloc",
-	"__slab_alloc",
-	"slab_alloc",
-	"kmem_cache_alloc",
-	"__kmem_cache_alloc",
-	"kmalloc",
-	"__kmalloc",
-	"___kmalloc",
-	"kmalloc_large",
-	"__kmalloc_large",
-	"kmalloc_order",
-	"kmalloc_trace",
-	"kzalloc",
-	"kvmalloc",
-	"__kvmalloc",
-	"krealloc",
-	"__vmalloc",
-	"vmalloc",
-	"vzalloc",
-	"vm_area_alloc_pages",
-	"__vmalloc_area_node",
-	"mempool_alloc",
-	"filemap_alloc_folio",
-	"__filemap_alloc_folio",
-	"__page_cache_alloc",
-	"page_cache_alloc",
-	"alloc_page_buffers",
-	"alloc_contig_range",
-	"__alloc_contig",
-	"register_dummy_stack",
+#define PREFIX(s)	{ s, sizeof(s) - 1 }
+static const struct {
+	const char	*s;
+	size_t		 n;
+} allocator_prefixes[] = {
+	PREFIX("get_page_from_freelist"),
+	PREFIX("__alloc_pages"),
+	PREFIX("alloc_pages"),
+	PREFIX("__alloc_frozen_pages"),
+	PREFIX("alloc_frozen_pages"),
+	PREFIX("alloc_page_interleave"),
+	PREFIX("alloc_pages_bulk"),
+	PREFIX("__folio_alloc"),
+	PREFIX("folio_alloc"),
+	PREFIX("vma_alloc_folio"),
+	PREFIX("__get_free_pages"),
+	PREFIX("get_zeroed_page"),
+	PREFIX("post_alloc_hook"),
+	PREFIX("prep_new_page"),
+	PREFIX("prep_compound_page"),
+	PREFIX("alloc_slab_page"),
+	PREFIX("allocate_slab"),
+	PREFIX("new_slab"),
+	PREFIX("___slab_alloc"),
+	PREFIX("__slab_alloc"),
+	PREFIX("slab_alloc"),
+	PREFIX("kmem_cache_alloc"),
+	PREFIX("__kmem_cache_alloc"),
+	PREFIX("kmalloc"),
+	PREFIX("__kmalloc"),
+	PREFIX("___kmalloc"),
+	PREFIX("kmalloc_large"),
+	PREFIX("__kmalloc_large"),
+	PREFIX("kmalloc_order"),
+	PREFIX("kmalloc_trace"),
+	PREFIX("kzalloc"),
+	PREFIX("kvmalloc"),
+	PREFIX("__kvmalloc"),
+	PREFIX("krealloc"),
+	PREFIX("__vmalloc"),
+	PREFIX("vmalloc"),
+	PREFIX("vzalloc"),
+	PREFIX("vm_area_alloc_pages"),
+	PREFIX("__vmalloc_area_node"),
+	PREFIX("mempool_alloc"),
+	PREFIX("filemap_alloc_folio"),
+	PREFIX("__filemap_alloc_folio"),
+	PREFIX("__page_cache_alloc"),
+	PREFIX("page_cache_alloc"),
+	PREFIX("alloc_page_buffers"),
+	PREFIX("alloc_contig_range"),
+	PREFIX("__alloc_contig"),
+	PREFIX("register_dummy_stack"),
 };
+#undef PREFIX
 
 bool
 po_frame_is_allocator(struct po_span sym)
 {
-	for (size_t i = 0; i < PO_ARRAY_SIZE(allocator_prefixes); i++)
-		if (po_span_startswith(sym, allocator_prefixes[i]))
+	/* once for each of a stack's leading frames: lengths known, first byte first */
+	if (sym.n == 0)
+		return false;
+	for (size_t i = 0; i < PO_ARRAY_SIZE(allocator_prefixes); i++) {
+		const char *a = allocator_prefixes[i].s;
+		size_t n = allocator_prefixes[i].n;
+
+		if (a[0] == sym.p[0] && sym.n >= n && memcmp(sym.p, a, n) == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -202,19 +214,44 @@ po_stack_signature(struct po_span stack, char *buf, size_t len)
 	return used;
 }
 
+/* Append len bytes at n if they fit with room for more; the new length. */
+static inline size_t
+sig_put(char *buf, size_t cap, size_t n, const char *src, size_t len)
+{
+	if (n < cap && len < cap - n)
+		memcpy(buf + n, src, len);
+	return n + len;
+}
+
+/*
+ * Culprit, module and signature hash in one pass over the frames (the
+ * signature as po_stack_signature() writes it; a signature longer than
+ * the buffer is written again whole).
+ */
 void
 po_stack_describe(struct po_span stack, struct po_stack_info *ret)
 {
 	struct po_span it = stack, line, last_sym = { NULL, 0 }, last_line = { NULL, 0 };
-	bool found = false;
+	bool found = false, have_mod = false;
 	char sig[4096];
-	size_t n;
+	size_t n = 0;
+
+#define PUT(src, len)	(n = sig_put(sig, sizeof(sig), n, (src), (len)))
 
 	memset(ret, 0, sizeof(*ret));
 	while (po_frame_next(&it, &line)) {
 		struct po_frame f;
 
 		po_frame_parse(line, &f);
+		PUT(f.sym.p, f.sym.n);
+		if (f.mod.n > 0) {
+			PUT(" [", 2);
+			PUT(f.mod.p, f.mod.n);
+			PUT("]", 1);
+		}
+		PUT("\n", 1);
+		if (have_mod)
+			continue;
 		if (!found && f.mod.n == 0 && po_frame_is_allocator(f.sym)) {
 			last_sym = f.sym;
 			last_line = line;
@@ -227,16 +264,16 @@ po_stack_describe(struct po_span stack, struct po_stack_info *ret)
 		}
 		if (f.mod.n > 0) {
 			ret->module = f.mod;
-			break;
+			have_mod = true;
 		}
 	}
+#undef PUT
 	if (!found) {
 		/* Nothing but allocator frames: name the outermost one. */
 		ret->culprit = last_sym;
 		ret->culprit_line = last_line;
 	}
 
-	n = po_stack_signature(stack, sig, sizeof(sig));
 	if (n < sizeof(sig)) {
 		ret->sig_hash = po_hash(sig, n);
 	} else {

@@ -427,6 +427,15 @@ test_real_stacks(void **state)
 					assert_true(po_frame_is_allocator(fr.sym));
 				}
 			}
+			/* the signature hash is that of po_stack_signature's text */
+			{
+				char sig[8192];
+				size_t n = po_stack_signature((struct po_span){ stack.p, stack.n },
+				    sig, sizeof(sig));
+
+				assert_true(n < sizeof(sig));
+				assert_true(si.sig_hash == po_hash(sig, n));
+			}
 			if (po_span_eq(si.culprit, "leaker_leak_pages")) {
 				assert_span(si.module, "leaker");
 				leaker++;
