@@ -762,8 +762,45 @@ stats_json(const struct dump *d)
 	return j;
 }
 
-struct jbuf;
-static int jbuf_put(const char *buf, size_t size, void *data);
+/*
+ * Items are encoded into a buffer that goes out in 64 KiB writes:
+ * json_dumpf() would call fwrite() (and take stdout's lock) for every
+ * token, which cost more than parsing the dump when there are many groups.
+ */
+struct jbuf {
+	char	*p;
+	size_t	 n;
+	size_t	 cap;
+};
+
+static void
+jbuf_grow(struct jbuf *b, size_t size)
+{
+	size_t cap = b->cap ? b->cap : (size_t)128 * 1024;
+
+	while (size > cap - b->n)
+		cap *= 2;
+	b->p = po_xrealloc(b->p, cap, 1);
+	b->cap = cap;
+}
+
+/* Inline: a group's JSON is some forty small pieces. */
+static inline void
+jb_put(const char *buf, size_t size, struct jbuf *b)
+{
+	if (size > b->cap - b->n)
+		jbuf_grow(b, size);
+	memcpy(b->p + b->n, buf, size);
+	b->n += size;
+}
+
+/* jb_put for json_dump_callback() */
+static int
+jbuf_put(const char *buf, size_t size, void *data)
+{
+	jb_put(buf, size, data);
+	return 0;
+}
 
 /*
  * A group's members are written by one list of calls (group_keys) into one
@@ -799,9 +836,9 @@ gw_key(struct gw *w, const char *key)
 {
 	bool first = w->members++ == 0;
 
-	(void)jbuf_put(first ? "\"" : ",\"", first ? 1 : 2, w->text);
-	(void)jbuf_put(key, strlen(key), w->text);
-	(void)jbuf_put("\":", 2, w->text);
+	jb_put(first ? "\"" : ",\"", first ? 1 : 2, w->text);
+	jb_put(key, strlen(key), w->text);
+	jb_put("\":", 2, w->text);
 }
 
 static void
@@ -821,7 +858,7 @@ gw_int(struct gw *w, const char *key, int64_t v)
 	if (v < 0)
 		*--p = '-';
 	gw_key(w, key);
-	(void)jbuf_put(p, (size_t)(num + sizeof(num) - p), w->text);
+	jb_put(p, (size_t)(num + sizeof(num) - p), w->text);
 }
 
 static void
@@ -836,9 +873,9 @@ gw_str(struct gw *w, const char *key, const char *p, size_t n)
 		return;
 	}
 	gw_key(w, key);
-	(void)jbuf_put("\"", 1, w->text);
-	(void)jbuf_put(p, n, w->text);
-	(void)jbuf_put("\"", 1, w->text);
+	jb_put("\"", 1, w->text);
+	jb_put(p, n, w->text);
+	jb_put("\"", 1, w->text);
 }
 
 /* "frames": the stack's lines as printed, without the leading space */
@@ -857,18 +894,18 @@ gw_frames(struct gw *w, struct po_span it)
 		return;
 	}
 	gw_key(w, "frames");
-	(void)jbuf_put("[", 1, w->text);
+	jb_put("[", 1, w->text);
 	while (po_frame_next(&it, &line)) {
 		if (!needs_no_escape(line.p, line.n)) {
 			w->escape = true;
 			return;
 		}
-		(void)jbuf_put(first ? "\"" : ",\"", first ? 1 : 2, w->text);
-		(void)jbuf_put(line.p, line.n, w->text);
-		(void)jbuf_put("\"", 1, w->text);
+		jb_put(first ? "\"" : ",\"", first ? 1 : 2, w->text);
+		jb_put(line.p, line.n, w->text);
+		jb_put("\"", 1, w->text);
 		first = false;
 	}
-	(void)jbuf_put("]", 1, w->text);
+	jb_put("]", 1, w->text);
 }
 
 static void
@@ -1011,34 +1048,6 @@ json_stream_begin(json_t *head)
 	free(s);
 }
 
-/*
- * Items are encoded into a buffer that goes out in 64 KiB writes:
- * json_dumpf() would call fwrite() (and take stdout's lock) for every
- * token, which cost more than parsing the dump when there are many groups.
- */
-struct jbuf {
-	char	*p;
-	size_t	 n;
-	size_t	 cap;
-};
-
-static int
-jbuf_put(const char *buf, size_t size, void *data)
-{
-	struct jbuf *b = data;
-
-	if (size > b->cap - b->n) {
-		size_t cap = b->cap ? b->cap : (size_t)128 * 1024;
-
-		while (size > cap - b->n)
-			cap *= 2;
-		b->p = po_xrealloc(b->p, cap, 1);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, buf, size);
-	b->n += size;
-	return 0;
-}
 
 static void
 jbuf_flush(struct jbuf *b)
@@ -1052,7 +1061,7 @@ jbuf_flush(struct jbuf *b)
 static void
 jbuf_item(struct jbuf *b, json_t *item, bool first)
 {
-	(void)jbuf_put(first ? "\n" : ",\n", first ? 1 : 2, b);
+	jb_put(first ? "\n" : ",\n", first ? 1 : 2, b);
 	(void)json_dump_callback(item, jbuf_put, b, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(item);
 }
@@ -1105,11 +1114,11 @@ encode_groups(void *arg)
 		struct gw w = { .text = &j->out };
 
 		if (!jansson_only) {
-			(void)jbuf_put(i == 0 ? "\n{" : ",\n{", i == 0 ? 2 : 3, &j->out);
+			jb_put(i == 0 ? "\n{" : ",\n{", i == 0 ? 2 : 3, &j->out);
 			gw_int(&w, "blocks", (int64_t)g->blocks[0]);
 			gw_int(&w, "pages", (int64_t)g->pages[0]);
 			group_keys(&w, j->agg, j->o, g);
-			(void)jbuf_put("}", 1, &j->out);
+			jb_put("}", 1, &j->out);
 		}
 		if (jansson_only || w.escape) {
 			j->out.n = mark;

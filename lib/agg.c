@@ -126,21 +126,43 @@ po_keys_parse(const char *list, enum po_key *keys, unsigned *ret_n, char **cause
 	return 0;
 }
 
+/* The n bytes at s into buf of len bytes as a string, cut to fit (snprintf's "%.*s"). */
+static void
+copy_cut(char *buf, size_t len, const char *s, size_t n)
+{
+	if (len == 0)
+		return;
+	if (n > len - 1)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
 void
 po_allocator_str(unsigned ator, char *buf, size_t len)
 {
-	char s[32];	/* room for "CMA SLAB VMALLOC OTHERS " */
+	static const struct {
+		unsigned	 bit;
+		const char	*name;
+	} names[] = {
+		{ PO_ATOR_CMA, "CMA" }, { PO_ATOR_SLAB, "SLAB" },
+		{ PO_ATOR_VMALLOC, "VMALLOC" }, { PO_ATOR_OTHERS, "OTHERS" },
+	};
+	char s[32];	/* room for "CMA SLAB VMALLOC OTHERS" */
+	size_t n = 0;
 
-	/* built whole first, so that a short buf gets a plain prefix */
-	snprintf(s, sizeof(s), "%s%s%s%s",
-	    (ator & PO_ATOR_CMA) ? "CMA " : "",
-	    (ator & PO_ATOR_SLAB) ? "SLAB " : "",
-	    (ator & PO_ATOR_VMALLOC) ? "VMALLOC " : "",
-	    (ator & PO_ATOR_OTHERS) ? "OTHERS " : "");
-	if (s[0] != '\0')
-		s[strlen(s) - 1] = '\0';
-	if (len > 0)
-		snprintf(buf, len, "%s", s);
+	/* built whole first, so that a short buf gets a plain prefix (once a group: no printf) */
+	for (size_t i = 0; i < PO_ARRAY_SIZE(names); i++) {
+		size_t k = strlen(names[i].name);
+
+		if (!(ator & names[i].bit))
+			continue;
+		if (n > 0)
+			s[n++] = ' ';
+		memcpy(s + n, names[i].name, k);
+		n += k;
+	}
+	copy_cut(buf, len, s, n);
 }
 
 int
@@ -716,9 +738,16 @@ po_agg_key_str(const struct po_agg *a, const struct po_group *g, unsigned i,
 	const char *s;
 
 	switch (k) {
-	case PO_KEY_STACK:
-		snprintf(buf, len, "%016llx",
-		    (unsigned long long)po_stacktab_get(a->stacks, (uint32_t)v)->hash);
+	case PO_KEY_STACK:	/* "%016llx", without printf: once a group */
+		if (len > 0) {
+			static const char hex[] = "0123456789abcdef";
+			uint64_t h = po_stacktab_get(a->stacks, (uint32_t)v)->hash;
+			char t[16];
+
+			for (int d = 15; d >= 0; d--, h >>= 4)
+				t[d] = hex[h & 15];
+			copy_cut(buf, len, t, sizeof(t));
+		}
 		break;
 	case PO_KEY_SIGNATURE:
 		snprintf(buf, len, "%016llx", (unsigned long long)v);
