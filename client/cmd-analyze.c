@@ -19,6 +19,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "pageownerctl.h"
 
@@ -819,16 +822,48 @@ struct gw {
 	bool		 escape;	/* text: a string needs jansson */
 };
 
+/*
+ * [p, p + n) is printable ASCII without '"' or '\\' (and, with nl, the
+ * '\n' between frame lines): JSON text as it is.  16 bytes at a time, as
+ * a stack's text is most of a group's output.
+ */
 static bool
-needs_no_escape(const char *p, size_t n)
+needs_no_escape_nl(const char *p, size_t n, bool nl)
 {
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+	const __m128i qu = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	const __m128i lf = _mm_set1_epi8(nl ? '\n' : 0x20);
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		/* signed: bytes from 0x80 are below 0x20 too */
+		__m128i bad = _mm_andnot_si128(_mm_cmpeq_epi8(x, lf),
+		    _mm_cmplt_epi8(x, sp));
+
+		bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, del));
+		bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, qu));
+		bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, bs));
+		if (_mm_movemask_epi8(bad) != 0)
+			return false;
+	}
+#endif
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+		if ((c < 0x20 && !(nl && c == '\n')) || c > 0x7e || c == '"' ||
+		    c == '\\')
 			return false;
 	}
 	return true;
+}
+
+static bool
+needs_no_escape(const char *p, size_t n)
+{
+	return needs_no_escape_nl(p, n, false);
 }
 
 static void
@@ -893,13 +928,14 @@ gw_frames(struct gw *w, struct po_span it)
 		json_object_set_new_nocheck(w->obj, "frames", a);
 		return;
 	}
+	/* lines are split at '\n': the text as a whole, '\n' allowed */
+	if (!needs_no_escape_nl(it.p, it.n, true)) {
+		w->escape = true;
+		return;
+	}
 	gw_key(w, "frames");
 	jb_put("[", 1, w->text);
 	while (po_frame_next(&it, &line)) {
-		if (!needs_no_escape(line.p, line.n)) {
-			w->escape = true;
-			return;
-		}
 		jb_put(first ? "\"" : ",\"", first ? 1 : 2, w->text);
 		jb_put(line.p, line.n, w->text);
 		jb_put("\"", 1, w->text);

@@ -232,6 +232,9 @@ stack_is_vmalloc(struct po_span stack)
 {
 	struct po_span it = stack, line, prev = { NULL, 0 };
 
+	/* most stacks have no vmalloc frame: one search of the whole text */
+	if (!po_contains(stack, "__vmalloc_node_range", 20))
+		return false;
 	while (po_frame_next(&it, &line)) {
 		if (po_contains(line, "__vmalloc_node_range", 20))
 			return prev.n > 0 && po_contains(prev, "alloc_pages", 11);
