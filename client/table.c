@@ -53,6 +53,20 @@ disp_width(const char *s)
 	return w;
 }
 
+/* n spaces (no printf: a table of many groups pads a hundred thousand cells) */
+static void
+put_spaces(FILE *f, size_t n)
+{
+	static const char sp[] = "                                ";
+
+	while (n > 0) {
+		size_t k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
+
+		fwrite(sp, 1, k, f);
+		n -= k;
+	}
+}
+
 /* s in a column of width w, aligned; the last column is not padded. */
 static void
 put_cell(FILE *f, const char *s, size_t w, enum table_align align, bool last)
@@ -60,10 +74,10 @@ put_cell(FILE *f, const char *s, size_t w, enum table_align align, bool last)
 	size_t have = disp_width(s), pad = w > have ? w - have : 0;
 
 	if (align == TABLE_RIGHT)
-		fprintf(f, "%*s", (int)pad, "");
+		put_spaces(f, pad);
 	fputs(s, f);
 	if (align == TABLE_LEFT && !last)
-		fprintf(f, "%*s", (int)pad, "");
+		put_spaces(f, pad);
 }
 
 /*
@@ -207,8 +221,21 @@ table_cell(struct table *t, const char *fmt, ...)
 	if (t->ncols == 0)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
+	if (strcmp(fmt, "%s") == 0) {		/* most cells: no vasprintf */
+		s = po_xstrdup(va_arg(ap, const char *));
+	} else if (strcmp(fmt, "%llu") == 0) {
+		char num[24], *q = num + sizeof(num);
+		unsigned long long v = va_arg(ap, unsigned long long);
+
+		*--q = '\0';
+		do {
+			*--q = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		s = po_xstrdup(q);
+	} else if (vasprintf(&s, fmt, ap) < 0) {
 		s = po_xstrdup("?");
+	}
 	va_end(ap);
 	display_scrub(s);
 	n = disp_width(s);
