@@ -213,6 +213,8 @@ scan_run(void *arg)
 	char *buf = po_xmalloc(READ_CHUNK);
 	off_t pos = s->start;
 
+	po_parser_start_at(s->parser, (uint64_t)pos);	/* offsets in the file */
+
 	if (s->map != NULL && s->end > pos)
 		pos = scan_mapped(s, pos);
 	for (;;) {

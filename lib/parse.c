@@ -886,6 +886,16 @@ po_parser_reset(struct po_parser *p)
 }
 
 /*
+ * The input begins offset bytes into a file (a thread's part of it): record
+ * and malformed offsets count from the file's start.  Before any feed.
+ */
+void
+po_parser_start_at(struct po_parser *p, uint64_t offset)
+{
+	p->offset = offset;
+}
+
+/*
  * The slice's records are all handed over before it returns: a batch never
  * holds a record past the slice (or the carry buffer) it points into.
  */

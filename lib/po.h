@@ -181,6 +181,7 @@ struct po_parser;
 int	 po_parser_new(struct po_parser **ret);
 void	 po_parser_free(struct po_parser *p);
 void	 po_parser_reset(struct po_parser *p);
+void	 po_parser_start_at(struct po_parser *p, uint64_t offset);
 int	 po_parser_feed(struct po_parser *p, const char *buf, size_t len,
 	    po_record_fn fn, void *userdata);
 int	 po_parser_feed_batch(struct po_parser *p, const char *buf, size_t len,

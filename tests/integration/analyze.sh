@@ -64,6 +64,21 @@ check "4 threads and 1 thread give identical JSON" cmp -s "$T/t1.json" "$T/t4.js
 "$CTL" analyze --json --threads 3 --by module,comm "$T/big.txt" >"$T/t3m.json"
 "$CTL" analyze --json --threads 1 --by module,comm "$T/big.txt" >"$T/t1m.json"
 check "3 threads and 1 thread agree when grouped by module,comm" cmp -s "$T/t1m.json" "$T/t3m.json"
+# Junk three quarters in (another thread's part) and a cut last record: the
+# first malformed record is named by its offset in the file, however split.
+junk_at=$("$PY" - "$T/big.txt" "$T/bad.txt" <<'PYEOF'
+import sys
+data = open(sys.argv[1], 'rb').read()
+at = data.index(b'\n\n', len(data) * 3 // 4) + 2
+open(sys.argv[2], 'wb').write(data[:at] + b'this is not a record\n\n' + data[at:-100])
+print(at)
+PYEOF
+)
+"$CTL" analyze --json --threads 1 "$T/bad.txt" >"$T/b1.json" 2>/dev/null
+"$CTL" analyze --json --threads 4 "$T/bad.txt" >"$T/b4.json" 2>/dev/null
+check "a damaged dump: 4 threads and 1 thread give identical JSON" cmp -s "$T/b1.json" "$T/b4.json"
+check "a damaged dump: the first malformed record's offset is its place in the file" \
+	[ "$(pyjson "$T/b4.json" '(d["malformed"], d["first_malformed"]["offset"])')" = "(2, $junk_at)" ]
 
 # --- diff of two dumps ----------------------------------------------------
 # B = A without the first 500 leaker records and with 300 records of A's
