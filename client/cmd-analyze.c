@@ -1138,27 +1138,35 @@ struct encode_job {
 	struct jbuf	 out;
 };
 
+/* PO_ANALYZE_JANSSON: groups by jansson only (the tests' comparison) */
+static bool
+jansson_only(void)
+{
+	static int only = -1;
+
+	if (only < 0)
+		only = getenv("PO_ANALYZE_JANSSON") != NULL;
+	return only;
+}
+
 static void *
 encode_groups(void *arg)
 {
 	struct encode_job *j = arg;
-	static int jansson_only = -1;	/* PO_ANALYZE_JANSSON: the tests' check */
 
-	if (jansson_only < 0)
-		jansson_only = getenv("PO_ANALYZE_JANSSON") != NULL;
 	for (size_t i = j->from; i < j->to; i++) {
 		const struct po_group *g = j->gs[i];
 		size_t mark = j->out.n;
 		struct gw w = { .text = &j->out };
 
-		if (!jansson_only) {
+		if (!jansson_only()) {
 			jb_put(i == 0 ? "\n{" : ",\n{", i == 0 ? 2 : 3, &j->out);
 			gw_int(&w, "blocks", (int64_t)g->blocks[0]);
 			gw_int(&w, "pages", (int64_t)g->pages[0]);
 			group_keys(&w, j->agg, j->o, g);
 			jb_put("}", 1, &j->out);
 		}
-		if (jansson_only || w.escape) {
+		if (jansson_only() || w.escape) {
 			j->out.n = mark;
 			w = (struct gw){ .obj = json_object() };
 			gw_int(&w, "blocks", (int64_t)g->blocks[0]);
@@ -1260,6 +1268,30 @@ print_one(const struct ctl *ctl, const struct analyze_opts *o, struct po_agg *ag
 	}
 }
 
+/* A diff group's counts as JSON text, in the order the jansson way has them. */
+static void
+diff_text(struct gw *w, const struct po_group *g, bool idents, bool first)
+{
+	jb_put(first ? "\n{" : ",\n{", first ? 2 : 3, w->text);
+	for (int side = 0; side < 2; side++) {
+		struct gw sub = { .text = w->text };
+
+		gw_key(w, side == 0 ? "a" : "b");
+		jb_put("{", 1, w->text);
+		gw_int(&sub, "blocks", (int64_t)g->blocks[side]);
+		gw_int(&sub, "pages", (int64_t)g->pages[side]);
+		jb_put("}", 1, w->text);
+	}
+	gw_int(w, "net_pages", (int64_t)(g->pages[1] - g->pages[0]));
+	gw_int(w, "net_blocks", (int64_t)(g->blocks[1] - g->blocks[0]));
+	if (idents) {
+		gw_int(w, "allocated_pages", (int64_t)g->alloc_pages);
+		gw_int(w, "allocated_blocks", (int64_t)g->alloc_blocks);
+		gw_int(w, "freed_pages", (int64_t)g->freed_pages);
+		gw_int(w, "freed_blocks", (int64_t)g->freed_blocks);
+	}
+}
+
 static void
 print_diff(const struct ctl *ctl, const struct analyze_opts *o, struct po_agg *agg,
     struct po_group **gs, size_t n, const struct dump *a, const struct dump *b,
@@ -1280,6 +1312,20 @@ print_diff(const struct ctl *ctl, const struct analyze_opts *o, struct po_agg *a
 		json_stream_begin(j);
 		for (size_t i = 0; i < shown; i++) {
 			const struct po_group *g = gs[i];
+			size_t mark = jout.n;
+			struct gw w = { .text = &jout };
+
+			if (!jansson_only()) {
+				diff_text(&w, g, idents, i == 0);
+				group_keys(&w, agg, o, g);
+				jb_put("}", 1, &jout);
+				if (!w.escape) {
+					if (jout.n >= (size_t)64 * 1024)
+						jbuf_flush(&jout);
+					continue;
+				}
+				jout.n = mark;	/* a string for jansson: again */
+			}
 			json_t *jg = json_pack("{s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I}",
 			    "a", "blocks", (json_int_t)g->blocks[0],
 			    "pages", (json_int_t)g->pages[0],
@@ -1299,9 +1345,9 @@ print_diff(const struct ctl *ctl, const struct analyze_opts *o, struct po_agg *a
 				    json_integer((json_int_t)g->freed_blocks));
 			}
 			{
-				struct gw w = { .obj = jg };
+				struct gw wj = { .obj = jg };
 
-				group_keys(&w, agg, o, g);
+				group_keys(&wj, agg, o, g);
 			}
 			json_stream_item(jg, i == 0);
 		}

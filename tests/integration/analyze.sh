@@ -189,6 +189,13 @@ for args in "" "--by culprit,module,comm" "--by stack,pid,tgid,order,gfp,allocat
 		PO_ANALYZE_JANSSON=1 "$CTL" analyze --json $args "$f" >"$T/jansson.json" 2>/dev/null
 		cmp -s "$T/fast.json" "$T/jansson.json" && [ -s "$T/fast.json" ] && same=$((same + 1))
 	done
+	# and a diff of two dumps (with identities), of binary names too
+	total=$((total + 1))
+	# shellcheck disable=SC2086
+	"$CTL" analyze --json $args "$real" "$T/binary.txt" >"$T/fast.json" 2>/dev/null
+	# shellcheck disable=SC2086
+	PO_ANALYZE_JANSSON=1 "$CTL" analyze --json $args "$real" "$T/binary.txt" >"$T/jansson.json" 2>/dev/null
+	cmp -s "$T/fast.json" "$T/jansson.json" && [ -s "$T/fast.json" ] && same=$((same + 1))
 done
 check "--json: the direct writer and jansson give the same bytes ($same of $total runs)" [ "$same" -eq "$total" ]
 
