@@ -110,15 +110,15 @@ eat_hex(struct cur *c, uint64_t *ret)
 {
 	uint64_t v = 0;
 	const char *s = c->p;
+	const char *fast = c->e - c->p > 16 ? c->p + 16 : c->e;
 	int d;
 
-	while (c->p < c->e && (d = hexdig1[(unsigned char)*c->p] - 1) >= 0) {
-		if (c->p - s >= 16)
-			return false;
+	while (c->p < fast && (d = hexdig1[(unsigned char)*c->p] - 1) >= 0) {
 		v = (v << 4) | (uint64_t)d;
 		c->p++;
 	}
-	if (c->p == s)
+	/* none, or a 17th digit: more than 64 bits */
+	if (c->p == s || (c->p < c->e && hexdig1[(unsigned char)*c->p] != 0))
 		return false;
 	*ret = v;
 	return true;
