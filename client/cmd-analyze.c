@@ -1086,7 +1086,6 @@ json_stream_begin(json_t *head)
 	free(s);
 }
 
-
 static void
 jbuf_flush(struct jbuf *b)
 {
@@ -1138,7 +1137,10 @@ struct encode_job {
 	struct jbuf	 out;
 };
 
-/* PO_ANALYZE_JANSSON: groups by jansson only (the tests' comparison) */
+/*
+ * PO_ANALYZE_JANSSON: groups by jansson only (the tests' comparison).
+ * Read once before the encoding threads start (print_groups_json).
+ */
 static bool
 jansson_only(void)
 {
@@ -1189,6 +1191,7 @@ print_groups_json(const struct analyze_opts *o, struct po_agg *agg,
 	bool two = (o->threads ? o->threads : default_threads()) > 1 &&
 	    shown > ENCODE_BATCH;
 
+	(void)jansson_only();	/* before the threads */
 	for (size_t at = 0; at < shown; ) {
 		pthread_t tid;
 		bool spawned = false;
