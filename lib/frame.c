@@ -178,6 +178,31 @@ po_frame_parse(struct po_span line, struct po_frame *ret)
 }
 
 /*
+ * Append n bytes at used to buf (len bytes), copying what fits before a
+ * final NUL, so that a cut signature is a clean prefix; the new length.
+ */
+static inline size_t
+sig_put(char *buf, size_t len, size_t used, const char *src, size_t n)
+{
+	if (used + 1 < len)
+		memcpy(buf + used, src, n < len - 1 - used ? n : len - 1 - used);
+	return used + n;
+}
+
+/* One frame's line of a signature: "sym [module]\n". */
+static size_t
+sig_put_frame(char *buf, size_t len, size_t used, const struct po_frame *f)
+{
+	used = sig_put(buf, len, used, f->sym.p, f->sym.n);
+	if (f->mod.n > 0) {
+		used = sig_put(buf, len, used, " [", 2);
+		used = sig_put(buf, len, used, f->mod.p, f->mod.n);
+		used = sig_put(buf, len, used, "]", 1);
+	}
+	return sig_put(buf, len, used, "\n", 1);
+}
+
+/*
  * The signature of a stack: "sym [module]" per frame, one per line, with
  * offsets, sizes and addresses dropped.  It follows one code path across
  * reboots and rebuilds.  Returns the length it needed (like snprintf).
@@ -188,39 +213,15 @@ po_stack_signature(struct po_span stack, char *buf, size_t len)
 	struct po_span line;
 	size_t used = 0;
 
-	/* copy what fits, so that a cut signature is a clean prefix */
-#define PUT(src, n) do {						\
-		if (used + 1 < len)					\
-			memcpy(buf + used, (src), (n) < len - 1 - used ?	\
-			    (n) : len - 1 - used);			\
-		used += (n);						\
-	} while (0)
-
 	while (po_frame_next(&stack, &line)) {
 		struct po_frame f;
 
 		po_frame_parse(line, &f);
-		PUT(f.sym.p, f.sym.n);
-		if (f.mod.n > 0) {
-			PUT(" [", 2);
-			PUT(f.mod.p, f.mod.n);
-			PUT("]", 1);
-		}
-		PUT("\n", 1);
+		used = sig_put_frame(buf, len, used, &f);
 	}
-#undef PUT
 	if (len > 0)
 		buf[used < len ? used : len - 1] = '\0';
 	return used;
-}
-
-/* Append len bytes at n if they fit with room for more; the new length. */
-static inline size_t
-sig_put(char *buf, size_t cap, size_t n, const char *src, size_t len)
-{
-	if (n < cap && len < cap - n)
-		memcpy(buf + n, src, len);
-	return n + len;
 }
 
 /*
@@ -236,20 +237,12 @@ po_stack_describe(struct po_span stack, struct po_stack_info *ret)
 	char sig[4096];
 	size_t n = 0;
 
-#define PUT(src, len)	(n = sig_put(sig, sizeof(sig), n, (src), (len)))
-
 	memset(ret, 0, sizeof(*ret));
 	while (po_frame_next(&it, &line)) {
 		struct po_frame f;
 
 		po_frame_parse(line, &f);
-		PUT(f.sym.p, f.sym.n);
-		if (f.mod.n > 0) {
-			PUT(" [", 2);
-			PUT(f.mod.p, f.mod.n);
-			PUT("]", 1);
-		}
-		PUT("\n", 1);
+		n = sig_put_frame(sig, sizeof(sig), n, &f);
 		if (have_mod)
 			continue;
 		if (!found && f.mod.n == 0 && po_frame_is_allocator(f.sym)) {
@@ -267,13 +260,13 @@ po_stack_describe(struct po_span stack, struct po_stack_info *ret)
 			have_mod = true;
 		}
 	}
-#undef PUT
 	if (!found) {
 		/* Nothing but allocator frames: name the outermost one. */
 		ret->culprit = last_sym;
 		ret->culprit_line = last_line;
 	}
 
+	/* whole when it fits with room for a NUL, as po_stack_signature has it */
 	if (n < sizeof(sig)) {
 		ret->sig_hash = po_hash(sig, n);
 	} else {
