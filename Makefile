@@ -90,7 +90,8 @@ $(B)/tests/gen-dump: tests/bench/gen-dump.c
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lm
 
 # the bench's history generator writes through the daemon's own engine
-ENGINE_OBJS	:= $(patsubst %,$(B)/daemon/%.o,engine combo store pack series source config log) \
+ENGINE_OBJS	:= $(patsubst %,$(B)/daemon/%.o,engine full stacks rollup identfile registry \
+		   series combo store pack source config log history cover) \
 		   $(B)/gen/migrations.o
 $(B)/tests/bench/gen-history.o: tests/bench/gen-history.c
 	@mkdir -p $(@D)

@@ -1,10 +1,11 @@
 /*
- * collect.c: the collector thread.  It sleeps until the main loop asks for
- * a snapshot, takes it with the engine (its own database connection), and
- * hands the result back through an eventfd that the main loop watches.
- * One snapshot at a time; a request while one runs is remembered, not
- * queued twice.  Stopping sets a flag the parser checks between records,
- * so a snapshot is finished or abandoned, never half-written.
+ * collect.c: the collector thread.  It owns the engine (and so the only
+ * write connection to the database) and runs one job at a time: a
+ * snapshot, a pin, a prune.  The main loop submits jobs; results come back
+ * through an eventfd that the main loop watches, in the order the jobs
+ * ran.  Snapshots do not pile up: while one is queued, asking for another
+ * gives the queued one.  Stopping sets a flag the parser checks between
+ * records, so a snapshot is finished or abandoned, never half-written.
  */
 #include <errno.h>
 #include <string.h>
@@ -15,27 +16,50 @@
 
 #include "page-ownerd.h"
 
+#define MAX_QUEUED	64	/* pins and prunes waiting; more are refused */
+
 struct result_node {
-	struct snap_result	 res;
-	struct result_node	*next;
+	struct job_result res;
+	struct result_node *next;
 };
 
 struct collector {
 	pthread_t	 thread;
 	pthread_mutex_t	 lock;		/* guards everything below it */
 	pthread_cond_t	 cond;
-	bool		 want;		/* a snapshot is asked for */
-	bool		 running;	/* one is being taken */
-	struct config	 cfg;		/* settings for the next snapshot */
+	struct job	 queue[MAX_QUEUED]; /* jobs not started, oldest first */
+	size_t		 nqueue;
+	bool		 running;	/* a job is being run */
+	enum job_kind	 running_kind;
+	uint64_t	 seq;		/* of the last job submitted */
+	struct config	 cfg;		/* settings for the next job */
 	struct result_node *results;	/* finished, for the main loop (FIFO) */
 	struct result_node **tail;
 	volatile int	 stop;		/* read by the parser callback */
 	struct engine	*engine;	/* used by the thread only */
 	int		 efd;		/* wakes the main loop */
 	struct event	*ev;
-	void		(*done)(struct snap_result *res, void *userdata);
+	void		(*done)(struct job_result *res, void *userdata);
 	void		*userdata;
 };
+
+static void
+run_job(struct engine *e, const struct config *cfg, volatile int *stop,
+    struct job_result *res)
+{
+	switch (res->job.kind) {
+	case JOB_SNAPSHOT:
+		engine_snapshot(e, cfg, stop, &res->snap);
+		res->error = res->snap.error;
+		break;
+	case JOB_PIN:
+		res->error = engine_pin(e, res->job.snapshot, res->job.pinned, &res->cause);
+		break;
+	case JOB_PRUNE:
+		res->error = engine_prune(e, cfg, &res->count, &res->cause);
+		break;
+	}
+}
 
 static void *
 collector_main(void *arg)
@@ -48,17 +72,19 @@ collector_main(void *arg)
 		struct config cfg;
 		uint64_t one = 1;
 
-		while (!c->want && !c->stop)
+		while (c->nqueue == 0 && !c->stop)
 			pthread_cond_wait(&c->cond, &c->lock);
 		if (c->stop)
 			break;
-		c->want = false;
+		n = po_xcalloc(1, sizeof(*n));
+		n->res.job = c->queue[0];
+		memmove(c->queue, c->queue + 1, --c->nqueue * sizeof(c->queue[0]));
 		c->running = true;
+		c->running_kind = n->res.job.kind;
 		config_copy(&cfg, &c->cfg);
 		pthread_mutex_unlock(&c->lock);
 
-		n = po_xcalloc(1, sizeof(*n));
-		engine_snapshot(c->engine, &cfg, &c->stop, &n->res);
+		run_job(c->engine, &cfg, &c->stop, &n->res);
 		config_free(&cfg);
 
 		pthread_mutex_lock(&c->lock);
@@ -72,6 +98,14 @@ collector_main(void *arg)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
+}
+
+static void
+result_free(struct result_node *n)
+{
+	snap_result_free(&n->res.snap);
+	free(n->res.cause);
+	free(n);
 }
 
 /* Main loop side: deliver finished results. */
@@ -93,14 +127,13 @@ collector_wakeup(evutil_socket_t fd, short what, void *arg)
 	while ((n = list) != NULL) {
 		list = n->next;
 		c->done(&n->res, c->userdata);
-		snap_result_free(&n->res);
-		free(n);
+		result_free(n);
 	}
 }
 
 int
 collector_start(struct collector **ret, const struct config *cfg,
-    struct event_base *base, void (*done)(struct snap_result *res, void *ud),
+    struct event_base *base, void (*done)(struct job_result *res, void *ud),
     void *userdata, char **cause)
 {
 	struct collector *c = po_xcalloc(1, sizeof(*c));
@@ -111,6 +144,7 @@ collector_start(struct collector **ret, const struct config *cfg,
 	c->tail = &c->results;
 	c->done = done;
 	c->userdata = userdata;
+	c->efd = -1;
 	config_copy(&c->cfg, cfg);
 	r = engine_open(&c->engine, cfg, cause);
 	if (r < 0)
@@ -138,7 +172,7 @@ collector_start(struct collector **ret, const struct config *cfg,
 fail:
 	if (c->ev != NULL)
 		event_free(c->ev);
-	if (c->efd > 0)
+	if (c->efd >= 0)
 		close(c->efd);
 	engine_close(c->engine);
 	config_free(&c->cfg);
@@ -148,7 +182,7 @@ fail:
 	return r;
 }
 
-/* Finish or abandon the running snapshot, then join and free. */
+/* Finish or abandon the running job, drop the queued ones, join and free. */
 void
 collector_stop(struct collector *c)
 {
@@ -163,8 +197,7 @@ collector_stop(struct collector *c)
 	pthread_join(c->thread, NULL);
 	while ((n = c->results) != NULL) {
 		c->results = n->next;
-		snap_result_free(&n->res);
-		free(n);
+		result_free(n);
 	}
 	event_free(c->ev);
 	close(c->efd);
@@ -175,30 +208,48 @@ collector_stop(struct collector *c)
 	free(c);
 }
 
-/* Ask for a snapshot: 0 when accepted, -EBUSY when one is running already. */
-int
-collector_request(struct collector *c)
+/* The queued snapshot's seq, or 0. */
+static uint64_t
+queued_snapshot(const struct collector *c)
 {
-	int r = 0;
+	for (size_t i = 0; i < c->nqueue; i++)
+		if (c->queue[i].kind == JOB_SNAPSHOT)
+			return c->queue[i].seq;
+	return 0;
+}
+
+int64_t
+collector_submit(struct collector *c, struct job *job, bool after_running)
+{
+	int64_t r;
 
 	pthread_mutex_lock(&c->lock);
-	if (c->running || c->want)
+	if (job->kind == JOB_SNAPSHOT && (r = (int64_t)queued_snapshot(c)) > 0) {
+		if (!after_running)
+			r = -EBUSY;
+	} else if (job->kind == JOB_SNAPSHOT && !after_running && c->running &&
+	    c->running_kind == JOB_SNAPSHOT) {
 		r = -EBUSY;
-	else {
-		c->want = true;
+	} else if (c->nqueue == MAX_QUEUED) {
+		r = -EAGAIN;
+	} else {
+		job->seq = ++c->seq;
+		c->queue[c->nqueue++] = *job;
 		pthread_cond_signal(&c->cond);
+		r = (int64_t)job->seq;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
 
+/* A snapshot is queued or running. */
 bool
 collector_busy(struct collector *c)
 {
 	bool busy;
 
 	pthread_mutex_lock(&c->lock);
-	busy = c->running || c->want;
+	busy = (c->running && c->running_kind == JOB_SNAPSHOT) || queued_snapshot(c) > 0;
 	pthread_mutex_unlock(&c->lock);
 	return busy;
 }

@@ -30,12 +30,6 @@ log_set_level(int level)
 	log_level = level;
 }
 
-int
-log_get_level(void)
-{
-	return log_level;
-}
-
 static const struct {
 	const char	*name;
 	int		 level;

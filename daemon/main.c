@@ -1,9 +1,9 @@
 /*
- * main.c: page-ownerd.  Start-up, the main loop's timers and signals, and
- * the end.  Modules start in this order and stop in the reverse one:
- * config, log, database check, event base, server, collector, read-only
- * store; READY=1 is sent only once the socket listens and the database is
- * migrated.
+ * main.c: page-ownerd.  Start-up, signals, reloads and the end.  Modules
+ * start in this order and stop in the reverse one: config, log, database
+ * check, event base, server, history (the queries' read-only connection),
+ * scheduler (and its collector thread); READY=1 is sent only once the
+ * socket listens and the database is migrated.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -79,243 +79,45 @@ load_config(const struct flags *fl, struct config *out, char **cause)
 	return 0;
 }
 
+/* Everything the main thread owns. */
+struct daemon {
+	struct config	 cfg;		/* current settings */
+	struct event_base *base;
+	struct server	*server;
+	struct history	*hist;		/* the queries' read-only history */
+	struct sched	*sched;
+	struct method_ctx ctx;		/* what methods see */
+	struct event	*watchdog;	/* WATCHDOG=1 pings */
+	struct event	*sig_term, *sig_int, *sig_hup;
+	const struct flags *flags;	/* for reloads */
+};
+
+/* Subscribers hear of every snapshot taken. */
 static void
-set_status(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-set_status(struct daemon *d, const char *fmt, ...)
+on_snapshot(const struct snap_result *res, void *ud)
 {
-	va_list ap;
+	struct daemon *d = ud;
+	json_t *params;
+	char *line;
+	size_t n = 0;
 
-	va_start(ap, fmt);
-	vsnprintf(d->status_line, sizeof(d->status_line), fmt, ap);
-	va_end(ap);
-	notify_status("%s", d->status_line);
-}
-
-int
-daemon_request_snapshot(struct daemon *d)
-{
-	int r = collector_request(d->collector);
-
-	if (r == 0)
-		d->snapshots_issued++;
-	return r;
-}
-
-static void
-arm_timer(struct daemon *d, double delay)
-{
-	struct timeval tv;
-
-	if (delay < 0)
-		delay = 0;
-	tv.tv_sec = (time_t)delay;
-	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
-	evtimer_add(d->timer, &tv);
-	d->next_snapshot = po_now_wall() + delay;
-}
-
-static void
-timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-
-	(void)fd;
-	(void)what;
-	if (d->replay_done || d->stopping)
+	if (d->server == NULL)
 		return;
-	d->last_request = po_now_wall();
-	if (daemon_request_snapshot(d) < 0)
-		log_debug("the previous snapshot is still running: skipping this turn");
-	arm_timer(d, d->interval);
+	params = json_pack("{s:o, s:o}", "snapshot", rpc_snapshot_json(&res->row),
+	    "top_growers", rpc_growers_json(res));
+	line = rpc_notification_line(PO_N_SNAPSHOT, params, &n);
+	if (line != NULL)
+		server_broadcast(d->server, line, n);
+	free(line);
+	json_decref(params);
 }
 
-/*
- * The CPU budget: the last hour's snapshots (their CPU, the kernel's
- * formatting in the reader included) may use at most cpu_budget of one
- * CPU.  When the average snapshot costs more than budget x interval, the
- * interval stretches to cost / budget.
- */
-void
-budget_stats(const struct daemon *d, double now, struct budget *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	for (unsigned i = 0; i < d->ncosts; i++) {
-		const struct cost *c = &d->costs[(d->cost_head + PO_ARRAY_SIZE(d->costs) -
-		    1 - i) % PO_ARRAY_SIZE(d->costs)];
-
-		if (now - c->time > 3600)
-			break;
-		ret->cpu += c->cpu;
-		ret->n++;
-		if (c->full) {
-			ret->full_cpu += c->cpu;
-			ret->nfull++;
-		}
-	}
-	ret->window = now - d->started < 3600 ? now - d->started : 3600;
-	if (ret->window < d->cfg.interval)
-		ret->window = d->cfg.interval;
-	ret->spent = ret->cpu / ret->window;
-	ret->avg = ret->n ? ret->cpu / ret->n : 0;
-}
-
-static void
-budget_note(struct daemon *d, const struct snap_row *row)
-{
-	struct budget b;
-	double want;
-
-	d->costs[d->cost_head] = (struct cost){ po_now_wall(), row->cpu_user + row->cpu_sys,
-	    strcmp(row->kind, "full") == 0 };
-	d->cost_head = (d->cost_head + 1) % PO_ARRAY_SIZE(d->costs);
-	if (d->ncosts < PO_ARRAY_SIZE(d->costs))
-		d->ncosts++;
-	budget_stats(d, po_now_wall(), &b);
-	want = d->cfg.interval;
-	if (d->cfg.cpu_budget > 0 && b.avg / d->cfg.cpu_budget > want)
-		want = b.avg / d->cfg.cpu_budget;
-	if (want > 86400)
-		want = 86400;
-	if (fabs(want - d->interval) > 0.5) {
-		log_info("CPU budget %.2g%% of one CPU: a snapshot costs %.3fs, so the "
-		    "interval is now %.0fs (configured %.0fs)", d->cfg.cpu_budget * 100,
-		    b.avg, want, d->cfg.interval);
-		d->interval = want;
-		if (!d->replay_done && !d->stopping) {
-			double next = d->last_request + want - po_now_wall();
-
-			evtimer_del(d->timer);
-			arm_timer(d, next);
-		}
-	}
-}
-
-/*
- * The collector found the database deleted or replaced and started a new
- * one (the queries' connection still reads the old file, and the series
- * cache holds its ids), or it reopened a database opened read-only: open
- * the file at the path for queries.
- */
-static void
-reopen_queries(struct daemon *d)
-{
-	struct store *ro = NULL;
-	struct snap_row last;
-	char *cause = NULL;
-
-	if (store_open(&ro, d->cfg.db, true, &cause) < 0) {
-		log_warnx("cannot open database '%s' for queries: %s; %s", d->cfg.db,
-		    cause, d->ro ? "answering from the old file" :
-		    "queries fail until it opens");
-		free(cause);
-		return;
-	}
-	store_close(d->ro);
-	d->ro = ro;
-	query_cache_free();
-	d->have_last = store_last_snapshot(ro, &last) > 0;
-	if (d->have_last)
-		d->last = last;
-	log_notice("queries read database '%s' afresh", d->cfg.db);
-}
-
-static void
-snapshot_done(struct snap_result *res, void *userdata)
+static int
+on_line(struct rpc_peer *p, const char *line, size_t n, void *userdata)
 {
 	struct daemon *d = userdata;
-	char t[40];
 
-	if (res->db_readonly && d->ro != NULL) {
-		/* the collector reopens its connection at its next snapshot,
-		 * which works only once this one is closed (store.c) */
-		log_notice("database '%s' is writable again: reopening it",
-		    d->cfg.db);
-		store_close(d->ro);
-		d->ro = NULL;
-	} else if (d->ro == NULL ? !res->db_readonly : store_replaced(d->ro)) {
-		reopen_queries(d);
-	}
-	d->snapshots_completed++;
-	d->replay_next = res->replay_next;
-	d->replay_total = res->replay_total;
-	if (res->error < 0) {
-		if (!res->replay_done)
-			d->snapshots_failed++;	/* the end of a replay is no failure */
-		free(d->last_error);
-		d->last_error = po_xstrdup(res->cause ? res->cause : "snapshot failed");
-		d->last_error_time = po_now_wall();
-		if (res->replay_done) {
-			d->replay_done = true;
-			log_notice("%s; serving the history", d->last_error);
-			set_status(d, "replay finished after %llu snapshots; serving the "
-			    "history", (unsigned long long)d->snapshots_ok);
-		} else if (res->page_owner_off) {
-			log_fields(LOG_WARNING, (const char *const[]){
-			    "PAGE_OWNER=off", NULL }, "%s", d->last_error);
-			set_status(d, "page_owner is not available: boot with "
-			    "page_owner=on (CONFIG_PAGE_OWNER=y); serving %llu stored "
-			    "snapshots", (unsigned long long)d->snapshots_ok);
-		} else if (res->error != -ECANCELED) {
-			log_warnx("snapshot failed: %s", d->last_error);
-			set_status(d, "last snapshot failed: %.300s", d->last_error);
-		}
-	} else {
-		char id[32], pages[32], recs[32], dur[32];
-		const char *fields[] = { id, pages, recs, dur, NULL };
-
-		d->snapshots_ok++;
-		d->last = res->row;
-		d->have_last = true;
-		budget_note(d, &res->row);
-		free(d->last_error);
-		d->last_error = NULL;
-		snprintf(id, sizeof(id), "SNAPSHOT_ID=%lld", (long long)res->row.id);
-		snprintf(pages, sizeof(pages), "PAGES=%lld", (long long)res->row.pages);
-		snprintf(recs, sizeof(recs), "RECORDS=%lld", (long long)res->row.records);
-		snprintf(dur, sizeof(dur), "DURATION_S=%.3f", res->row.duration);
-		log_fields(LOG_INFO, fields, "snapshot %lld: %lld records, %lld pages, "
-		    "%lld series changed, %lld malformed, %.2fs%s",
-		    (long long)res->row.id, (long long)res->row.records,
-		    (long long)res->row.pages, (long long)res->row.changed,
-		    (long long)res->row.malformed, res->row.duration,
-		    res->row.baseline ? " (baseline)" : "");
-		po_time_str(res->row.time, t, sizeof(t));
-		set_status(d, "snapshot %lld at %s: %lld pages in %lld records, %lld "
-		    "series changed", (long long)res->row.id, t,
-		    (long long)res->row.pages, (long long)res->row.records,
-		    (long long)res->row.changed);
-		{
-			json_t *params = json_pack("{s:o, s:O}", "snapshot",
-			    snapshot_json(&res->row), "top_growers",
-			    res->top ? res->top : json_array());
-
-			if (d->server != NULL)
-				server_broadcast(d->server, PO_N_SNAPSHOT, params);
-			json_decref(params);
-		}
-	}
-	if (res->overflowed > d->overflowed) {
-		if (d->overflowed == 0)
-			log_fields(LOG_WARNING, (const char *const[]){ "CAP=reached", NULL },
-			    "more distinct stacks or series than max_stacks=%u / "
-			    "max_series=%u: new ones are counted under '(overflow)' "
-			    "(raise the caps in the config to keep them apart)",
-			    d->cfg.max_stacks, d->cfg.max_series);
-		d->overflowed = res->overflowed;
-	}
-	methods_snapshot_done(d, res);
-	if (d->once) {
-		d->exit_code = res->error < 0 ? 1 : 0;
-		event_base_loopexit(d->base, NULL);
-		return;
-	}
-	if (d->snapshot_again && !d->replay_done) {
-		d->snapshot_again = false;
-		if (daemon_request_snapshot(d) < 0)
-			d->snapshot_again = true;
-	}
+	return methods_handle_line(&d->ctx, p, line, n);
 }
 
 static void
@@ -334,14 +136,14 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_notice("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	d->stopping = true;
 	notify_stopping();
 	event_base_loopexit(d->base, NULL);
 }
 
 static void
-reload(struct daemon *d, const struct flags *fl)
+reload(struct daemon *d)
 {
+	const struct flags *fl = d->flags;
 	struct config c;
 	char *cause = NULL;
 
@@ -361,12 +163,7 @@ reload(struct daemon *d, const struct flags *fl)
 	free(c.socket);
 	c.socket = po_xstrdup(d->cfg.socket);
 	log_set_level(c.log_level);
-	if (c.interval != d->cfg.interval) {
-		d->interval = c.interval;
-		evtimer_del(d->timer);
-		arm_timer(d, c.interval);
-	}
-	collector_set_config(d->collector, &c);
+	sched_set_config(d->sched, &c);
 	config_free(&d->cfg);
 	d->cfg = c;
 	log_notice("configuration reloaded (interval %gs, source %s, log level %s)",
@@ -374,20 +171,12 @@ reload(struct daemon *d, const struct flags *fl)
 	notify_ready();
 }
 
-static const struct flags *hup_flags;
-
-static int
-on_line(struct client *c, const char *line, size_t n, void *userdata)
-{
-	return methods_handle_line(userdata, c, line, n);
-}
-
 static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
-	reload(arg, hup_flags);
+	reload(arg);
 }
 
 /* The database: migrated, or refused when too new, or moved aside when corrupt. */
@@ -452,7 +241,7 @@ main(int argc, char **argv)
 	struct daemon d = { 0 };
 	char *cause = NULL;
 	uint64_t wd;
-	int ch;
+	int ch, exit_code;
 
 	while ((ch = getopt_long(argc, argv, "c:s:d:S:i:m:1fl:Vh", opts, NULL)) != -1) {
 		bool done = false;
@@ -498,10 +287,7 @@ main(int argc, char **argv)
 	 */
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 128 << 20);
-	d.started = po_now_wall();
-	d.interval = d.cfg.interval;
-	d.once = fl.once;
-	hup_flags = &fl;
+	d.flags = &fl;
 
 	check_database(d.cfg.db);
 	d.base = event_base_new();
@@ -510,28 +296,26 @@ main(int argc, char **argv)
 	if (!fl.once && server_new(&d.server, d.base, d.cfg.socket, d.cfg.group,
 	    on_line, &d, &cause) < 0)
 		fatalx("%s", cause);
-	if (collector_start(&d.collector, &d.cfg, d.base, snapshot_done, &d, &cause) < 0)
+	if (history_open(&d.hist, d.cfg.db, &cause) < 0)
 		fatalx("%s", cause);
-	if (store_open(&d.ro, d.cfg.db, true, &cause) < 0)
-		fatalx("%s", cause);
+	{
+		struct sched_hooks hooks = { on_snapshot, &d };
+
+		if (sched_new(&d.sched, d.base, &d.cfg, d.hist, &hooks, fl.once,
+		    &cause) < 0)
+			fatalx("%s", cause);
+	}
+	d.ctx = (struct method_ctx){ .cfg = &d.cfg, .hist = d.hist, .sched = d.sched,
+	    .server = d.server, .started = po_now_wall(), .source_kind = "?" };
 	{
 		struct source *probe = NULL;
 
 		if (source_new(&probe, d.cfg.source, &cause) == 0) {
-			d.source_kind = source_kind_name(source_get_kind(probe));
+			d.ctx.source_kind = source_kind_name(source_get_kind(probe));
 			source_free(probe);
 		} else {
-			d.source_kind = "?";
 			free(cause);
 			cause = NULL;
-		}
-	}
-	{
-		struct snap_row last;
-
-		if (store_last_snapshot(d.ro, &last) > 0) {
-			d.last = last;
-			d.have_last = true;
 		}
 	}
 
@@ -541,13 +325,6 @@ main(int argc, char **argv)
 	evsignal_add(d.sig_term, NULL);
 	evsignal_add(d.sig_int, NULL);
 	evsignal_add(d.sig_hup, NULL);
-	d.timer = evtimer_new(d.base, timer_cb, &d);
-	if (fl.once) {
-		if (daemon_request_snapshot(&d) < 0)
-			fatalx("cannot start the snapshot");
-	} else {
-		arm_timer(&d, 0);
-	}
 	wd = notify_watchdog_usec();
 	if (wd > 0) {
 		struct timeval tv = { (time_t)(wd / 2000000), (suseconds_t)(wd / 2 % 1000000) };
@@ -555,34 +332,30 @@ main(int argc, char **argv)
 		d.watchdog = event_new(d.base, -1, EV_PERSIST, watchdog_cb, &d);
 		event_add(d.watchdog, &tv);
 	}
+	sched_start(d.sched);
 	if (!fl.once) {
-		log_notice("page-ownerd %s: reading %s every %gs, database %s, socket %s%s",
+		log_notice("page-ownerd %s: reading %s every %gs, database %s, socket %s",
 		    PO_VERSION, d.cfg.source, d.cfg.interval, d.cfg.db,
-		    server_activated(d.server) ? "(from systemd)" : d.cfg.socket,
-		    "");
-		set_status(&d, "started; first snapshot under way");
+		    server_activated(d.server) ? "(from systemd)" : d.cfg.socket);
 		notify_ready();
 	}
 
 	event_base_dispatch(d.base);
 
-	d.stopping = true;
 	notify_stopping();
-	collector_stop(d.collector);
-	methods_free_pending(&d);
+	sched_stop(d.sched);
+	exit_code = sched_state(d.sched)->exit_code;
 	server_free(d.server);
-	store_close(d.ro);
+	sched_free(d.sched);
+	history_free(d.hist);
 	if (d.watchdog)
 		event_free(d.watchdog);
-	event_free(d.timer);
 	event_free(d.sig_term);
 	event_free(d.sig_int);
 	event_free(d.sig_hup);
 	event_base_free(d.base);
-	free(d.last_error);
-	query_cache_free();
 	config_free(&d.cfg);
 	if (!fl.once)
 		log_notice("stopped");
-	return d.exit_code;
+	return exit_code;
 }

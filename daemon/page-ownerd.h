@@ -1,11 +1,23 @@
 /*
  * page-ownerd.h: the daemon's private header, grouped by source file, so
- * it reads as a map of the program.
+ * it reads as a map of the program.  Modules are listed bottom-up: each
+ * uses only those above it (no module calls one below it).
+ *
+ *   base        log.c config.c notify.c
+ *   collection  source.c pack.c store.c series.c registry.c combo.c
+ *               identfile.c rollup.c full.c stacks.c engine.c collect.c
+ *   scheduling  budget.c sched.c
+ *   answers     window.c history.c cover.c query.c export.c
+ *   protocol    rpc.c method-*.c methods.c server.c
+ *   the process main.c
  *
  * Threads: the main thread runs one libevent loop (listener, clients,
  * timers, signals, watchdog) and answers queries from a read-only database
- * connection; the collector thread (collect.c) takes one snapshot at a
- * time with its own write connection and tells the main loop when done.
+ * connection (history.c); the collector thread (collect.c) runs one job at
+ * a time (a snapshot, a pin, a prune) with its own write connection and
+ * hands the result back to the main loop (sched.c).
+ *
+ * Only store.c speaks SQL; only rpc.c builds the protocol's envelopes.
  */
 #ifndef PAGE_OWNERD_H
 #define PAGE_OWNERD_H
@@ -16,18 +28,16 @@
 #include <syslog.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "po.h"
 #include "proto.h"
 
 struct event_base;
 
-/* ---- log.c --------------------------------------------------------------- */
+/* ---- log.c: the journal or stderr ---------------------------------------- */
 
 void	 log_init(bool journal, int level);
 void	 log_set_level(int level);
-int	 log_get_level(void);
 int	 log_level_parse(const char *s, int *ret);
 const char *log_level_name(int level);
 /* fields: NULL or "KEY=value" strings, NULL-terminated (journal only) */
@@ -42,7 +52,7 @@ void	 log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* ---- config.c ------------------------------------------------------------ */
+/* ---- config.c: settings ---------------------------------------------------- */
 
 enum collect_mode {
 	MODE_FULL,	/* the page_owner file every time */
@@ -83,7 +93,7 @@ int	 config_load(struct config *c, const char *path, bool must_exist,
 	    char **cause);
 const char *config_mode_name(enum collect_mode m);
 
-/* ---- notify.c: systemd -------------------------------------------------- */
+/* ---- notify.c: systemd's notification socket ----------------------------- */
 
 void	 notify_ready(void);
 void	 notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -118,21 +128,22 @@ enum source_file {
 
 struct source;
 int	 source_new(struct source **ret, const char *path, char **cause);
+void	 source_free(struct source *s);
 int	 source_next(struct source *s, struct source_meta *meta, char **cause);
 bool	 source_available(const struct source *s, enum source_file which);
 int	 source_open(struct source *s, enum source_file which, char **cause);
-void	 source_free(struct source *s);
+ssize_t	 source_read(struct source *s, char *buf, size_t len);
+void	 source_end(struct source *s);
 enum source_kind source_get_kind(const struct source *s);
 const char *source_kind_name(enum source_kind k);
 const char *source_path(const struct source *s);
-int	 source_begin(struct source *s, struct source_meta *meta, char **cause);
-ssize_t	 source_read(struct source *s, char *buf, size_t len);
-void	 source_end(struct source *s);
-bool	 source_done(const struct source *s);
 void	 source_set_timeout(struct source *s, double seconds);
 void	 source_set_pace(struct source *s, double pace);
 double	 source_timeout(const struct source *s);
 void	 source_position(const struct source *s, size_t *ret_next, size_t *ret_total);
+/* The message for a failed read (-errno from source_read), into buf. */
+const char *source_strerror(const struct source *s, int err, char *buf, size_t len);
+uint64_t source_count_threshold(const struct source *s);
 
 /* ---- pack.c: packed per-series tables (the blobs in the database) ------- */
 
@@ -208,18 +219,7 @@ void	 detail_finish(struct detail_writer *w, uint8_t **ret, size_t *ret_len);
 int	 detail_each(const void *blob, size_t len,
 	    int (*fn)(const struct detail_row *row, void *userdata), void *userdata);
 
-/* ---- store.c: all SQL lives here ---------------------------------------- */
-
-enum series_kind {
-	SERIES_STACK = 1,
-	SERIES_COMM = 2,
-	SERIES_MEMCG = 3,
-	SERIES_MODULE = 4,
-	SERIES_ORDER = 5,
-	SERIES__KIND_MAX,
-};
-const char *series_kind_name(enum series_kind k);
-int	 series_kind_parse(const char *s, enum series_kind *ret);
+/* ---- store.c: the database; all SQL lives here --------------------------- */
 
 /* One snapshot row. */
 struct snap_row {
@@ -240,79 +240,157 @@ struct snap_row {
 	bool		 pinned;
 };
 
+/* A snapshot's place, without its figures. */
+struct snap_ref {
+	int64_t		 id;
+	double		 time;
+	bool		 baseline;
+	int64_t		 boot;		/* boots.id */
+};
+
+/* A series and its latest value (strings valid during the callback). */
+struct series_row {
+	int64_t		 id;
+	int		 kind;		/* enum series_kind */
+	const char	*key;
+	const char	*culprit;
+	const char	*module;
+	int64_t		 first;		/* first snapshot */
+	int64_t		 pages, blocks;	/* totals: the latest value */
+	int64_t		 last_change;	/* snapshot of the last change */
+	int64_t		 growing_since;	/* snapshot after its last decrease */
+	int64_t		 ts_min;	/* oldest live block's alloc ts, ns */
+};
+
+/* An exact stack. */
+struct stack_row {
+	int64_t		 id;		/* stacks.id */
+	uint64_t	 hash;		/* of its frame lines */
+	int64_t		 series;	/* its signature's series */
+	char		*frames;	/* malloc'd (store_stacks_of_series), or NULL */
+	int64_t		 first;		/* first snapshot */
+};
+
+/* A rollup (level 1 = hour, 2 = day), without its blob. */
+struct bucket_meta {
+	int		 level;
+	int64_t		 start;		/* its key: Unix time of the bucket's start */
+	int64_t		 first, last;	/* snapshots in it */
+	double		 t_last;	/* time of last (0 if pruned) */
+	int64_t		 n;		/* snapshots */
+	int64_t		 boot;		/* boots.id of first (store_bucket_last) */
+	double		 t_first;	/* time of first (store_bucket_last) */
+};
+
+/* A blob read out of the database: malloc'd, never NULL once read. */
+struct store_blob {
+	uint8_t		*p;
+	size_t		 len;
+};
+void	 store_blob_free(struct store_blob *b);
+
 struct store;
 int	 store_open(struct store **ret, const char *path, bool readonly, char **cause);
 void	 store_close(struct store *s);
-sqlite3	*store_db(struct store *s);
-const char *store_path(const struct store *s);
 bool	 store_replaced(const struct store *s);
-int	 store_begin(struct store *s);
-int	 store_read_begin(struct store *s);
-void	 store_read_end(struct store *s);
-int	 store_commit(struct store *s);
-void	 store_rollback(struct store *s);
 const char *store_errmsg(struct store *s);
 int64_t	 store_size(struct store *s);
+int	 store_quarantine(const char *path, char **ret_moved);
+int	 store_begin(struct store *s);
+int	 store_commit(struct store *s);
+void	 store_rollback(struct store *s);
+int	 store_read_begin(struct store *s);
+void	 store_read_end(struct store *s);
+/* writes (the collector) */
 int	 store_boot(struct store *s, const char *boot_id, const char *kernel,
 	    int64_t *ret_id);
-int	 store_insert_snapshot(struct store *s, struct snap_row *row);
 int	 store_set_boot_range(struct store *s, int64_t boot, int64_t snapshot);
-int	 store_last_snapshot(struct store *s, struct snap_row *ret);
-int	 store_snapshot(struct store *s, int64_t id, struct snap_row *ret);
-int	 store_insert_series(struct store *s, enum series_kind kind, const char *key,
+int	 store_insert_snapshot(struct store *s, struct snap_row *row);
+int	 store_update_snapshot(struct store *s, const struct snap_row *row);
+int	 store_pin(struct store *s, int64_t snapshot, bool pinned);
+int	 store_insert_series(struct store *s, int kind, const char *key,
 	    const char *culprit, const char *module, int64_t first, int64_t *ret_id);
 int	 store_insert_stack(struct store *s, uint64_t hash, int64_t series,
 	    const char *frames, size_t frames_len, int64_t first, int64_t *ret_id);
-int	 store_put_blob(struct store *s, const char *table, int64_t snapshot,
-	    const void *blob, size_t len);
-int	 store_put_totals(struct store *s, int64_t series, int64_t pages,
-	    int64_t blocks, int64_t snapshot, int64_t growing_since, int64_t ts_min);
-int	 store_put_bucket(struct store *s, int level, int64_t start, int64_t first,
-	    int64_t last, int64_t n, const void *blob, size_t len);
+int	 store_put_totals(struct store *s, const struct series_row *t);
+int	 store_put_changes(struct store *s, int64_t snapshot, const void *blob, size_t len);
+int	 store_put_checkpoint(struct store *s, int64_t snapshot, const void *blob,
+	    size_t len);
+int	 store_put_detail(struct store *s, int64_t snapshot, const void *blob, size_t len);
 int	 store_drop_old_detail(struct store *s, int64_t keep);
+int	 store_put_bucket(struct store *s, const struct bucket_meta *m,
+	    const void *blob, size_t len);
 int	 store_prune(struct store *s, double now, double keep_full,
 	    double keep_hourly, uint64_t max_size, int64_t *ret_deleted);
-int	 store_meta_get(struct store *s, const char *key, char **ret);
-int	 store_meta_set(struct store *s, const char *key, const char *value);
+/* reads: 1 found, 0 not, or -errno (single rows); 0 or -errno (lists) */
+int	 store_last_snapshot(struct store *s, struct snap_row *ret);
+int	 store_snapshot(struct store *s, int64_t id, struct snap_row *ret);
+int	 store_snapshot_span(struct store *s, int64_t *ret_count, int64_t *ret_first,
+	    int64_t *ret_last);
+int	 store_snapshot_near(struct store *s, double t, bool after, int64_t *ret_id);
+int	 store_snapshots(struct store *s, int64_t lo, int64_t hi, int64_t limit,
+	    struct snap_row **ret, size_t *ret_n);
+int	 store_snapshot_refs(struct store *s, int64_t lo, int64_t hi,
+	    struct snap_ref **ret, size_t *ret_n);
+int	 store_snapshot_kinds(struct store *s, int64_t lo, int64_t hi,
+	    int64_t *ret_full, int64_t *ret_stacks);
+int	 store_baselines(struct store *s, int64_t lo, int64_t hi, int64_t **ret,
+	    size_t *ret_n);
+int	 store_each_series(struct store *s, int64_t after,
+	    int (*fn)(const struct series_row *row, void *ud), void *ud);
+int	 store_series_totals(struct store *s, int64_t id, struct series_row *ret);
+int	 store_each_stack(struct store *s,
+	    int (*fn)(const struct stack_row *row, void *ud), void *ud);
+int	 store_stack_series(struct store *s, int64_t stack, int64_t *ret_series);
+int	 store_stacks_of_series(struct store *s, int64_t series,
+	    struct stack_row **ret, size_t *ret_n);
+void	 store_stack_rows_free(struct stack_row *v, size_t n);
+int	 store_detail_latest(struct store *s, int64_t at_most, int64_t *ret_snapshot,
+	    struct store_blob *ret);
+int	 store_checkpoint_before(struct store *s, int64_t at_most,
+	    int64_t *ret_snapshot, struct store_blob *ret);
+int	 store_checkpoint_exists(struct store *s, int64_t snapshot);
+int	 store_bucket_last(struct store *s, int level, struct bucket_meta *ret,
+	    struct store_blob *ret_blob);
+int	 store_buckets(struct store *s, int level, int64_t lo, int64_t hi,
+	    struct bucket_meta **ret, size_t *ret_n);
+int	 store_bucket_blob(struct store *s, int level, int64_t start,
+	    struct store_blob *ret);
+/* fn per change blob (borrowed for the call) of snapshots lo..hi, in order */
+int	 store_each_change(struct store *s, int64_t lo, int64_t hi,
+	    int (*fn)(int64_t snapshot, const void *blob, size_t len, void *ud),
+	    void *ud);
 
+/* ---- series.c: what a history is kept of --------------------------------- */
 
-/* Statements, by id (the SQL is in store.c's table). */
-enum store_stmt {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_BOOT_FIND, ST_BOOT_INSERT, ST_BOOT_RANGE,
-	ST_SNAP_INSERT, ST_SNAP_FIELDS_LAST, ST_SNAP_FIELDS_ID, ST_SNAP_WINDOW,
-	ST_SNAP_COUNT, ST_SNAP_AT_OR_BEFORE, ST_SNAP_AT_OR_AFTER, ST_SNAP_TIMES,
-	ST_SNAP_PIN, ST_SNAP_UPDATE,
-	ST_SERIES_INSERT, ST_SERIES_ALL, ST_SERIES_GET, ST_SERIES_FIND,
-	ST_SERIES_BY_KEY_PREFIX, ST_SERIES_MAX,
-	ST_STACK_INSERT, ST_STACK_ALL, ST_STACKS_OF_SERIES, ST_STACK_GET,
-	ST_STACK_BY_HASH_PREFIX,
-	ST_TOTALS_PUT, ST_CHANGES_PUT, ST_CHECKPOINT_PUT, ST_DETAIL_PUT,
-	ST_DETAIL_DROP_OLD, ST_DETAIL_LATEST,
-	ST_BUCKET_PUT, ST_BUCKETS_OF_LEVEL, ST_BUCKET_LAST,
-	ST_CHANGES_RANGE, ST_CHANGES_FIRST, ST_CHECKPOINT_BEFORE,
-	ST_META_GET, ST_META_SET,
-	ST_PRUNE_CHANGES, ST_PRUNE_HOURLY, ST_PRUNE_CHECKPOINTS, ST_PRUNE_SNAPSHOTS,
-	ST_OLDEST_DAY, ST_CAP_BUCKETS, ST_CAP_CHANGES, ST_CAP_CHECKPOINTS,
-	ST_CAP_SNAPSHOTS,
-	ST_PAGE_COUNT, ST_PAGE_SIZE, ST_FREELIST,
-	ST_SERIES_SINCE, ST_BUCKETS_META, ST_BUCKET_BLOB, ST_BASELINES,
-	ST_BEGIN_READ, ST_SNAP_KINDS,
-	ST__MAX,
+enum series_kind {
+	SERIES_STACK = 1,
+	SERIES_COMM = 2,
+	SERIES_MEMCG = 3,
+	SERIES_MODULE = 4,
+	SERIES_ORDER = 5,
+	SERIES__KIND_MAX,
 };
+#define SERIES_NKINDS	(SERIES__KIND_MAX - 1)
 
-/* The columns store_read_snap() expects, in order. */
-#define SNAP_COLUMNS "s.id, s.boot, s.time, s.mono_ns, s.baseline, s.identities, " \
-	"s.kind, s.source, s.format, s.duration, s.cpu_user, s.cpu_sys, s.parse_s, " \
-	"s.diff_s, s.store_s, s.bytes, s.records, s.pages, s.malformed, " \
-	"s.unknown_lines, s.stacks, s.changed, s.pinned, b.boot_id, b.kernel"
+const char *series_kind_name(enum series_kind k);
+int	 series_kind_parse(const char *s, enum series_kind *ret);
+void	 series_fold_comm(const char *comm, char *buf, size_t len);
 
-sqlite3_stmt *store_stmt(struct store *s, enum store_stmt id);
-void	 store_read_snap(sqlite3_stmt *st, struct snap_row *r);
-int	 store_errno(struct store *s, int rc);
-int	 store_quarantine(const char *path, char **ret_moved);
+/* Per-series values of one snapshot, indexed by series id. */
+struct series_values {
+	int64_t		*pages;
+	int64_t		*blocks;
+	int64_t		*ts_min;
+	int64_t		*alloc;		/* pages allocated since the last snapshot */
+	int64_t		*freed;
+	int64_t		 cap;		/* entries allocated */
+};
+void	 series_values_reserve(struct series_values *v, int64_t max_id);
+void	 series_values_clear(struct series_values *v);
+void	 series_values_free(struct series_values *v);
 
-/* ---- series.c: the collector's memory of stacks and series --------------- */
+/* ---- registry.c: the collector's memory of stacks and series ------------ */
 
 struct series_info {
 	enum series_kind kind;
@@ -332,15 +410,15 @@ int	 registry_load(struct registry **ret, struct store *st, uint32_t max_stacks,
 void	 registry_free(struct registry *r);
 int64_t	 registry_series(struct registry *r, struct store *st, enum series_kind kind,
 	    const char *key, const char *culprit, const char *module, int64_t snapshot);
+int64_t	 registry_find(struct registry *r, enum series_kind kind, const char *key);
 int64_t	 registry_stack(struct registry *r, struct store *st, uint64_t hash,
 	    struct po_span frames, uint64_t sig_hash, const char *culprit,
 	    const char *module, int64_t snapshot, int64_t *ret_series);
 struct series_info *registry_info(struct registry *r, int64_t series);
 int64_t	 registry_max_series(const struct registry *r);
 uint64_t registry_overflowed(const struct registry *r);
-void	 registry_fold_comm(const char *comm, char *buf, size_t len);
 
-/* ---- combo.c: a snapshot's records by stack x comm x memcg x order x gfp -- */
+/* ---- combo.c: a full read's records by stack x comm x memcg x order x gfp - */
 
 struct combo_key {
 	uint32_t	 stack;		/* po_stacktab id */
@@ -369,14 +447,113 @@ const struct combo *combo_get(const struct combo_table *t, uint32_t i);
 struct po_stacktab *combo_stacks(const struct combo_table *t);
 const char *combo_name(const struct combo_table *t, uint32_t id);
 
-/* ---- engine.c: one snapshot, from text to stored deltas ------------------ */
+/* ---- identfile.c: the previous full read's block identities ------------- */
+
+/*
+ * <db>.ident holds the identities (PFN, ts hash, combo, order) of the last
+ * full read, in PFN order, behind a header naming its snapshot; a full read
+ * writes the next one beside it and merges against it, which tells the
+ * pages allocated and freed in between.  It replaces the old file only
+ * after the snapshot's commit; until it does, the file is of no use.
+ */
+struct identfile;
+struct identfile *identfile_new(const char *db_path);
+void	 identfile_free(struct identfile *f);
+/* The file at the path is of this snapshot and boot (checks its header). */
+bool	 identfile_matches(struct identfile *f, int64_t snapshot, int64_t boot);
+const char *identfile_tmp(const struct identfile *f);
+/* Writing the next one: begin, write (po_ident_write), commit or abort. */
+int	 identfile_begin(struct identfile *f, FILE **ret, char **cause);
+int	 identfile_finish(struct identfile *f, int64_t snapshot, int64_t boot,
+	    uint64_t count, char **cause);
+int	 identfile_commit(struct identfile *f, char **cause);
+void	 identfile_abort(struct identfile *f);
+/* The previous identities for a merge, positioned after the header. */
+FILE	*identfile_open_prev(struct identfile *f, int64_t snapshot, int64_t boot);
+
+/* ---- rollup.c: values to deltas, totals, hourly and daily rollups -------- */
+
+#define ROLLUP_TOP	5	/* top growers a snapshot reports */
+
+/* One of a snapshot's top growing stack series. */
+struct grower {
+	int64_t		 series;
+	int64_t		 d;		/* net pages */
+	int64_t		 alloc, freed;
+};
+
+struct rollup;
+struct rollup *rollup_new(void);
+void	 rollup_free(struct rollup *r);
+int	 rollup_rebuild(struct rollup *r, struct store *st);
+/* Store one snapshot's values (inside the caller's transaction); the
+ * number of changed series, or -errno.  top: NULL or ROLLUP_TOP entries. */
+int	 rollup_apply(struct rollup *r, struct store *st, struct registry *reg,
+	    const struct snap_row *row, struct series_values *v, struct grower *top);
+int	 rollup_checkpoint(struct store *st, struct registry *reg, int64_t snapshot);
+void	 rollup_set_bulk(struct rollup *r, bool bulk);
+int	 rollup_flush_totals(struct rollup *r, struct store *st, struct registry *reg);
+
+/* ---- full.c and stacks.c: the two kinds of read ------------------------- */
+
+/* What a read stage needs from the engine. */
+struct read_ctx {
+	struct source	*src;
+	struct store	*st;		/* write connection, transaction open
+					   (stacks reads) */
+	struct registry	*reg;
+	char		*buf;		/* READ_BUF bytes */
+	size_t		 buflen;
+	volatile int	*stop;		/* the daemon is stopping */
+	char		**cause;	/* why it failed, for people */
+};
+
+/* The series one combo counts in, by kind - 1. */
+struct combo_series {
+	int64_t		 s[SERIES_NKINDS];
+};
+
+/* A full read, parsed: the combos and the identity merge's results. */
+struct full_read {
+	struct combo_table *combos;
+	int64_t		*combo_alloc;	/* by combo: pages allocated since prev */
+	size_t		 combo_cap;
+	int64_t		*prev_freed;	/* by previous combo: pages freed */
+	bool		 merged;	/* allocated/freed are known */
+	bool		 page_owner_off; /* the kernel has no page_owner (failed) */
+	uint64_t	 idents;	/* identities written */
+	struct po_parse_stats stats;
+};
+int	 full_read(struct read_ctx *rc, struct identfile *idf, FILE *prev,
+	    size_t nprev, const char *name, struct full_read *ret);
+void	 full_read_free(struct full_read *f);
+/* Combos to series values and the detail blob (inside the transaction). */
+int	 full_resolve(struct read_ctx *rc, const struct full_read *f,
+	    const struct combo_series *prev, size_t nprev, int64_t snapshot,
+	    bool identities, struct series_values *v, struct combo_series **ret_combos,
+	    uint8_t **ret_detail, size_t *ret_detail_len);
+/* A previous full read's combos, from its detail blob. */
+int	 full_prev_combos(struct store *st, struct registry *reg, int64_t snapshot,
+	    int64_t *ret_snapshot, struct combo_series **ret, size_t *ret_n);
+
+struct stacks;
+struct stacks *stacks_new(void);
+void	 stacks_free(struct stacks *s);
+bool	 stacks_available(const struct source *src);
+/* A page_owner_stacks read into v (stack and module series); row gets its
+ * records, pages, bytes and format. */
+int	 stacks_read(struct stacks *s, struct read_ctx *rc, struct snap_row *row,
+	    struct series_values *v);
+
+/* ---- engine.c: one job at a time on the write connection ----------------- */
 
 /* The outcome of one snapshot, handed to the main loop. */
 struct snap_result {
 	int		 error;		/* 0, or -errno */
 	char		*cause;		/* what went wrong, for people */
 	struct snap_row	 row;		/* the snapshot, when error == 0 */
-	json_t		*top;		/* the interval's top growers */
+	struct grower	 top[ROLLUP_TOP]; /* its top growers (series 0 = none) */
+	char		*top_names[ROLLUP_TOP][3]; /* key, culprit, module */
 	bool		 replay_done;	/* a capture replay ran out of files */
 	bool		 page_owner_off; /* the kernel file is missing or off */
 	bool		 db_readonly;	/* the database is writable, but was opened
@@ -388,122 +565,116 @@ struct snap_result {
 };
 void	 snap_result_free(struct snap_result *r);
 
-/* Per-series input of the apply stage (also used by the bench generator). */
-struct series_values {
-	int64_t		*pages;		/* by series id */
-	int64_t		*blocks;
-	int64_t		*ts_min;
-	int64_t		*alloc;		/* pages allocated since the last snapshot */
-	int64_t		*freed;
-	int64_t		 cap;		/* entries allocated */
-};
-
 struct engine;
 int	 engine_open(struct engine **ret, const struct config *cfg, char **cause);
 void	 engine_close(struct engine *e);
 int	 engine_snapshot(struct engine *e, const struct config *cfg,
 	    volatile int *stop, struct snap_result *res);
+int	 engine_pin(struct engine *e, int64_t snapshot, bool pinned, char **cause);
+int	 engine_prune(struct engine *e, const struct config *cfg,
+	    int64_t *ret_deleted, char **cause);
+/* For callers that bring their own values (the bench generator). */
 int	 engine_apply(struct engine *e, struct snap_row *row,
 	    struct series_values *v, const void *detail, size_t detail_len,
 	    char **cause);
 struct store *engine_store(struct engine *e);
+struct registry *engine_registry(struct engine *e);
 void	 engine_set_bulk(struct engine *e, bool bulk);
 int	 engine_flush_totals(struct engine *e);
-struct registry *engine_registry(struct engine *e);
-void	 series_values_reserve(struct series_values *v, int64_t max_id);
-void	 series_values_free(struct series_values *v);
 
 /* ---- collect.c: the collector thread ------------------------------------ */
 
+enum job_kind {
+	JOB_SNAPSHOT,
+	JOB_PIN,		/* pin or unpin a snapshot */
+	JOB_PRUNE,		/* retention, now */
+};
+
+struct job {
+	enum job_kind	 kind;
+	uint64_t	 seq;		/* set by collector_submit */
+	int64_t		 snapshot;	/* JOB_PIN */
+	bool		 pinned;	/* JOB_PIN */
+};
+
+struct job_result {
+	struct job	 job;
+	struct snap_result snap;	/* JOB_SNAPSHOT */
+	int		 error;		/* JOB_PIN, JOB_PRUNE: 0 or -errno */
+	char		*cause;
+	int64_t		 count;		/* JOB_PRUNE: rows deleted */
+};
+
 struct collector;
 int	 collector_start(struct collector **ret, const struct config *cfg,
-	    struct event_base *base, void (*done)(struct snap_result *res, void *ud),
+	    struct event_base *base, void (*done)(struct job_result *res, void *ud),
 	    void *userdata, char **cause);
 void	 collector_stop(struct collector *c);
-int	 collector_request(struct collector *c);
+/* Queue a job: its seq, or -EBUSY (a snapshot while one is queued or running,
+ * unless after_running: then one more after it, or that one's seq). */
+int64_t	 collector_submit(struct collector *c, struct job *job, bool after_running);
 bool	 collector_busy(struct collector *c);
 void	 collector_set_config(struct collector *c, const struct config *cfg);
 
-/* ---- server.c: the socket and JSON-RPC framing -------------------------- */
+/* ---- budget.c: the collection's CPU budget ------------------------------- */
 
-struct server;
-struct client;
-
-/* A request as the dispatcher sees it. */
-struct request {
-	struct client	*client;
-	json_t		*id;		/* NULL for notifications */
-	const char	*method;
-	json_t		*params;	/* an object, maybe empty */
-	uid_t		 uid;		/* peer credentials */
-	gid_t		 gid;
-	pid_t		 pid;
+struct budget_stats {
+	double		 window;	/* seconds it covers */
+	double		 cpu;		/* CPU seconds spent */
+	double		 spent;		/* cpu / window: share of one CPU */
+	double		 avg;		/* per snapshot */
+	double		 full_cpu;	/* of which full reads */
+	unsigned	 n, nfull;	/* snapshots, full reads */
 };
 
-int	 server_new(struct server **ret, struct event_base *base, const char *path,
-	    const char *group, int (*on_line)(struct client *c, const char *line,
-	    size_t n, void *ud), void *userdata, char **cause);
-void	 client_creds(const struct client *c, uid_t *uid, gid_t *gid, pid_t *pid);
-void	 server_free(struct server *s);
-int	 server_listen_fd(const struct server *s);
-bool	 server_activated(const struct server *s);
-void	 server_reply(struct client *c, json_t *id, json_t *result);
-void	 server_error(struct client *c, json_t *id, int code, const char *msg);
-void	 server_subscribe(struct client *c);
-void	 server_broadcast(struct server *s, const char *method, json_t *params);
-size_t	 server_nclients(const struct server *s);
-struct client *client_ref(struct client *c);
-void	 client_unref(struct client *c);
-bool	 client_alive(const struct client *c);
-void	 server_stats(const struct server *s, json_t *into);
+struct budget;
+struct budget *budget_new(double started);
+void	 budget_free(struct budget *b);
+void	 budget_note(struct budget *b, double now, double cpu, bool full);
+void	 budget_stats(const struct budget *b, double now, double interval,
+	    struct budget_stats *ret);
+/* The interval that keeps the average snapshot within cpu_budget. */
+double	 budget_interval(const struct budget *b, double now, const struct config *cfg);
 
-/* ---- methods.c: the dispatch table -------------------------------------- */
+/* ---- sched.c: when snapshots are taken, and what came of them ------------ */
 
-struct daemon;
-
-/* A handler's error: a JSON-RPC code and a message for people. */
-struct rpc_err {
-	int		 code;
-	char		*msg;		/* malloc'd */
+struct sched_state {
+	uint64_t	 snapshots_ok, snapshots_failed;
+	struct snap_row	 last;		/* latest snapshot taken */
+	bool		 have_last;
+	char		*last_error;	/* why the latest attempt failed */
+	double		 last_error_time;
+	double		 interval;	/* effective interval, seconds */
+	double		 next_snapshot;	/* wall time the timer fires */
+	size_t		 replay_next, replay_total;
+	bool		 replay_done;	/* a capture replay has no more files */
+	uint64_t	 overflowed;	/* stacks or series past the caps */
+	char		 status_line[512]; /* also sent as STATUS= */
+	bool		 stopping;
+	int		 exit_code;	/* --once */
 };
 
-/* Handlers return 0 (reply with *ret), 1 (they reply later), -1 (err set). */
-typedef int (*method_fn)(struct daemon *d, struct request *req, json_t **ret,
-    struct rpc_err *err);
-
-void	 methods_dispatch(struct daemon *d, struct request *req);
-int	 methods_handle_line(struct daemon *d, struct client *c, const char *line,
-	    size_t n);
-void	 methods_snapshot_done(struct daemon *d, const struct snap_result *res);
-void	 methods_free_pending(struct daemon *d);
-int	 rpc_fail(struct rpc_err *err, int code, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-json_t	*snapshot_json(const struct snap_row *r);
-
-/* ---- query.c: leak and hogger answers ----------------------------------- */
-
-int	 query_top(struct daemon *d, struct request *req, json_t **ret,
-	    struct rpc_err *err);
-int	 query_growers(struct daemon *d, struct request *req, json_t **ret,
-	    struct rpc_err *err);
-int	 query_leaks(struct daemon *d, struct request *req, json_t **ret,
-	    struct rpc_err *err);
-int	 query_history(struct daemon *d, struct request *req, json_t **ret,
-	    struct rpc_err *err);
-int	 query_stack(struct daemon *d, struct request *req, json_t **ret,
-	    struct rpc_err *err);
-int	 query_diff(struct daemon *d, struct request *req, json_t **ret,
-	    struct rpc_err *err);
-int	 query_export(struct daemon *d, struct request *req, json_t **ret,
-	    struct rpc_err *err);
-void	 query_cache_free(void);
-extern const char *const query_top_params[];
-extern const char *const query_window_params[];
-extern const char *const query_leaks_params[];
-extern const char *const query_history_params[];
-extern const char *const query_stack_params[];
-extern const char *const query_diff_params[];
-extern const char *const query_export_params[];
+struct history;
+struct sched;
+struct sched_hooks {
+	/* after each successful snapshot (subscribers' notification) */
+	void		(*snapshot)(const struct snap_result *res, void *ud);
+	void		*ud;
+};
+int	 sched_new(struct sched **ret, struct event_base *base, const struct config *cfg,
+	    struct history *hist, const struct sched_hooks *hooks, bool once,
+	    char **cause);
+void	 sched_free(struct sched *s);
+void	 sched_start(struct sched *s);
+void	 sched_stop(struct sched *s);
+void	 sched_set_config(struct sched *s, const struct config *cfg);
+const struct sched_state *sched_state(const struct sched *s);
+const struct budget *sched_budget(const struct sched *s);
+bool	 sched_busy(struct sched *s);
+/* Submit a job now (a snapshot runs after the current one); fn, if given, is
+ * called with its result (NULL: the daemon stopped first). */
+int	 sched_submit(struct sched *s, struct job *job,
+	    void (*fn)(const struct job_result *res, void *ud), void *ud);
 
 /* ---- window.c: since / until / at / limit, resolved to snapshot ids ------- */
 
@@ -520,58 +691,250 @@ int	 window_parse(struct store *st, json_t *params, int64_t default_limit,
 int	 window_point(struct store *st, json_t *value, const char *what,
 	    int64_t *ret_id, char **cause);
 
-/* ---- main.c ------------------------------------------------------------- */
+/* ---- history.c: the read-only history and its series cache --------------- */
 
-/* Everything the main thread owns. */
-struct daemon {
-	struct config	 cfg;		/* current settings */
-	struct event_base *base;
-	struct server	*server;
-	struct collector *collector;
-	struct store	*ro;		/* read-only connection for queries */
-	struct event	*timer;		/* next snapshot */
-	struct event	*watchdog;	/* WATCHDOG=1 pings */
-	struct event	*sig_term, *sig_int, *sig_hup;
-	double		 started;	/* wall time at start */
-	double		 next_snapshot;	/* wall time the timer fires */
-	double		 interval;	/* effective interval, seconds */
+#define LEVEL_SNAPSHOT	0
+#define LEVEL_HOUR	1
+#define LEVEL_DAY	2
+
+/* A series as the history names it (rows are never changed once written). */
+struct sinfo {
+	int		 kind;		/* enum series_kind, 0 = no such id */
+	char		*key;
+	char		*culprit;
+	char		*module;
+	int64_t		 first;		/* first snapshot */
+};
+
+/* Pages and blocks of every series after a snapshot, by series id. */
+struct state {
+	int64_t		*pages;
+	int64_t		*blocks;
+	int64_t		 n;
+	bool		 approx;	/* pruned deltas were replaced by an hour */
+};
+
+int	 history_open(struct history **ret, const char *path, char **cause);
+int	 history_borrow(struct history **ret, struct store *st);
+void	 history_free(struct history *h);
+/* The connection (NULL while closed for a reopen by the collector). */
+struct store *history_store(struct history *h);
+int	 history_reopen(struct history *h, char **cause);
+void	 history_close_store(struct history *h);
+int	 history_refresh(struct history *h);
+const struct sinfo *history_series(const struct history *h, int64_t id);
+int64_t	 history_max_series(const struct history *h);
+double	 history_snap_time(struct history *h, int64_t id);
+int	 history_state_at(struct history *h, int64_t snapshot, struct state *ret);
+void	 state_free(struct state *s);
+int64_t	 state_sum(const struct state *s, const int64_t *series, size_t n, bool blocks);
+
+/* ---- cover.c: the stored pieces that make up a window -------------------- */
+
+struct segment {
+	int		 level;		/* LEVEL_* */
+	int64_t		 first, last;	/* snapshot ids */
+	double		 t_last;	/* time of last */
+	bool		 reset;		/* holds a baseline (new boot): values restart */
+	struct store_blob blob;
+	struct pack_reader rd;		/* for segment_find, once ready */
+	bool		 rd_ready;
+};
+
+struct cover {
+	struct segment	*v;
+	size_t		 n, cap;
+	bool		 approx;	/* pruned deltas were replaced by an hour */
+	int		 finest;	/* finest level used */
+};
+
+/* Per series: what happened in a window. */
+struct acc {
+	int64_t		 d_pages, d_blocks, alloc, freed, grew, shrank;
+};
+
+struct vec {
+	struct acc	*a;		/* by series id */
+	int64_t		 n;		/* entries (max id + 1) */
+};
+
+int	 cover_build(struct history *h, int64_t lo, int64_t hi, int max_level,
+	    struct cover *c);
+void	 cover_free(struct cover *c);
+int	 cover_sum(const struct cover *c, int64_t max_series, struct vec *ret,
+	    int64_t *ret_intervals);
+void	 vec_free(struct vec *v);
+int	 segment_find(struct segment *seg, const int64_t *ids, size_t n, int64_t *sum);
+int	 cover_reset_states(struct history *h, const struct cover *c, int64_t lo,
+	    bool before, struct state **ret);
+void	 cover_reset_states_free(struct state *v, size_t n);
+int	 cover_buckets_at(struct history *h, int level, int64_t snapshot,
+	    struct bucket_meta *ret);
+
+/* ---- rpc.c: the protocol's envelopes and errors -------------------------- */
+
+/* Who sent a request, and where its replies go (server.c, or a test's). */
+struct rpc_peer;
+struct rpc_peer_ops {
+	void		(*write)(struct rpc_peer *p, const char *line, size_t n);
+	void		(*close)(struct rpc_peer *p, const char *why);
+	void		(*ref)(struct rpc_peer *p);
+	void		(*unref)(struct rpc_peer *p);
+	bool		(*alive)(const struct rpc_peer *p);
+	void		(*subscribe)(struct rpc_peer *p);
+};
+struct rpc_peer {
+	const struct rpc_peer_ops *ops;
+	uid_t		 uid;		/* credentials, from SO_PEERCRED */
+	gid_t		 gid;
+	pid_t		 pid;
+};
+
+/* A request as the methods see it. */
+struct request {
+	struct rpc_peer	*peer;
+	json_t		*id;		/* NULL for notifications */
+	const char	*method;
+	json_t		*params;	/* an object, maybe empty */
+};
+
+/* A handler's error: a JSON-RPC code and a message for people. */
+struct rpc_err {
+	int		 code;
+	char		*msg;		/* malloc'd */
+};
+
+int	 rpc_fail(struct rpc_err *err, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	 rpc_parse(const char *line, size_t n, json_t **ret_doc, struct request *ret,
+	    struct rpc_err *err, json_t **ret_err_id);
+void	 rpc_reply(struct rpc_peer *p, json_t *id, json_t *result);
+void	 rpc_error(struct rpc_peer *p, json_t *id, int code, const char *msg);
+char	*rpc_error_line(json_t *id, int code, const char *msg, size_t *ret_len);
+char	*rpc_notification_line(const char *method, json_t *params, size_t *ret_len);
+json_t	*rpc_snapshot_json(const struct snap_row *r);
+json_t	*rpc_growers_json(const struct snap_result *res);
+int	 rpc_param_str(json_t *params, const char *name, const char **ret,
+	    struct rpc_err *err);
+int	 rpc_param_limit(json_t *params, int64_t *ret, struct rpc_err *err);
+
+/* ---- query.c: grouping series for an answer ------------------------------ */
+
+enum by { BY_STACK, BY_CULPRIT, BY_MODULE, BY_COMM, BY_MEMCG, BY_ORDER };
+
+struct match {
+	char		*key;		/* stack, culprit, module, comm, memcg, order */
+	char		*pattern;	/* fnmatch pattern (stack: id prefix) */
+};
+
+struct query {
+	enum by		 by;
+	int		 aligned;	/* LEVEL_* the window start was moved to, or 0 */
+	struct match	 m[16];
+	size_t		 nm;
+	struct window	 w;
+	int64_t		 page_size;
+};
+
+/* A group: one series, or (by culprit) the stack series sharing a culprit. */
+struct qgroup {
+	int64_t		 first_series;	/* its first series: names it */
+	int64_t		*series;
+	size_t		 nseries;
+	struct acc	 sum;		/* over the window */
+	int64_t		 pages, blocks;	/* at the window's end (or `at`) */
+	int64_t		 pages_a, blocks_a; /* at the window's start (diff) */
+	double		 score;		/* leaks */
+	int64_t		*spark;		/* SPARK_POINTS values, for the chosen */
+	int		 nspark;
+};
+
+struct groups {
+	struct qgroup	*v;
+	size_t		 n;
+	int64_t		*pool;		/* every group's series ids */
+	int64_t		*of_series;	/* series id -> group index + 1 */
+};
+
+extern const char *const query_by_names[];
+int	 query_parse(struct history *h, json_t *params, bool window, struct query *q,
+	    struct rpc_err *err);
+void	 query_free(struct query *q);
+enum series_kind query_by_kind(enum by b);
+void	 query_align(struct history *h, struct query *q);
+json_t	*query_window_json(struct history *h, const struct query *q,
+	    const struct cover *c, int64_t nsnap);
+int	 query_window_sums(struct history *h, struct query *q, struct groups *g,
+	    struct cover *c, int64_t *ret_intervals, struct rpc_err *err);
+void	 groups_build(struct history *h, const struct query *q, struct groups *g);
+void	 groups_free(struct groups *g);
+void	 groups_add_acc(struct groups *g, const struct vec *v);
+void	 groups_set_state(struct groups *g, const struct state *st, bool start);
+void	 groups_order(struct groups *g, size_t k, int (*cmp)(const void *, const void *));
+json_t	*group_json(struct history *h, const struct query *q, const struct qgroup *gr);
+int	 groups_sparklines(struct history *h, int64_t lo, struct cover *c,
+	    struct qgroup **sel, size_t nsel);
+json_t	*group_spark_json(const struct qgroup *g);
+int	 group_cmp_pages(const void *a, const void *b);
+int	 group_cmp_net(const void *a, const void *b);
+int	 query_resolve_series(struct history *h, const char *spec, int64_t **ret,
+	    size_t *ret_n, char **cause);
+
+/* ---- export.c: the history in other tools' formats ----------------------- */
+
+int	 export_prometheus(struct history *h, const struct sched_state *ss,
+	    const struct query *q, json_t **ret, struct rpc_err *err);
+int	 export_folded(struct history *h, json_t *params, json_t **ret,
+	    struct rpc_err *err);
+int	 export_json(struct history *h, struct query *q, json_t **ret,
+	    struct rpc_err *err);
+
+/* ---- method-*.c and methods.c: the dispatch table ------------------------ */
+
+struct server;
+
+/* What a method may use: the daemon's parts, never the daemon itself. */
+struct method_ctx {
+	const struct config *cfg;
+	struct history	*hist;		/* the read-only history */
+	struct sched	*sched;
+	struct server	*server;	/* NULL without a socket (tests) */
+	double		 started;	/* wall time the daemon started */
 	const char	*source_kind;	/* "debugfs", "file", "replay" */
-	struct snap_row	 last;		/* latest snapshot taken */
-	bool		 have_last;
-	char		*last_error;	/* why the latest attempt failed */
-	double		 last_error_time;
-	char		 status_line[512]; /* also sent as STATUS= */
-	uint64_t	 snapshots_ok, snapshots_failed;
-	uint64_t	 snapshots_issued;	/* requests the collector took */
-	uint64_t	 snapshots_completed;	/* results back */
-	bool		 snapshot_again;	/* one more after the running one */
-	struct pending	*pending;	/* clients waiting for `snapshot` */
-	size_t		 replay_next, replay_total;
-	bool		 replay_done;	/* a capture replay has no more files */
-	uint64_t	 overflowed;	/* stacks or series past the caps */
-	struct cost {
-		double	 time;		/* when the snapshot ended */
-		double	 cpu;		/* its CPU seconds, the kernel's included */
-		bool	 full;		/* a full read, or a stacks read */
-	} costs[4096];			/* the last hour's snapshots (ring) */
-	unsigned	 ncosts, cost_head;
-	double		 last_request;	/* when the timer last asked for one */
-	bool		 stopping;
-	bool		 once;		/* --once: exit after one snapshot */
-	int		 exit_code;
 };
 
-int	 daemon_request_snapshot(struct daemon *d);
-
-/* The last hour's collection cost, for status. */
-struct budget {
-	double		 window;	/* seconds it covers */
-	double		 cpu;		/* CPU seconds spent */
-	double		 spent;		/* cpu / window: share of one CPU */
-	double		 avg;		/* per snapshot */
-	double		 full_cpu;	/* of which full reads */
-	unsigned	 n, nfull;	/* snapshots, full reads */
+enum {
+	M_ROOT = 1 << 0,	/* changes state: uid 0 only */
+	M_DB = 1 << 1,		/* reads the history: refused while it reopens */
 };
-void	 budget_stats(const struct daemon *d, double now, struct budget *ret);
+
+/* Handlers return 0 (reply with *ret), 1 (they reply later), -1 (err set). */
+struct method {
+	const char	*name;
+	unsigned	 flags;		/* M_* */
+	const char *const *params;	/* allowed param names */
+	int		(*fn)(struct method_ctx *ctx, struct request *req, json_t **ret,
+			    struct rpc_err *err);
+};
+
+extern const struct method method_status, method_snapshots, method_snapshot,
+	method_subscribe, method_top, method_growers, method_leaks, method_history,
+	method_stack, method_diff, method_export, method_pin, method_prune;
+
+const struct method *methods_find(const char *name);
+void	 methods_dispatch(struct method_ctx *ctx, struct request *req);
+int	 methods_handle_line(struct method_ctx *ctx, struct rpc_peer *peer,
+	    const char *line, size_t n);
+
+/* ---- server.c: the control socket ---------------------------------------- */
+
+int	 server_new(struct server **ret, struct event_base *base, const char *path,
+	    const char *group, int (*on_line)(struct rpc_peer *p, const char *line,
+	    size_t n, void *ud), void *userdata, char **cause);
+void	 server_free(struct server *s);
+bool	 server_activated(const struct server *s);
+/* A notification line to every subscribed client. */
+void	 server_broadcast(struct server *s, const char *line, size_t n);
+void	 server_stats(const struct server *s, json_t *into);
 
 #endif

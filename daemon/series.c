@@ -1,345 +1,45 @@
 /*
- * series.c: the collector's memory of every series and stack it has
- * stored, so that a snapshot turns a stack hash or a name into a database
- * id without a query.  Loaded from the database at start (and again after
- * a failed transaction, which may have left ids the database never got).
- *
- * Caps: past max_stacks distinct stacks (or max_series series) new ones
- * are counted into one "(overflow)" series per kind, and the overflow is
- * reported in status; memory stays bounded.
+ * series.c: what a history is kept of.  A series is (kind, key): a stack
+ * signature, or a comm, memcg, module or order; its values of one snapshot
+ * live in arrays indexed by series id.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "page-ownerd.h"
 
-struct stack_slot {
-	uint64_t	hash;		/* xxh3 of the frames; 0 = empty slot */
-	int64_t		id;		/* stacks.id */
-	int64_t		series;		/* series.id of its signature */
-};
-
-struct name_slot {
-	uint64_t	hash;		/* of kind and key */
-	int64_t		id;		/* series.id; 0 = empty slot */
-};
-
-struct registry {
-	struct series_info *info;	/* by series id (1-based) */
-	int64_t		 max_id;	/* largest series id */
-	int64_t		 info_cap;
-	struct name_slot *names;	/* (kind, key) -> series id */
-	uint64_t	 names_mask;
-	uint64_t	 nnames;
-	struct stack_slot *stacks;	/* hash -> stack */
-	uint64_t	 stacks_mask;
-	uint64_t	 nstacks;
-	uint32_t	 max_stacks;
-	uint32_t	 max_series;
-	uint64_t	 overflowed;	/* lookups folded into an overflow series */
-};
-
-static uint64_t
-name_hash(enum series_kind kind, const char *key)
+const char *
+series_kind_name(enum series_kind k)
 {
-	return po_hash_seeded(key, strlen(key), (uint64_t)kind * 0x9E3779B97F4A7C15ULL);
-}
-
-static void
-names_put(struct registry *r, uint64_t h, int64_t id)
-{
-	uint64_t i = h & r->names_mask;
-
-	while (r->names[i].id != 0)
-		i = (i + 1) & r->names_mask;
-	r->names[i].hash = h;
-	r->names[i].id = id;
-	r->nnames++;
-}
-
-static void
-names_grow(struct registry *r)
-{
-	struct name_slot *old = r->names;
-	uint64_t oldn = r->names ? r->names_mask + 1 : 0;
-
-	r->names_mask = oldn ? oldn * 2 - 1 : 1023;
-	r->names = po_xcalloc(r->names_mask + 1, sizeof(*r->names));
-	r->nnames = 0;
-	for (uint64_t i = 0; i < oldn; i++)
-		if (old[i].id != 0)
-			names_put(r, old[i].hash, old[i].id);
-	free(old);
-}
-
-static void
-stacks_put(struct registry *r, uint64_t h, int64_t id, int64_t series)
-{
-	uint64_t i = h & r->stacks_mask;
-
-	while (r->stacks[i].id != 0)
-		i = (i + 1) & r->stacks_mask;
-	r->stacks[i] = (struct stack_slot){ h, id, series };
-	r->nstacks++;
-}
-
-static void
-stacks_grow(struct registry *r)
-{
-	struct stack_slot *old = r->stacks;
-	uint64_t oldn = r->stacks ? r->stacks_mask + 1 : 0;
-
-	r->stacks_mask = oldn ? oldn * 2 - 1 : 4095;
-	r->stacks = po_xcalloc(r->stacks_mask + 1, sizeof(*r->stacks));
-	r->nstacks = 0;
-	for (uint64_t i = 0; i < oldn; i++)
-		if (old[i].id != 0)
-			stacks_put(r, old[i].hash, old[i].id, old[i].series);
-	free(old);
-}
-
-static struct series_info *
-info_slot(struct registry *r, int64_t id)
-{
-	if (id >= r->info_cap) {
-		int64_t cap = r->info_cap ? r->info_cap : 1024;
-
-		while (cap <= id)
-			cap *= 2;
-		r->info = po_xrealloc(r->info, (size_t)cap, sizeof(*r->info));
-		memset(r->info + r->info_cap, 0,
-		    (size_t)(cap - r->info_cap) * sizeof(*r->info));
-		r->info_cap = cap;
+	switch (k) {
+	case SERIES_STACK: return "stack";
+	case SERIES_COMM: return "comm";
+	case SERIES_MEMCG: return "memcg";
+	case SERIES_MODULE: return "module";
+	case SERIES_ORDER: return "order";
+	case SERIES__KIND_MAX: break;
 	}
-	if (id > r->max_id)
-		r->max_id = id;
-	return &r->info[id];
-}
-
-static void
-add_series(struct registry *r, int64_t id, enum series_kind kind, const char *key,
-    const char *culprit, const char *module)
-{
-	struct series_info *si = info_slot(r, id);
-
-	free(si->key);
-	free(si->culprit);
-	free(si->module);
-	memset(si, 0, sizeof(*si));
-	si->kind = kind;
-	si->key = po_xstrdup(key);
-	si->culprit = po_xstrdup(culprit ? culprit : "");
-	si->module = po_xstrdup(module ? module : "");
-	if ((r->nnames + 1) * 2 > r->names_mask)
-		names_grow(r);
-	names_put(r, name_hash(kind, key), id);
+	return "?";
 }
 
 int
-registry_load(struct registry **ret, struct store *st, uint32_t max_stacks,
-    uint32_t max_series, char **cause)
+series_kind_parse(const char *s, enum series_kind *ret)
 {
-	struct registry *r = po_xcalloc(1, sizeof(*r));
-	sqlite3_stmt *q;
-	int rc;
-
-	r->max_stacks = max_stacks;
-	r->max_series = max_series;
-	names_grow(r);
-	stacks_grow(r);
-
-	q = store_stmt(st, ST_SERIES_ALL);
-	if (q == NULL)
-		goto fail;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(q, 0);
-		struct series_info *si;
-
-		add_series(r, id, (enum series_kind)sqlite3_column_int(q, 1),
-		    (const char *)sqlite3_column_text(q, 2),
-		    (const char *)sqlite3_column_text(q, 3),
-		    (const char *)sqlite3_column_text(q, 4));
-		si = &r->info[id];
-		si->pages = sqlite3_column_int64(q, 6);
-		si->blocks = sqlite3_column_int64(q, 7);
-		si->last_change = sqlite3_column_int64(q, 8);
-		si->growing_since = sqlite3_column_int64(q, 9);
-		si->ts_min = sqlite3_column_int64(q, 10);
-	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		goto fail;
-
-	q = store_stmt(st, ST_STACK_ALL);
-	if (q == NULL)
-		goto fail;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if ((r->nstacks + 1) * 2 > r->stacks_mask)
-			stacks_grow(r);
-		stacks_put(r, (uint64_t)sqlite3_column_int64(q, 1),
-		    sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 2));
-	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	*ret = r;
-	return 0;
-fail:
-	po_asprintf(cause, "cannot load series and stacks: %s", store_errmsg(st));
-	registry_free(r);
-	return -EIO;
-}
-
-void
-registry_free(struct registry *r)
-{
-	if (r == NULL)
-		return;
-	for (int64_t i = 0; i <= r->max_id && i < r->info_cap; i++) {
-		free(r->info[i].key);
-		free(r->info[i].culprit);
-		free(r->info[i].module);
-	}
-	free(r->info);
-	free(r->names);
-	free(r->stacks);
-	free(r);
-}
-
-static int64_t
-find_series(struct registry *r, enum series_kind kind, const char *key)
-{
-	uint64_t h = name_hash(kind, key), i = h & r->names_mask;
-
-	while (r->names[i].id != 0) {
-		const struct series_info *si = &r->info[r->names[i].id];
-
-		if (r->names[i].hash == h && si->kind == kind &&
-		    strcmp(si->key, key) == 0)
-			return r->names[i].id;
-		i = (i + 1) & r->names_mask;
-	}
-	return 0;
-}
-
-/*
- * The series (kind, key), created in the database (inside the caller's
- * transaction) when new.  0 on a database error (the snapshot fails).
- */
-int64_t
-registry_series(struct registry *r, struct store *st, enum series_kind kind,
-    const char *key, const char *culprit, const char *module, int64_t snapshot)
-{
-	_cleanup_free_ char *ckey = NULL, *cculprit = NULL, *cmodule = NULL;
-	int64_t id;
-
-	/* what is stored and shown is well-formed UTF-8 (see po_utf8_scrub) */
-	if (!po_utf8_valid(key, strlen(key))) {
-		ckey = po_utf8_dup(key, strlen(key));
-		key = ckey;
-	}
-	if (culprit != NULL && !po_utf8_valid(culprit, strlen(culprit))) {
-		cculprit = po_utf8_dup(culprit, strlen(culprit));
-		culprit = cculprit;
-	}
-	if (module != NULL && !po_utf8_valid(module, strlen(module))) {
-		cmodule = po_utf8_dup(module, strlen(module));
-		module = cmodule;
-	}
-	id = find_series(r, kind, key);
-	if (id != 0)
-		return id;
-	if (r->nnames >= r->max_series) {
-		r->overflowed++;
-		id = find_series(r, kind, "(overflow)");
-		if (id != 0)
-			return id;
-		key = "(overflow)";
-		culprit = "(overflow)";
-		module = "";
-	}
-	if (store_insert_series(st, kind, key, culprit, module, snapshot, &id) < 0)
-		return 0;
-	add_series(r, id, kind, key, culprit, module);
-	return id;
-}
-
-/* The stack with this hash: its id, and its series in *ret_series. */
-int64_t
-registry_stack(struct registry *r, struct store *st, uint64_t hash,
-    struct po_span frames, uint64_t sig_hash, const char *culprit,
-    const char *module, int64_t snapshot, int64_t *ret_series)
-{
-	char key[24];
-	int64_t series, id;
-	uint64_t i;
-
-	if (hash == 0)
-		hash = 1;	/* 0 marks an empty slot */
-	i = hash & r->stacks_mask;
-	while (r->stacks[i].id != 0) {
-		if (r->stacks[i].hash == hash) {
-			*ret_series = r->stacks[i].series;
-			return r->stacks[i].id;
-		}
-		i = (i + 1) & r->stacks_mask;
-	}
-	snprintf(key, sizeof(key), "%016llx", (unsigned long long)sig_hash);
-	if (r->nstacks >= r->max_stacks) {
-		r->overflowed++;
-		series = registry_series(r, st, SERIES_STACK, "(overflow)", "(overflow)",
-		    "", snapshot);
-		*ret_series = series;
-		return series != 0 ? -1 : 0;	/* -1: counted, no stack row */
-	}
-	series = registry_series(r, st, SERIES_STACK, key, culprit, module, snapshot);
-	if (series == 0)
-		return 0;
-	if (!po_utf8_valid(frames.p, frames.n)) {
-		_cleanup_free_ char *clean = po_utf8_dup(frames.p, frames.n);
-		int rc;
-
-		rc = store_insert_stack(st, hash, series, clean, frames.n, snapshot, &id);
-		if (rc < 0)
+	for (int k = SERIES_STACK; k < SERIES__KIND_MAX; k++)
+		if (strcmp(s, series_kind_name((enum series_kind)k)) == 0) {
+			*ret = (enum series_kind)k;
 			return 0;
-	} else if (store_insert_stack(st, hash, series, frames.p, frames.n,
-	    snapshot, &id) < 0) {
-		return 0;
-	}
-	if ((r->nstacks + 1) * 2 > r->stacks_mask)
-		stacks_grow(r);
-	stacks_put(r, hash, id, series);
-	*ret_series = series;
-	return id;
-}
-
-struct series_info *
-registry_info(struct registry *r, int64_t series)
-{
-	if (series <= 0 || series > r->max_id)
-		return NULL;
-	return &r->info[series];
-}
-
-int64_t
-registry_max_series(const struct registry *r)
-{
-	return r->max_id;
-}
-
-uint64_t
-registry_overflowed(const struct registry *r)
-{
-	return r->overflowed;
+		}
+	return -EINVAL;
 }
 
 /*
  * Series keys fold per-CPU and per-pool kernel threads: "kworker/u8:3"
- * becomes "kworker/u8:*", "ksoftirqd/3" becomes "ksoftirqd/" plus a star.  The detail
- * keeps the real name.
+ * becomes "kworker/u8:*", "ksoftirqd/3" becomes "ksoftirqd/" plus a star.
+ * The detail keeps the real name.
  */
 void
-registry_fold_comm(const char *comm, char *buf, size_t len)
+series_fold_comm(const char *comm, char *buf, size_t len)
 {
 	const char *slash = strchr(comm, '/'), *colon;
 	bool digits = slash != NULL && slash[1] != '\0';
@@ -356,4 +56,51 @@ registry_fold_comm(const char *comm, char *buf, size_t len)
 		return;
 	}
 	snprintf(buf, len, "%s", comm);
+}
+
+void
+series_values_reserve(struct series_values *v, int64_t max_id)
+{
+	int64_t cap = v->cap ? v->cap : 1024;
+
+	if (max_id < v->cap)
+		return;
+	while (cap <= max_id)
+		cap *= 2;
+#define GROW(f) do {							\
+		v->f = po_xrealloc(v->f, (size_t)cap, sizeof(int64_t));	\
+		memset(v->f + v->cap, 0, (size_t)(cap - v->cap) * sizeof(int64_t)); \
+	} while (0)
+	GROW(pages);
+	GROW(blocks);
+	GROW(ts_min);
+	GROW(alloc);
+	GROW(freed);
+#undef GROW
+	v->cap = cap;
+}
+
+void
+series_values_clear(struct series_values *v)
+{
+	size_t n = (size_t)v->cap * sizeof(int64_t);
+
+	if (v->cap == 0)
+		return;
+	memset(v->pages, 0, n);
+	memset(v->blocks, 0, n);
+	memset(v->ts_min, 0, n);
+	memset(v->alloc, 0, n);
+	memset(v->freed, 0, n);
+}
+
+void
+series_values_free(struct series_values *v)
+{
+	free(v->pages);
+	free(v->blocks);
+	free(v->ts_min);
+	free(v->alloc);
+	free(v->freed);
+	memset(v, 0, sizeof(*v));
 }

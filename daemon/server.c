@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -47,15 +48,13 @@
 #define LINES_PER_TURN	1
 
 struct client {
+	struct rpc_peer	 peer;		/* first: the methods see this */
 	struct server	*server;
 	struct bufferevent *bev;	/* NULL once closed */
 	struct event	*deadline;	/* a started line must end in time */
 	int		 refs;		/* the server's, plus pending replies' */
 	bool		 subscribed;
 	bool		 closing;	/* close once the output is flushed */
-	uid_t		 uid;
-	gid_t		 gid;
-	pid_t		 pid;
 	struct client	*prev, *next;	/* the server's list of open clients */
 };
 
@@ -69,7 +68,7 @@ struct server {
 	struct client	*clients;	/* open ones */
 	size_t		 nclients;
 	bool		 freeing;	/* server_free: release clients at once */
-	int		(*on_line)(struct client *c, const char *line, size_t n,
+	int		(*on_line)(struct rpc_peer *p, const char *line, size_t n,
 			    void *userdata);
 	void		*userdata;
 	/* counters for status */
@@ -77,16 +76,23 @@ struct server {
 	uint64_t	 too_large, slow_readers, timeouts;
 };
 
+#define LISTEN_BACKLOG	128	/* connections the kernel holds before accept */
+
 static void client_close(struct client *c, const char *why);
 
-struct client *
-client_ref(struct client *c)
+static struct client *
+client_of(const struct rpc_peer *p)
 {
-	c->refs++;
-	return c;
+	return (struct client *)(uintptr_t)p;
 }
 
-void
+static void
+client_ref(struct rpc_peer *p)
+{
+	client_of(p)->refs++;
+}
+
+static void
 client_unref(struct client *c)
 {
 	if (--c->refs > 0)
@@ -94,26 +100,29 @@ client_unref(struct client *c)
 	free(c);
 }
 
-bool
-client_alive(const struct client *c)
+static void
+peer_unref(struct rpc_peer *p)
 {
+	client_unref(client_of(p));
+}
+
+static bool
+client_alive(const struct rpc_peer *p)
+{
+	const struct client *c = client_of(p);
+
 	return c->bev != NULL && !c->closing;
 }
 
-/* Queue one JSON object and a newline; enforce the output cap. */
+/* Queue one encoded message and a newline; enforce the output cap. */
 static void
-client_send(struct client *c, json_t *msg)
+client_write(struct rpc_peer *p, const char *line, size_t n)
 {
+	struct client *c = client_of(p);
 	struct evbuffer *out;
-	char *s;
 
 	if (c->bev == NULL)
 		return;
-	s = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (s == NULL) {
-		client_close(c, "cannot encode a reply");
-		return;
-	}
 	/*
 	 * The event loop's clock was read before this request ran: a long
 	 * query would otherwise start the reply's WRITE_STALL timer in the
@@ -121,13 +130,12 @@ client_send(struct client *c, json_t *msg)
 	 */
 	event_base_update_cache_time(bufferevent_get_base(c->bev));
 	out = bufferevent_get_output(c->bev);
-	evbuffer_add(out, s, strlen(s));
+	evbuffer_add(out, line, n);
 	evbuffer_add(out, "\n", 1);
-	free(s);
 	if (evbuffer_get_length(out) > PO_MAX_OUTPUT) {
 		c->server->slow_readers++;
 		log_warnx("client uid %u pid %d does not read its replies (%zu bytes "
-		    "queued): disconnected", (unsigned)c->uid, (int)c->pid,
+		    "queued): disconnected", (unsigned)p->uid, (int)p->pid,
 		    evbuffer_get_length(out));
 		client_close(c, NULL);
 		return;
@@ -136,35 +144,16 @@ client_send(struct client *c, json_t *msg)
 		bufferevent_disable(c->bev, EV_READ);
 }
 
-void
-server_reply(struct client *c, json_t *id, json_t *result)
+static void
+peer_close(struct rpc_peer *p, const char *why)
 {
-	json_t *msg;
-
-	if (id == NULL) {
-		json_decref(result);	/* a notification: no reply */
-		return;
-	}
-	msg = json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result",
-	    result ? result : json_null(), "id", id);
-	client_send(c, msg);
-	json_decref(msg);
+	client_close(client_of(p), why);
 }
 
-void
-server_error(struct client *c, json_t *id, int code, const char *message)
+static void
+client_subscribe(struct rpc_peer *p)
 {
-	json_t *msg;
-
-	msg = json_pack("{s:s, s:{s:i, s:s}, s:O}", "jsonrpc", "2.0", "error",
-	    "code", code, "message", message, "id", id ? id : json_null());
-	client_send(c, msg);
-	json_decref(msg);
-}
-
-void
-server_subscribe(struct client *c)
-{
+	struct client *c = client_of(p);
 	struct timeval stall = { WRITE_STALL, 0 };
 
 	c->subscribed = true;
@@ -172,25 +161,25 @@ server_subscribe(struct client *c)
 		bufferevent_set_timeouts(c->bev, NULL, &stall);
 }
 
+static const struct rpc_peer_ops client_ops = {
+	.write = client_write,
+	.close = peer_close,
+	.ref = client_ref,
+	.unref = peer_unref,
+	.alive = client_alive,
+	.subscribe = client_subscribe,
+};
+
 void
-server_broadcast(struct server *s, const char *method, json_t *params)
+server_broadcast(struct server *s, const char *line, size_t n)
 {
 	struct client *c, *next;
-	json_t *msg = json_pack("{s:s, s:s, s:O}", "jsonrpc", "2.0", "method",
-	    method, "params", params);
 
 	for (c = s->clients; c != NULL; c = next) {
-		next = c->next;	/* client_send may close c */
+		next = c->next;	/* client_write may close c */
 		if (c->subscribed)
-			client_send(c, msg);
+			client_write(&c->peer, line, n);
 	}
-	json_decref(msg);
-}
-
-size_t
-server_nclients(const struct server *s)
-{
-	return s->nclients;
 }
 
 void
@@ -231,8 +220,8 @@ client_close(struct client *c, const char *why)
 	if (c->bev == NULL)
 		return;
 	if (why != NULL)
-		log_debug("closing client uid %u pid %d: %s", (unsigned)c->uid,
-		    (int)c->pid, why);
+		log_debug("closing client uid %u pid %d: %s", (unsigned)c->peer.uid,
+		    (int)c->peer.pid, why);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	if (c->deadline != NULL) {
@@ -251,14 +240,6 @@ client_close(struct client *c, const char *why)
 		client_unref(c);
 }
 
-void
-client_creds(const struct client *c, uid_t *uid, gid_t *gid, pid_t *pid)
-{
-	*uid = c->uid;
-	*gid = c->gid;
-	*pid = c->pid;
-}
-
 static void
 handle_line(struct client *c, const char *line, size_t n)
 {
@@ -270,9 +251,19 @@ handle_line(struct client *c, const char *line, size_t n)
 	if (n == 0)
 		return;
 	s->requests++;
-	code = s->on_line(c, line, n, s->userdata);
+	code = s->on_line(&c->peer, line, n, s->userdata);
 	if (code == PO_E_PARSE)
 		s->parse_errors++;
+}
+
+static void
+too_large(struct client *c)
+{
+	char msg[80];
+
+	snprintf(msg, sizeof(msg), "request line longer than %zu bytes",
+	    PO_MAX_REQUEST);
+	rpc_error(&c->peer, NULL, PO_E_TOO_LARGE, msg);
 }
 
 static void
@@ -284,7 +275,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	c->server->timeouts++;
 	log_warnx("client uid %u pid %d took over %d s to send one request line: "
-	    "disconnected", (unsigned)c->uid, (int)c->pid, PO_REQUEST_TIMEOUT);
+	    "disconnected", (unsigned)c->peer.uid, (int)c->peer.pid, PO_REQUEST_TIMEOUT);
 	client_close(c, NULL);
 }
 
@@ -312,8 +303,7 @@ read_cb(struct bufferevent *bev, void *arg)
 
 			if (pending > PO_MAX_REQUEST) {
 				c->server->too_large++;
-				server_error(c, NULL, PO_E_TOO_LARGE,
-				    "request line longer than 65536 bytes");
+				too_large(c);
 				c->closing = true;
 				bufferevent_disable(bev, EV_READ);
 			} else if (pending > 0 && c->deadline != NULL &&
@@ -328,8 +318,7 @@ read_cb(struct bufferevent *bev, void *arg)
 			evtimer_del(c->deadline);
 		if (n > PO_MAX_REQUEST) {
 			c->server->too_large++;
-			server_error(c, NULL, PO_E_TOO_LARGE,
-			    "request line longer than 65536 bytes");
+			too_large(c);
 		} else {
 			handle_line(c, line, n);
 		}
@@ -366,7 +355,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
 		c->server->slow_readers++;
 		log_warnx("client uid %u pid %d left its replies unread for %d s "
-		    "(%zu bytes queued): disconnected", (unsigned)c->uid, (int)c->pid,
+		    "(%zu bytes queued): disconnected", (unsigned)c->peer.uid, (int)c->peer.pid,
 		    WRITE_STALL, evbuffer_get_length(bufferevent_get_output(c->bev)));
 		client_close(c, NULL);
 	} else if (what & BEV_EVENT_TIMEOUT) {
@@ -393,27 +382,36 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	evutil_make_socket_nonblocking(fd);
 	evutil_make_socket_closeonexec(fd);
 	if (s->nclients >= PO_MAX_CLIENTS) {
-		static const char msg[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32006,"
-		    "\"message\":\"too many clients (128): try again later\"},\"id\":null}\n";
+		char msg[80], *line;
+		size_t n = 0;
 
+		snprintf(msg, sizeof(msg), "too many clients (%d): try again later",
+		    PO_MAX_CLIENTS);
+		line = rpc_error_line(NULL, PO_E_OVERLOAD, msg, &n);
 		s->refused_full++;
-		if (write(fd, msg, sizeof(msg) - 1) < 0) {
-			/* best effort: the client may already be gone */
+		if (line != NULL) {
+			struct iovec iov[2] = { { line, n }, { (void *)(uintptr_t)"\n", 1 } };
+
+			if (writev(fd, iov, 2) < 0) {
+				/* best effort: the client may already be gone */
+			}
 		}
+		free(line);
 		close(fd);
 		return;
 	}
 	c = po_xcalloc(1, sizeof(*c));
+	c->peer.ops = &client_ops;
 	c->server = s;
 	c->refs = 1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		c->uid = cred.uid;
-		c->gid = cred.gid;
-		c->pid = cred.pid;
+		c->peer.uid = cred.uid;
+		c->peer.gid = cred.gid;
+		c->peer.pid = cred.pid;
 	} else {
-		c->uid = (uid_t)-1;
-		c->gid = (gid_t)-1;
-		c->pid = -1;
+		c->peer.uid = (uid_t)-1;
+		c->peer.gid = (gid_t)-1;
+		c->peer.pid = -1;
 	}
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -529,7 +527,7 @@ bind_socket(const char *path, const char *group, char **cause)
 	if (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) < 0) {
 		/* not fatal: root can still use it */
 	}
-	if (listen(fd, 128) < 0) {
+	if (listen(fd, LISTEN_BACKLOG) < 0) {
 		r = -errno;
 		po_asprintf(cause, "cannot listen on '%s': %s", path, strerror(errno));
 		close(fd);
@@ -541,7 +539,7 @@ bind_socket(const char *path, const char *group, char **cause)
 
 int
 server_new(struct server **ret, struct event_base *base, const char *path,
-    const char *group, int (*on_line)(struct client *c, const char *line,
+    const char *group, int (*on_line)(struct rpc_peer *p, const char *line,
     size_t n, void *ud), void *userdata, char **cause)
 {
 	struct server *s = po_xcalloc(1, sizeof(*s));
@@ -601,12 +599,6 @@ server_free(struct server *s)
 		(void)unlink(s->path);
 	free(s->path);
 	free(s);
-}
-
-int
-server_listen_fd(const struct server *s)
-{
-	return s->fd;
 }
 
 bool

@@ -1,6 +1,7 @@
 /*
  * source.c: where page_owner text comes from, behind one small interface
- * (begin / read / end) that the tests swap.
+ * (next / open / read / end), so that the collector reads the kernel, a
+ * dump file and a recorded capture alike.
  *
  * - The kernel's file (debugfs) is read by a child process that copies it
  *   into a pipe with a 1 MiB buffer (the kernel returns one record per
@@ -52,7 +53,7 @@ struct source {
 	bool		 fifo;		/* the open file is a FIFO */
 	double		 stall;		/* seconds without data before -ETIMEDOUT */
 	double		 pace;		/* share of time the kernel reader may read */
-	bool		 got_data;	/* bytes came since source_begin */
+	bool		 got_data;	/* bytes came since source_open */
 	enum source_file open_file;	/* which file fd is */
 	bool		 at_eof;	/* fd was read to its end */
 };
@@ -143,12 +144,6 @@ double
 source_timeout(const struct source *s)
 {
 	return s->stall;
-}
-
-bool
-source_done(const struct source *s)
-{
-	return s->done;
 }
 
 void
@@ -467,15 +462,6 @@ source_open(struct source *s, enum source_file which, char **cause)
 	return 0;
 }
 
-/* The usual snapshot: the next dump, its page_owner text. */
-int
-source_begin(struct source *s, struct source_meta *meta, char **cause)
-{
-	int r = source_next(s, meta, cause);
-
-	return r < 0 ? r : source_open(s, SRC_PAGE_OWNER, cause);
-}
-
 /* Bytes read, 0 at the end, -errno (-ETIMEDOUT when the input stalls). */
 ssize_t
 source_read(struct source *s, char *buf, size_t len)
@@ -583,4 +569,56 @@ source_end(struct source *s)
 		(void)waitpid(s->child, NULL, 0);
 		s->child = 0;
 	}
+}
+
+/* The message for a failed read (-errno from source_read), into buf. */
+const char *
+source_strerror(const struct source *s, int err, char *buf, size_t len)
+{
+	switch (-err) {
+	case ECHILD:
+		snprintf(buf, len, "the page_owner reader was killed while reading "
+		    "'%s' (a kernel oops while formatting a record? see dmesg)",
+		    s->path);
+		break;
+	case EINVAL:
+		snprintf(buf, len, "reading '%s' failed with EINVAL: page_owner is "
+		    "off (boot with page_owner=on; CONFIG_PAGE_OWNER=y)", s->path);
+		break;
+	case ETIMEDOUT:
+		snprintf(buf, len, "no data from '%s' for %g s (read_timeout): gave up",
+		    s->path, s->stall);
+		break;
+	default:
+		snprintf(buf, len, "reading '%s' failed part-way: %s", s->path,
+		    strerror(-err));
+		break;
+	}
+	return buf;
+}
+
+/*
+ * page_owner_stacks/count_threshold hides small stacks from show_stacks:
+ * read it (0 for files and captures), never write it: it is one setting
+ * for every reader of the system.
+ */
+uint64_t
+source_count_threshold(const struct source *s)
+{
+	const char *slash = strrchr(s->path, '/');
+	char *p = NULL, line[64] = "";
+	FILE *f;
+
+	if (s->kind != SOURCE_DEBUGFS)
+		return 0;
+	po_asprintf(&p, "%.*s/page_owner_stacks/count_threshold",
+	    slash ? (int)(slash - s->path) : 0, s->path);
+	f = fopen(p, "re");
+	free(p);
+	if (f == NULL)
+		return 0;
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	return strtoull(line, NULL, 10);
 }

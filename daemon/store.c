@@ -1,6 +1,7 @@
 /*
- * store.c: the SQLite database.  All SQL lives in this file, in the table
- * below, prepared once per connection.
+ * store.c: the SQLite database.  All SQL of the daemon lives in this file:
+ * the statements in the table below, prepared once per connection, and
+ * typed functions over them; no other file includes sqlite3.h.
  *
  * One write connection (the collector's) and one read-only connection (the
  * main thread's queries); WAL lets them work at the same time.  Rules:
@@ -13,26 +14,46 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "page-ownerd.h"
 #include "store-migrations.h"
 
-struct store {
-	sqlite3		*db;
-	char		*path;
-	bool		 readonly;
-	dev_t		 dev;		/* the file opened, to notice it replaced */
-	ino_t		 ino;
-	sqlite3_stmt	*stmts[ST__MAX];	/* prepared on first use */
+/* Statements, by id. */
+enum stmt {
+	ST_BEGIN, ST_BEGIN_READ, ST_COMMIT, ST_ROLLBACK,
+	ST_BOOT_FIND, ST_BOOT_INSERT, ST_BOOT_RANGE,
+	ST_SNAP_INSERT, ST_SNAP_UPDATE, ST_SNAP_PIN, ST_SNAP_LAST, ST_SNAP_ID,
+	ST_SNAP_WINDOW, ST_SNAP_COUNT, ST_SNAP_AT_OR_BEFORE, ST_SNAP_AT_OR_AFTER,
+	ST_SNAP_TIMES, ST_SNAP_KINDS, ST_BASELINES,
+	ST_SERIES_INSERT, ST_SERIES_SINCE, ST_SERIES_GET,
+	ST_STACK_INSERT, ST_STACK_ALL, ST_STACKS_OF_SERIES, ST_STACK_GET,
+	ST_TOTALS_PUT, ST_CHANGES_PUT, ST_CHANGES_RANGE,
+	ST_CHECKPOINT_PUT, ST_CHECKPOINT_BEFORE, ST_CHECKPOINT_AT,
+	ST_DETAIL_PUT, ST_DETAIL_DROP_OLD, ST_DETAIL_LATEST,
+	ST_BUCKET_PUT, ST_BUCKET_LAST, ST_BUCKETS_META, ST_BUCKET_BLOB,
+	ST_PRUNE_CHANGES, ST_PRUNE_HOURLY, ST_PRUNE_CHECKPOINTS, ST_PRUNE_SNAPSHOTS,
+	ST_OLDEST_DAY, ST_CAP_BUCKETS, ST_CAP_CHANGES, ST_CAP_CHECKPOINTS,
+	ST_CAP_SNAPSHOTS,
+	ST__MAX,
 };
 
-/* Every statement, by id.  Query statements are used by query.c. */
+/* The columns read_snap() expects, in order. */
+#define SNAP_COLUMNS "s.id, s.boot, s.time, s.mono_ns, s.baseline, s.identities, " \
+	"s.kind, s.source, s.format, s.duration, s.cpu_user, s.cpu_sys, s.parse_s, " \
+	"s.diff_s, s.store_s, s.bytes, s.records, s.pages, s.malformed, " \
+	"s.unknown_lines, s.stacks, s.changed, s.pinned, b.boot_id, b.kernel"
+/* The columns bind_snap() binds, as ?1 to ?21. */
+#define SNAP_BOUND "boot, time, mono_ns, baseline, identities, kind, source, format, " \
+	"duration, cpu_user, cpu_sys, parse_s, diff_s, store_s, bytes, records, " \
+	"pages, malformed, unknown_lines, stacks, changed"
+#define SERIES_COLUMNS "s.id, s.kind, s.key, s.culprit, s.module, s.first_snapshot, " \
+	"t.pages, t.blocks, t.snapshot, t.growing_since, t.ts_min " \
+	"FROM series s LEFT JOIN totals t ON t.series = s.id"
+
 static const char *const sql_text[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_BEGIN_READ] = "BEGIN",
-	[ST_SNAP_KINDS] =
-	    "SELECT 'full', COUNT(*) FROM snapshots WHERE kind = 'full' AND id BETWEEN ?1 AND ?2 "
-	    "UNION ALL SELECT 'stacks', COUNT(*) FROM snapshots WHERE kind = 'stacks' AND "
-	    "id BETWEEN ?1 AND ?2",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_BOOT_FIND] = "SELECT id FROM boots WHERE boot_id = ?1",
@@ -41,15 +62,17 @@ static const char *const sql_text[ST__MAX] = {
 	    "UPDATE boots SET first_snapshot = COALESCE(first_snapshot, ?2), "
 	    "last_snapshot = ?2 WHERE id = ?1",
 	[ST_SNAP_INSERT] =
-	    "INSERT INTO snapshots (boot, time, mono_ns, baseline, identities, kind, "
-	    "source, format, duration, cpu_user, cpu_sys, parse_s, diff_s, store_s, "
-	    "bytes, records, pages, malformed, unknown_lines, stacks, changed) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	    "?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-	[ST_SNAP_FIELDS_LAST] =
+	    "INSERT INTO snapshots (" SNAP_BOUND ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	[ST_SNAP_UPDATE] =
+	    "UPDATE snapshots SET (" SNAP_BOUND ") = (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	    "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+	    "WHERE id = ?22",
+	[ST_SNAP_PIN] = "UPDATE snapshots SET pinned = ?2 WHERE id = ?1",
+	[ST_SNAP_LAST] =
 	    "SELECT " SNAP_COLUMNS " FROM snapshots s JOIN boots b ON b.id = s.boot "
 	    "ORDER BY s.id DESC LIMIT 1",
-	[ST_SNAP_FIELDS_ID] =
+	[ST_SNAP_ID] =
 	    "SELECT " SNAP_COLUMNS " FROM snapshots s JOIN boots b ON b.id = s.boot "
 	    "WHERE s.id = ?1",
 	[ST_SNAP_WINDOW] =
@@ -63,42 +86,38 @@ static const char *const sql_text[ST__MAX] = {
 	[ST_SNAP_TIMES] =
 	    "SELECT id, time, baseline, boot FROM snapshots WHERE id BETWEEN ?1 AND ?2 "
 	    "ORDER BY id",
-	[ST_SNAP_PIN] = "UPDATE snapshots SET pinned = ?2 WHERE id = ?1",
-	[ST_SNAP_UPDATE] =
-	    "UPDATE snapshots SET duration = ?2, cpu_user = ?3, cpu_sys = ?4, "
-	    "parse_s = ?5, diff_s = ?6, store_s = ?7, changed = ?8, bytes = ?9, "
-	    "records = ?10, pages = ?11, format = ?12 WHERE id = ?1",
+	[ST_SNAP_KINDS] =
+	    "SELECT 'full', COUNT(*) FROM snapshots WHERE kind = 'full' AND id BETWEEN ?1 AND ?2 "
+	    "UNION ALL SELECT 'stacks', COUNT(*) FROM snapshots WHERE kind = 'stacks' AND "
+	    "id BETWEEN ?1 AND ?2",
+	[ST_BASELINES] =
+	    "SELECT id FROM snapshots WHERE baseline AND id BETWEEN ?1 AND ?2 ORDER BY id",
 	[ST_SERIES_INSERT] =
 	    "INSERT INTO series (kind, key, culprit, module, first_snapshot) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_SERIES_ALL] =
-	    "SELECT s.id, s.kind, s.key, s.culprit, s.module, s.first_snapshot, "
-	    "t.pages, t.blocks, t.snapshot, t.growing_since, t.ts_min "
-	    "FROM series s LEFT JOIN totals t ON t.series = s.id ORDER BY s.id",
-	[ST_SERIES_GET] =
-	    "SELECT s.id, s.kind, s.key, s.culprit, s.module, s.first_snapshot, "
-	    "t.pages, t.blocks, t.snapshot, t.growing_since, t.ts_min "
-	    "FROM series s LEFT JOIN totals t ON t.series = s.id WHERE s.id = ?1",
-	[ST_SERIES_FIND] = "SELECT id FROM series WHERE kind = ?1 AND key = ?2",
-	[ST_SERIES_BY_KEY_PREFIX] =
-	    "SELECT id FROM series WHERE kind = ?1 AND key >= ?2 AND key < ?3 LIMIT 2",
-	[ST_SERIES_MAX] = "SELECT COALESCE(MAX(id), 0) FROM series",
+	[ST_SERIES_SINCE] = "SELECT " SERIES_COLUMNS " WHERE s.id > ?1 ORDER BY s.id",
+	[ST_SERIES_GET] = "SELECT " SERIES_COLUMNS " WHERE s.id = ?1",
 	[ST_STACK_INSERT] =
 	    "INSERT INTO stacks (hash, series, frames, first_snapshot) "
 	    "VALUES (?1, ?2, ?3, ?4)",
 	[ST_STACK_ALL] = "SELECT id, hash, series FROM stacks",
 	[ST_STACKS_OF_SERIES] =
-	    "SELECT id, hash, frames, first_snapshot FROM stacks WHERE series = ?1 "
-	    "ORDER BY id",
-	[ST_STACK_GET] = "SELECT id, hash, series, frames FROM stacks WHERE id = ?1",
-	[ST_STACK_BY_HASH_PREFIX] =
-	    "SELECT series FROM stacks WHERE hash >= ?1 AND hash <= ?2 LIMIT 2",
+	    "SELECT id, hash, series, frames, first_snapshot FROM stacks "
+	    "WHERE series = ?1 ORDER BY id",
+	[ST_STACK_GET] = "SELECT series FROM stacks WHERE id = ?1",
 	[ST_TOTALS_PUT] =
 	    "INSERT OR REPLACE INTO totals (series, pages, blocks, snapshot, "
 	    "growing_since, ts_min) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_CHANGES_PUT] = "INSERT OR REPLACE INTO changes (snapshot, data) VALUES (?1, ?2)",
+	[ST_CHANGES_RANGE] =
+	    "SELECT snapshot, data FROM changes WHERE snapshot BETWEEN ?1 AND ?2 "
+	    "ORDER BY snapshot",
 	[ST_CHECKPOINT_PUT] =
 	    "INSERT OR REPLACE INTO checkpoints (snapshot, data) VALUES (?1, ?2)",
+	[ST_CHECKPOINT_BEFORE] =
+	    "SELECT snapshot, data FROM checkpoints WHERE snapshot <= ?1 "
+	    "ORDER BY snapshot DESC LIMIT 1",
+	[ST_CHECKPOINT_AT] = "SELECT 1 FROM checkpoints WHERE snapshot = ?1",
 	[ST_DETAIL_PUT] = "INSERT OR REPLACE INTO detail (snapshot, data) VALUES (?1, ?2)",
 	[ST_DETAIL_DROP_OLD] =
 	    "DELETE FROM detail WHERE snapshot < ?1 AND snapshot NOT IN "
@@ -109,24 +128,17 @@ static const char *const sql_text[ST__MAX] = {
 	[ST_BUCKET_PUT] =
 	    "INSERT OR REPLACE INTO buckets (level, start, first_snapshot, "
 	    "last_snapshot, nsnapshots, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_BUCKETS_OF_LEVEL] =
-	    "SELECT start, first_snapshot, last_snapshot, nsnapshots, data "
-	    "FROM buckets WHERE level = ?1 AND last_snapshot >= ?2 AND "
-	    "first_snapshot <= ?3 ORDER BY first_snapshot",
 	[ST_BUCKET_LAST] =
 	    "SELECT b.start, b.first_snapshot, b.last_snapshot, b.nsnapshots, "
 	    "b.data, s.boot, s.time FROM buckets b "
 	    "JOIN snapshots s ON s.id = b.first_snapshot WHERE b.level = ?1 "
 	    "ORDER BY b.last_snapshot DESC LIMIT 1",
-	[ST_CHANGES_RANGE] =
-	    "SELECT snapshot, data FROM changes WHERE snapshot BETWEEN ?1 AND ?2 "
-	    "ORDER BY snapshot",
-	[ST_CHANGES_FIRST] = "SELECT COALESCE(MIN(snapshot), 0) FROM changes",
-	[ST_CHECKPOINT_BEFORE] =
-	    "SELECT snapshot, data FROM checkpoints WHERE snapshot <= ?1 "
-	    "ORDER BY snapshot DESC LIMIT 1",
-	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+	[ST_BUCKETS_META] =
+	    "SELECT b.start, b.first_snapshot, b.last_snapshot, COALESCE(s.time, 0), "
+	    "b.nsnapshots FROM buckets b LEFT JOIN snapshots s ON s.id = b.last_snapshot "
+	    "WHERE b.level = ?1 AND b.last_snapshot >= ?2 AND b.first_snapshot <= ?3 "
+	    "ORDER BY b.first_snapshot",
+	[ST_BUCKET_BLOB] = "SELECT data FROM buckets WHERE level = ?1 AND start = ?2",
 	[ST_PRUNE_CHANGES] =
 	    "DELETE FROM changes WHERE snapshot IN (SELECT id FROM snapshots "
 	    "WHERE time < ?1 AND NOT pinned) AND snapshot <= "
@@ -146,8 +158,7 @@ static const char *const sql_text[ST__MAX] = {
 	    "(SELECT snapshot FROM changes) AND id NOT IN (SELECT snapshot FROM detail) "
 	    "AND id NOT IN (SELECT first_snapshot FROM buckets) AND id NOT IN "
 	    "(SELECT last_snapshot FROM buckets) AND id <> (SELECT MAX(id) FROM snapshots)",
-	[ST_OLDEST_DAY] =
-	    "SELECT MIN(time) FROM snapshots WHERE NOT pinned",
+	[ST_OLDEST_DAY] = "SELECT MIN(time) FROM snapshots WHERE NOT pinned",
 	[ST_CAP_BUCKETS] = "DELETE FROM buckets WHERE start < ?1",
 	[ST_CAP_CHANGES] =
 	    "DELETE FROM changes WHERE snapshot IN (SELECT id FROM snapshots "
@@ -160,24 +171,19 @@ static const char *const sql_text[ST__MAX] = {
 	    "DELETE FROM snapshots WHERE time < ?1 AND NOT pinned AND id NOT IN "
 	    "(SELECT snapshot FROM checkpoints) AND id NOT IN (SELECT snapshot FROM "
 	    "detail) AND id <> (SELECT MAX(id) FROM snapshots)",
-	[ST_PAGE_COUNT] = "PRAGMA page_count",
-	[ST_PAGE_SIZE] = "PRAGMA page_size",
-	[ST_FREELIST] = "PRAGMA freelist_count",
-	[ST_SERIES_SINCE] =
-	    "SELECT id, kind, key, culprit, module, first_snapshot FROM series "
-	    "WHERE id > ?1 ORDER BY id",
-	[ST_BUCKETS_META] =
-	    "SELECT b.start, b.first_snapshot, b.last_snapshot, COALESCE(s.time, 0) "
-	    "FROM buckets b LEFT JOIN snapshots s ON s.id = b.last_snapshot "
-	    "WHERE b.level = ?1 AND b.last_snapshot >= ?2 AND b.first_snapshot <= ?3 "
-	    "ORDER BY b.first_snapshot",
-	[ST_BUCKET_BLOB] = "SELECT data FROM buckets WHERE level = ?1 AND start = ?2",
-	[ST_BASELINES] =
-	    "SELECT id FROM snapshots WHERE baseline AND id BETWEEN ?1 AND ?2 ORDER BY id",
 };
 
 /* Hourly checkpoints are kept this long, then one a day. */
 #define CHECKPOINTS_HOURLY	(2 * 86400.0)
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	bool		 readonly;
+	dev_t		 dev;		/* the file opened, to notice it replaced */
+	ino_t		 ino;
+	sqlite3_stmt	*stmts[ST__MAX];	/* prepared on first use */
+};
 
 static int
 sqlite_errno(int rc)
@@ -195,34 +201,62 @@ sqlite_errno(int rc)
 	}
 }
 
-int
-store_errno(struct store *s, int rc)
-{
-	(void)s;
-	return sqlite_errno(rc);
-}
-
-sqlite3_stmt *
-store_stmt(struct store *s, enum store_stmt id)
+/*
+ * Statement id, reset, with its parameters bound from fmt, one letter per
+ * parameter in order: i int64_t, b bool (int), d double, t text (NUL-
+ * terminated), T text and its int length, B blob and its size_t length.
+ * NULL if it cannot be prepared (store_errmsg says why).
+ */
+static sqlite3_stmt *
+prep(struct store *s, enum stmt id, const char *fmt, ...)
 {
 	sqlite3_stmt *st;
+	va_list ap;
+	int k = 1;
 
-	if ((unsigned)id >= ST__MAX || sql_text[id] == NULL)
+	if (s->stmts[id] == NULL &&
+	    sqlite3_prepare_v3(s->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
+	    &s->stmts[id], NULL) != SQLITE_OK)
 		return NULL;
-	if (s->stmts[id] == NULL) {
-		if (sqlite3_prepare_v3(s->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
-		    &s->stmts[id], NULL) != SQLITE_OK)
-			return NULL;
-	}
 	st = s->stmts[id];
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f != '\0'; f++, k++) {
+		switch (*f) {
+		case 'i':
+			sqlite3_bind_int64(st, k, va_arg(ap, int64_t));
+			break;
+		case 'b':
+			sqlite3_bind_int(st, k, va_arg(ap, int));
+			break;
+		case 'd':
+			sqlite3_bind_double(st, k, va_arg(ap, double));
+			break;
+		case 't':
+			sqlite3_bind_text(st, k, va_arg(ap, const char *), -1, SQLITE_STATIC);
+			break;
+		case 'T': {
+			const char *t = va_arg(ap, const char *);
+
+			sqlite3_bind_text(st, k, t, va_arg(ap, int), SQLITE_STATIC);
+			break;
+		}
+		case 'B': {
+			const void *p = va_arg(ap, const void *);
+
+			sqlite3_bind_blob(st, k, p, (int)va_arg(ap, size_t), SQLITE_STATIC);
+			break;
+		}
+		}
+	}
+	va_end(ap);
 	return st;
 }
 
-/* Run a statement with no result rows. */
+/* Step a statement with no result rows, reset it; 0 or -errno. */
 static int
-exec_stmt(struct store *s, sqlite3_stmt *st)
+run(struct store *s, sqlite3_stmt *st)
 {
 	int rc;
 
@@ -233,6 +267,29 @@ exec_stmt(struct store *s, sqlite3_stmt *st)
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return sqlite_errno(rc);
 	return 0;
+}
+
+/* Step to the one row a lookup expects: 1 row, 0 none, -errno. */
+static int
+step_row(struct store *s, sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
+}
+
+/* After a list's last step: 0 if it ended well, -errno. */
+static int
+end_rows(sqlite3_stmt *st, int rc)
+{
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
 }
 
 static int
@@ -249,6 +306,27 @@ exec_sql(struct store *s, const char *sql, char **cause)
 	}
 	return 0;
 }
+
+static void
+take_blob(sqlite3_stmt *st, int col, struct store_blob *ret)
+{
+	size_t len = (size_t)sqlite3_column_bytes(st, col);
+
+	ret->p = po_xmalloc(len ? len : 1);
+	if (len)
+		memcpy(ret->p, sqlite3_column_blob(st, col), len);
+	ret->len = len;
+}
+
+void
+store_blob_free(struct store_blob *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = 0;
+}
+
+/* ---- opening ------------------------------------------------------------------ */
 
 static int
 pragma_int(struct store *s, const char *sql, int64_t *ret)
@@ -365,6 +443,7 @@ store_open(struct store **ret, const char *path, bool readonly, char **cause)
 	struct store *s = po_xcalloc(1, sizeof(*s));
 	int flags = readonly ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	struct stat sb;
 	int rc, r;
 
 	s->path = po_xstrdup(path);
@@ -403,13 +482,9 @@ store_open(struct store **ret, const char *path, bool readonly, char **cause)
 	r = migrate(s, cause);
 	if (r < 0)
 		goto fail;
-	{
-		struct stat sb;
-
-		if (stat(path, &sb) == 0) {
-			s->dev = sb.st_dev;
-			s->ino = sb.st_ino;
-		}
+	if (stat(path, &sb) == 0) {
+		s->dev = sb.st_dev;
+		s->ino = sb.st_ino;
 	}
 	*ret = s;
 	return 0;
@@ -441,59 +516,10 @@ store_close(struct store *s)
 	free(s);
 }
 
-sqlite3 *
-store_db(struct store *s)
-{
-	return s->db;
-}
-
-const char *
-store_path(const struct store *s)
-{
-	return s->path;
-}
-
 const char *
 store_errmsg(struct store *s)
 {
 	return sqlite3_errmsg(s->db);
-}
-
-int
-store_begin(struct store *s)
-{
-	return exec_stmt(s, store_stmt(s, ST_BEGIN));
-}
-
-/*
- * A query's read transaction: one consistent view of the history for the
- * whole query (the collector's commits and pruning do not show through
- * half-way), and one lock instead of one per statement.
- */
-int
-store_read_begin(struct store *s)
-{
-	return exec_stmt(s, store_stmt(s, ST_BEGIN_READ));
-}
-
-void
-store_read_end(struct store *s)
-{
-	if (!sqlite3_get_autocommit(s->db))
-		(void)exec_stmt(s, store_stmt(s, ST_COMMIT));
-}
-
-int
-store_commit(struct store *s)
-{
-	return exec_stmt(s, store_stmt(s, ST_COMMIT));
-}
-
-void
-store_rollback(struct store *s)
-{
-	if (!sqlite3_get_autocommit(s->db))
-		(void)exec_stmt(s, store_stmt(s, ST_ROLLBACK));
 }
 
 /* Database size in bytes, with its WAL. */
@@ -512,85 +538,275 @@ store_size(struct store *s)
 	return size;
 }
 
+/* Move a corrupt database (and its WAL and SHM) aside; the new name in ret. */
+int
+store_quarantine(const char *path, char **ret_moved)
+{
+	char *dst = NULL, side[4300], sided[4400];
+	static const char *const ext[] = { "-wal", "-shm" };
+	int r = 0;
+
+	po_asprintf(&dst, "%s.corrupt-%lld", path, (long long)po_now_wall());
+	if (rename(path, dst) < 0)
+		r = -errno;
+	for (size_t i = 0; r == 0 && i < PO_ARRAY_SIZE(ext); i++) {
+		snprintf(side, sizeof(side), "%s%s", path, ext[i]);
+		snprintf(sided, sizeof(sided), "%s%s", dst, ext[i]);
+		(void)rename(side, sided);
+	}
+	if (r == 0 && ret_moved != NULL)
+		*ret_moved = dst;
+	else
+		free(dst);
+	return r;
+}
+
+/* ---- transactions ------------------------------------------------------------- */
+
+int
+store_begin(struct store *s)
+{
+	return run(s, prep(s, ST_BEGIN, ""));
+}
+
+int
+store_commit(struct store *s)
+{
+	return run(s, prep(s, ST_COMMIT, ""));
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s, prep(s, ST_ROLLBACK, ""));
+}
+
+/*
+ * A query's read transaction: one consistent view of the history for the
+ * whole query (the collector's commits and pruning do not show through
+ * half-way), and one lock instead of one per statement.
+ */
+int
+store_read_begin(struct store *s)
+{
+	return run(s, prep(s, ST_BEGIN_READ, ""));
+}
+
+void
+store_read_end(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s, prep(s, ST_COMMIT, ""));
+}
+
+/* ---- writes ------------------------------------------------------------------- */
+
 int
 store_boot(struct store *s, const char *boot_id, const char *kernel, int64_t *ret_id)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_BOOT_FIND);
-	int rc;
+	sqlite3_stmt *st = prep(s, ST_BOOT_FIND, "t", boot_id);
+	int r = step_row(s, st);
 
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_text(st, 1, boot_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (r > 0) {
 		*ret_id = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
 		return 0;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return sqlite_errno(rc);
-	st = store_stmt(s, ST_BOOT_INSERT);
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_text(st, 1, boot_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kernel, -1, SQLITE_STATIC);
-	rc = exec_stmt(s, st);
-	if (rc == 0)
+	if (r < 0)
+		return r;
+	r = run(s, prep(s, ST_BOOT_INSERT, "tt", boot_id, kernel));
+	if (r == 0)
 		*ret_id = sqlite3_last_insert_rowid(s->db);
-	return rc;
+	return r;
 }
 
 int
 store_set_boot_range(struct store *s, int64_t boot, int64_t snapshot)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_BOOT_RANGE);
+	return run(s, prep(s, ST_BOOT_RANGE, "ii", boot, snapshot));
+}
 
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, boot);
-	sqlite3_bind_int64(st, 2, snapshot);
-	return exec_stmt(s, st);
+/* The one place a snapshot row is bound: ?1 to ?21 (SNAP_BOUND), ?22 its id. */
+static sqlite3_stmt *
+bind_snap(struct store *s, enum stmt id, const struct snap_row *r)
+{
+	return prep(s, id, "idibbtttddddddiiiiiiii", r->boot, r->time, r->mono_ns,
+	    (int)r->baseline, (int)r->identities, r->kind, r->source, r->format,
+	    r->duration, r->cpu_user, r->cpu_sys, r->parse_s, r->diff_s, r->store_s,
+	    r->bytes, r->records, r->pages, r->malformed, r->unknown_lines, r->stacks,
+	    r->changed, r->id);
 }
 
 int
-store_insert_snapshot(struct store *s, struct snap_row *r)
+store_insert_snapshot(struct store *s, struct snap_row *row)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_SNAP_INSERT);
-	int rc;
+	int r = run(s, bind_snap(s, ST_SNAP_INSERT, row));
 
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, r->boot);
-	sqlite3_bind_double(st, 2, r->time);
-	sqlite3_bind_int64(st, 3, r->mono_ns);
-	sqlite3_bind_int(st, 4, r->baseline);
-	sqlite3_bind_int(st, 5, r->identities);
-	sqlite3_bind_text(st, 6, r->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, r->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, r->format, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 9, r->duration);
-	sqlite3_bind_double(st, 10, r->cpu_user);
-	sqlite3_bind_double(st, 11, r->cpu_sys);
-	sqlite3_bind_double(st, 12, r->parse_s);
-	sqlite3_bind_double(st, 13, r->diff_s);
-	sqlite3_bind_double(st, 14, r->store_s);
-	sqlite3_bind_int64(st, 15, r->bytes);
-	sqlite3_bind_int64(st, 16, r->records);
-	sqlite3_bind_int64(st, 17, r->pages);
-	sqlite3_bind_int64(st, 18, r->malformed);
-	sqlite3_bind_int64(st, 19, r->unknown_lines);
-	sqlite3_bind_int64(st, 20, r->stacks);
-	sqlite3_bind_int64(st, 21, r->changed);
-	rc = exec_stmt(s, st);
-	if (rc == 0)
-		r->id = sqlite3_last_insert_rowid(s->db);
-	return rc;
+	if (r == 0)
+		row->id = sqlite3_last_insert_rowid(s->db);
+	return r;
 }
 
-/* Fill a snap_row from a statement selecting SNAP_COLUMNS. */
-void
-store_read_snap(sqlite3_stmt *st, struct snap_row *r)
+int
+store_update_snapshot(struct store *s, const struct snap_row *row)
+{
+	return run(s, bind_snap(s, ST_SNAP_UPDATE, row));
+}
+
+int
+store_pin(struct store *s, int64_t snapshot, bool pinned)
+{
+	int r = run(s, prep(s, ST_SNAP_PIN, "ib", snapshot, (int)pinned));
+
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		return -ENOENT;
+	return r;
+}
+
+int
+store_insert_series(struct store *s, int kind, const char *key, const char *culprit,
+    const char *module, int64_t first, int64_t *ret_id)
+{
+	int r = run(s, prep(s, ST_SERIES_INSERT, "ittti",
+	    (int64_t)kind, key, culprit ? culprit : "", module ? module : "", first));
+
+	if (r == 0)
+		*ret_id = sqlite3_last_insert_rowid(s->db);
+	return r;
+}
+
+int
+store_insert_stack(struct store *s, uint64_t hash, int64_t series, const char *frames,
+    size_t frames_len, int64_t first, int64_t *ret_id)
+{
+	int r = run(s, prep(s, ST_STACK_INSERT, "iiTi", (int64_t)hash, series, frames,
+	    (int)frames_len, first));
+
+	if (r == 0)
+		*ret_id = sqlite3_last_insert_rowid(s->db);
+	return r;
+}
+
+int
+store_put_totals(struct store *s, const struct series_row *t)
+{
+	return run(s, prep(s, ST_TOTALS_PUT, "iiiiii", t->id, t->pages, t->blocks,
+	    t->last_change, t->growing_since, t->ts_min));
+}
+
+int
+store_put_changes(struct store *s, int64_t snapshot, const void *blob, size_t len)
+{
+	return run(s, prep(s, ST_CHANGES_PUT, "iB", snapshot, blob, len));
+}
+
+int
+store_put_checkpoint(struct store *s, int64_t snapshot, const void *blob, size_t len)
+{
+	return run(s, prep(s, ST_CHECKPOINT_PUT, "iB", snapshot, blob, len));
+}
+
+int
+store_put_detail(struct store *s, int64_t snapshot, const void *blob, size_t len)
+{
+	return run(s, prep(s, ST_DETAIL_PUT, "iB", snapshot, blob, len));
+}
+
+int
+store_drop_old_detail(struct store *s, int64_t keep)
+{
+	return run(s, prep(s, ST_DETAIL_DROP_OLD, "i", keep));
+}
+
+int
+store_put_bucket(struct store *s, const struct bucket_meta *m, const void *blob,
+    size_t len)
+{
+	return run(s, prep(s, ST_BUCKET_PUT, "iiiiiB", (int64_t)m->level, m->start,
+	    m->first, m->last, m->n, blob, len));
+}
+
+static int
+exec_time(struct store *s, enum stmt id, double t, int64_t *deleted)
+{
+	int r = run(s, prep(s, id, "d", t));
+
+	if (r == 0 && deleted != NULL)
+		*deleted += sqlite3_changes(s->db);
+	return r;
+}
+
+/*
+ * Retention: full-resolution deltas for keep_full, hourly rollups for
+ * keep_hourly, daily rollups and one checkpoint a day after that; then, over
+ * max_size, whole days are dropped from the oldest.  Pinned snapshots keep
+ * their deltas, checkpoint and detail.  Runs in its own transactions; a
+ * running query keeps its snapshot of the data (WAL).
+ */
+int
+store_prune(struct store *s, double now, double keep_full, double keep_hourly,
+    uint64_t max_size, int64_t *ret_deleted)
+{
+	int64_t deleted = 0;
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	if ((r = exec_time(s, ST_PRUNE_CHANGES, now - keep_full, &deleted)) < 0 ||
+	    (r = exec_time(s, ST_PRUNE_CHECKPOINTS, now - CHECKPOINTS_HOURLY, &deleted)) < 0 ||
+	    (r = exec_time(s, ST_PRUNE_HOURLY, now - keep_hourly, &deleted)) < 0 ||
+	    (r = exec_time(s, ST_PRUNE_SNAPSHOTS, now - keep_hourly, &deleted)) < 0) {
+		store_rollback(s);
+		return r;
+	}
+	r = store_commit(s);
+	if (r < 0) {
+		store_rollback(s);
+		return r;
+	}
+	(void)exec_sql(s, "PRAGMA incremental_vacuum", NULL);
+
+	/* The size cap: drop the oldest day until under it (a few per call). */
+	for (int round = 0; max_size > 0 && round < 30 &&
+	    (uint64_t)store_size(s) > max_size; round++) {
+		sqlite3_stmt *st = prep(s, ST_OLDEST_DAY, "");
+		double oldest, cut;
+
+		if (step_row(s, st) <= 0)
+			break;
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+			sqlite3_reset(st);
+			break;
+		}
+		oldest = sqlite3_column_double(st, 0);
+		sqlite3_reset(st);
+		cut = oldest + 86400;
+		if (cut > now - 3600)
+			break;	/* never the last hour */
+		if ((r = store_begin(s)) < 0)
+			return r;
+		if ((r = exec_time(s, ST_CAP_BUCKETS, cut, &deleted)) < 0 ||
+		    (r = exec_time(s, ST_CAP_CHANGES, cut, &deleted)) < 0 ||
+		    (r = exec_time(s, ST_CAP_CHECKPOINTS, cut, &deleted)) < 0 ||
+		    (r = exec_time(s, ST_CAP_SNAPSHOTS, cut, &deleted)) < 0 ||
+		    (r = store_commit(s)) < 0) {
+			store_rollback(s);
+			return r;
+		}
+		(void)exec_sql(s, "PRAGMA wal_checkpoint(TRUNCATE)", NULL);
+		(void)exec_sql(s, "PRAGMA incremental_vacuum", NULL);
+	}
+	if (ret_deleted != NULL)
+		*ret_deleted = deleted;
+	return 0;
+}
+
+/* ---- snapshots ---------------------------------------------------------------- */
+
+static void
+read_snap(sqlite3_stmt *st, struct snap_row *r)
 {
 	const char *t;
 
@@ -630,302 +846,431 @@ store_read_snap(sqlite3_stmt *st, struct snap_row *r)
 static int
 one_snap(struct store *s, sqlite3_stmt *st, struct snap_row *ret)
 {
-	int rc;
+	int r = step_row(s, st);
 
-	if (st == NULL)
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		store_read_snap(st, ret);
+	if (r > 0) {
+		read_snap(st, ret);
 		sqlite3_reset(st);
-		return 1;
 	}
-	sqlite3_reset(st);
-	(void)s;
-	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
+	return r;
 }
 
 /* 1 and the newest snapshot, 0 when there is none. */
 int
 store_last_snapshot(struct store *s, struct snap_row *ret)
 {
-	return one_snap(s, store_stmt(s, ST_SNAP_FIELDS_LAST), ret);
+	return one_snap(s, prep(s, ST_SNAP_LAST, ""), ret);
 }
 
 int
 store_snapshot(struct store *s, int64_t id, struct snap_row *ret)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_SNAP_FIELDS_ID);
-
-	if (st != NULL)
-		sqlite3_bind_int64(st, 1, id);
-	return one_snap(s, st, ret);
+	return one_snap(s, prep(s, ST_SNAP_ID, "i", id), ret);
 }
 
 int
-store_insert_series(struct store *s, enum series_kind kind, const char *key,
-    const char *culprit, const char *module, int64_t first, int64_t *ret_id)
+store_snapshot_span(struct store *s, int64_t *ret_count, int64_t *ret_first,
+    int64_t *ret_last)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_SERIES_INSERT);
-	int rc;
+	sqlite3_stmt *st = prep(s, ST_SNAP_COUNT, "");
+	int r = step_row(s, st);
 
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int(st, 1, kind);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, culprit ? culprit : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, module ? module : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, first);
-	rc = exec_stmt(s, st);
-	if (rc == 0)
-		*ret_id = sqlite3_last_insert_rowid(s->db);
-	return rc;
-}
-
-int
-store_insert_stack(struct store *s, uint64_t hash, int64_t series,
-    const char *frames, size_t frames_len, int64_t first, int64_t *ret_id)
-{
-	sqlite3_stmt *st = store_stmt(s, ST_STACK_INSERT);
-	int rc;
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, (int64_t)hash);
-	sqlite3_bind_int64(st, 2, series);
-	sqlite3_bind_text(st, 3, frames, (int)frames_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, first);
-	rc = exec_stmt(s, st);
-	if (rc == 0)
-		*ret_id = sqlite3_last_insert_rowid(s->db);
-	return rc;
-}
-
-int
-store_put_blob(struct store *s, const char *table, int64_t snapshot,
-    const void *blob, size_t len)
-{
-	enum store_stmt id;
-	sqlite3_stmt *st;
-
-	if (strcmp(table, "changes") == 0)
-		id = ST_CHANGES_PUT;
-	else if (strcmp(table, "checkpoints") == 0)
-		id = ST_CHECKPOINT_PUT;
-	else if (strcmp(table, "detail") == 0)
-		id = ST_DETAIL_PUT;
-	else
-		return -EINVAL;
-	st = store_stmt(s, id);
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, snapshot);
-	sqlite3_bind_blob(st, 2, blob, (int)len, SQLITE_STATIC);
-	return exec_stmt(s, st);
-}
-
-int
-store_put_totals(struct store *s, int64_t series, int64_t pages, int64_t blocks,
-    int64_t snapshot, int64_t growing_since, int64_t ts_min)
-{
-	sqlite3_stmt *st = store_stmt(s, ST_TOTALS_PUT);
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, series);
-	sqlite3_bind_int64(st, 2, pages);
-	sqlite3_bind_int64(st, 3, blocks);
-	sqlite3_bind_int64(st, 4, snapshot);
-	sqlite3_bind_int64(st, 5, growing_since);
-	sqlite3_bind_int64(st, 6, ts_min);
-	return exec_stmt(s, st);
-}
-
-int
-store_put_bucket(struct store *s, int level, int64_t start, int64_t first,
-    int64_t last, int64_t n, const void *blob, size_t len)
-{
-	sqlite3_stmt *st = store_stmt(s, ST_BUCKET_PUT);
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int(st, 1, level);
-	sqlite3_bind_int64(st, 2, start);
-	sqlite3_bind_int64(st, 3, first);
-	sqlite3_bind_int64(st, 4, last);
-	sqlite3_bind_int64(st, 5, n);
-	sqlite3_bind_blob(st, 6, blob, (int)len, SQLITE_STATIC);
-	return exec_stmt(s, st);
-}
-
-int
-store_drop_old_detail(struct store *s, int64_t keep)
-{
-	sqlite3_stmt *st = store_stmt(s, ST_DETAIL_DROP_OLD);
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, keep);
-	return exec_stmt(s, st);
-}
-
-static int
-exec_time(struct store *s, enum store_stmt id, double t, int64_t *deleted)
-{
-	sqlite3_stmt *st = store_stmt(s, id);
-	int r;
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_double(st, 1, t);
-	r = exec_stmt(s, st);
-	if (r == 0 && deleted != NULL)
-		*deleted += sqlite3_changes(s->db);
-	return r;
-}
-
-/*
- * Retention: full-resolution deltas for keep_full, hourly rollups for
- * keep_hourly, daily rollups and one checkpoint a day after that; then, over
- * max_size, whole days are dropped from the oldest.  Runs in its own
- * transaction; a running query keeps its snapshot of the data (WAL).
- */
-int
-store_prune(struct store *s, double now, double keep_full, double keep_hourly,
-    uint64_t max_size, int64_t *ret_deleted)
-{
-	int64_t deleted = 0;
-	int r;
-
-	r = store_begin(s);
-	if (r < 0)
-		return r;
-	if ((r = exec_time(s, ST_PRUNE_CHANGES, now - keep_full, &deleted)) < 0 ||
-	    (r = exec_time(s, ST_PRUNE_CHECKPOINTS, now - CHECKPOINTS_HOURLY, &deleted)) < 0 ||
-	    (r = exec_time(s, ST_PRUNE_HOURLY, now - keep_hourly, &deleted)) < 0 ||
-	    (r = exec_time(s, ST_PRUNE_SNAPSHOTS, now - keep_hourly, &deleted)) < 0) {
-		store_rollback(s);
-		return r;
-	}
-	r = store_commit(s);
-	if (r < 0) {
-		store_rollback(s);
-		return r;
-	}
-	(void)exec_sql(s, "PRAGMA incremental_vacuum", NULL);
-
-	/* The size cap: drop the oldest day until under it (a few per call). */
-	for (int round = 0; max_size > 0 && round < 30 &&
-	    (uint64_t)store_size(s) > max_size; round++) {
-		sqlite3_stmt *st = store_stmt(s, ST_OLDEST_DAY);
-		double oldest, cut;
-
-		if (st == NULL || sqlite3_step(st) != SQLITE_ROW ||
-		    sqlite3_column_type(st, 0) == SQLITE_NULL) {
-			if (st)
-				sqlite3_reset(st);
-			break;
-		}
-		oldest = sqlite3_column_double(st, 0);
-		sqlite3_reset(st);
-		cut = oldest + 86400;
-		if (cut > now - 3600)
-			break;	/* never the last hour */
-		if ((r = store_begin(s)) < 0)
-			return r;
-		if ((r = exec_time(s, ST_CAP_BUCKETS, cut, &deleted)) < 0 ||
-		    (r = exec_time(s, ST_CAP_CHANGES, cut, &deleted)) < 0 ||
-		    (r = exec_time(s, ST_CAP_CHECKPOINTS, cut, &deleted)) < 0 ||
-		    (r = exec_time(s, ST_CAP_SNAPSHOTS, cut, &deleted)) < 0 ||
-		    (r = store_commit(s)) < 0) {
-			store_rollback(s);
-			return r;
-		}
-		(void)exec_sql(s, "PRAGMA wal_checkpoint(TRUNCATE)", NULL);
-		(void)exec_sql(s, "PRAGMA incremental_vacuum", NULL);
-	}
-	if (ret_deleted != NULL)
-		*ret_deleted = deleted;
+	if (r <= 0)
+		return r < 0 ? r : -EIO;
+	*ret_count = sqlite3_column_int64(st, 0);
+	*ret_first = sqlite3_column_int64(st, 1);
+	*ret_last = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
 	return 0;
 }
 
+/* The first snapshot at or after t (after), or the last at or before; 0 = none. */
 int
-store_meta_get(struct store *s, const char *key, char **ret)
+store_snapshot_near(struct store *s, double t, bool after, int64_t *ret_id)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_META_GET);
+	sqlite3_stmt *st = prep(s, after ? ST_SNAP_AT_OR_AFTER : ST_SNAP_AT_OR_BEFORE,
+	    "d", t);
+	int r = step_row(s, st);
+
+	*ret_id = 0;
+	if (r > 0) {
+		*ret_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Snapshots lo..hi, newest first, at most limit. */
+int
+store_snapshots(struct store *s, int64_t lo, int64_t hi, int64_t limit,
+    struct snap_row **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = prep(s, ST_SNAP_WINDOW, "iii", lo, hi, limit);
+	struct snap_row *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = po_xrealloc(v, cap, sizeof(*v));
+		}
+		read_snap(st, &v[n++]);
+	}
+	*ret = v;
+	*ret_n = n;
+	return end_rows(st, rc);
+}
+
+int
+store_snapshot_refs(struct store *s, int64_t lo, int64_t hi, struct snap_ref **ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = prep(s, ST_SNAP_TIMES, "ii", lo, hi);
+	struct snap_ref *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = po_xrealloc(v, cap, sizeof(*v));
+		}
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].time = sqlite3_column_double(st, 1);
+		v[n].baseline = sqlite3_column_int(st, 2);
+		v[n].boot = sqlite3_column_int64(st, 3);
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return end_rows(st, rc);
+}
+
+/* How many snapshots in lo..hi were full reads, and how many stacks reads. */
+int
+store_snapshot_kinds(struct store *s, int64_t lo, int64_t hi, int64_t *ret_full,
+    int64_t *ret_stacks)
+{
+	sqlite3_stmt *st = prep(s, ST_SNAP_KINDS, "ii", lo, hi);
+	int rc;
+
+	*ret_full = *ret_stacks = 0;
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+
+		if (kind != NULL && strcmp(kind, "stacks") == 0)
+			*ret_stacks += sqlite3_column_int64(st, 1);
+		else
+			*ret_full += sqlite3_column_int64(st, 1);
+	}
+	return end_rows(st, rc);
+}
+
+int
+store_baselines(struct store *s, int64_t lo, int64_t hi, int64_t **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = prep(s, ST_BASELINES, "ii", lo, hi);
+	int64_t *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = po_xrealloc(v, n + 1, sizeof(*v));
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	*ret = v;
+	*ret_n = n;
+	return end_rows(st, rc);
+}
+
+/* ---- series and stacks ------------------------------------------------------- */
+
+static void
+read_series(sqlite3_stmt *st, struct series_row *r)
+{
+	r->id = sqlite3_column_int64(st, 0);
+	r->kind = sqlite3_column_int(st, 1);
+	r->key = (const char *)sqlite3_column_text(st, 2);
+	r->culprit = (const char *)sqlite3_column_text(st, 3);
+	r->module = (const char *)sqlite3_column_text(st, 4);
+	r->first = sqlite3_column_int64(st, 5);
+	r->pages = sqlite3_column_int64(st, 6);
+	r->blocks = sqlite3_column_int64(st, 7);
+	r->last_change = sqlite3_column_int64(st, 8);
+	r->growing_since = sqlite3_column_int64(st, 9);
+	r->ts_min = sqlite3_column_int64(st, 10);
+	if (r->key == NULL)
+		r->key = "";
+	if (r->culprit == NULL)
+		r->culprit = "";
+	if (r->module == NULL)
+		r->module = "";
+}
+
+/* fn per series with an id above after, in id order; fn's non-zero stops. */
+int
+store_each_series(struct store *s, int64_t after,
+    int (*fn)(const struct series_row *row, void *ud), void *ud)
+{
+	sqlite3_stmt *st = prep(s, ST_SERIES_SINCE, "i", after);
 	int rc;
 
 	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct series_row r;
+		int x;
 
-		*ret = po_xstrdup(t ? t : "");
+		read_series(st, &r);
+		if ((x = fn(&r, ud)) != 0) {
+			sqlite3_reset(st);
+			return x;
+		}
+	}
+	return end_rows(st, rc);
+}
+
+/* A series' latest value (its strings are not kept: they are NULL). */
+int
+store_series_totals(struct store *s, int64_t id, struct series_row *ret)
+{
+	sqlite3_stmt *st = prep(s, ST_SERIES_GET, "i", id);
+	int r = step_row(s, st);
+
+	memset(ret, 0, sizeof(*ret));
+	if (r > 0) {
+		read_series(st, ret);
+		ret->key = ret->culprit = ret->module = NULL;
 		sqlite3_reset(st);
-		return 1;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
-}
-
-int
-store_meta_set(struct store *s, const char *key, const char *value)
-{
-	sqlite3_stmt *st = store_stmt(s, ST_META_SET);
-
-	if (st == NULL)
-		return -EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	return exec_stmt(s, st);
-}
-
-/* Move a corrupt database (and its WAL and SHM) aside; the new name in ret. */
-int
-store_quarantine(const char *path, char **ret_moved)
-{
-	char *dst = NULL, side[4300], sided[4400];
-	static const char *const ext[] = { "-wal", "-shm" };
-	int r = 0;
-
-	po_asprintf(&dst, "%s.corrupt-%lld", path, (long long)po_now_wall());
-	if (rename(path, dst) < 0)
-		r = -errno;
-	for (size_t i = 0; r == 0 && i < PO_ARRAY_SIZE(ext); i++) {
-		snprintf(side, sizeof(side), "%s%s", path, ext[i]);
-		snprintf(sided, sizeof(sided), "%s%s", dst, ext[i]);
-		(void)rename(side, sided);
-	}
-	if (r == 0 && ret_moved != NULL)
-		*ret_moved = dst;
-	else
-		free(dst);
 	return r;
 }
 
-const char *
-series_kind_name(enum series_kind k)
+int
+store_each_stack(struct store *s, int (*fn)(const struct stack_row *row, void *ud),
+    void *ud)
 {
-	switch (k) {
-	case SERIES_STACK: return "stack";
-	case SERIES_COMM: return "comm";
-	case SERIES_MEMCG: return "memcg";
-	case SERIES_MODULE: return "module";
-	case SERIES_ORDER: return "order";
-	case SERIES__KIND_MAX: break;
+	sqlite3_stmt *st = prep(s, ST_STACK_ALL, "");
+	int rc;
+
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct stack_row r = {
+			.id = sqlite3_column_int64(st, 0),
+			.hash = (uint64_t)sqlite3_column_int64(st, 1),
+			.series = sqlite3_column_int64(st, 2),
+		};
+		int x;
+
+		if ((x = fn(&r, ud)) != 0) {
+			sqlite3_reset(st);
+			return x;
+		}
 	}
-	return "?";
+	return end_rows(st, rc);
 }
 
 int
-series_kind_parse(const char *s, enum series_kind *ret)
+store_stack_series(struct store *s, int64_t stack, int64_t *ret_series)
 {
-	for (int k = SERIES_STACK; k < SERIES__KIND_MAX; k++)
-		if (strcmp(s, series_kind_name((enum series_kind)k)) == 0) {
-			*ret = (enum series_kind)k;
-			return 0;
+	sqlite3_stmt *st = prep(s, ST_STACK_GET, "i", stack);
+	int r = step_row(s, st);
+
+	*ret_series = 0;
+	if (r > 0) {
+		*ret_series = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return r;
+}
+
+/* The exact stacks of a series, oldest first, with their frames. */
+int
+store_stacks_of_series(struct store *s, int64_t series, struct stack_row **ret,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = prep(s, ST_STACKS_OF_SERIES, "i", series);
+	struct stack_row *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *f = (const char *)sqlite3_column_text(st, 3);
+
+		v = po_xrealloc(v, n + 1, sizeof(*v));
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].hash = (uint64_t)sqlite3_column_int64(st, 1);
+		v[n].series = sqlite3_column_int64(st, 2);
+		v[n].frames = po_xstrdup(f ? f : "");
+		v[n].first = sqlite3_column_int64(st, 4);
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return end_rows(st, rc);
+}
+
+void
+store_stack_rows_free(struct stack_row *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].frames);
+	free(v);
+}
+
+/* ---- blobs -------------------------------------------------------------------- */
+
+/* The first column a snapshot id, the second a blob. */
+static int
+id_and_blob(struct store *s, sqlite3_stmt *st, int64_t *ret_id, struct store_blob *ret)
+{
+	int r = step_row(s, st);
+
+	*ret_id = 0;
+	memset(ret, 0, sizeof(*ret));
+	if (r > 0) {
+		*ret_id = sqlite3_column_int64(st, 0);
+		take_blob(st, 1, ret);
+		sqlite3_reset(st);
+	}
+	return r;
+}
+
+/* The detail of the latest full read at or before at_most. */
+int
+store_detail_latest(struct store *s, int64_t at_most, int64_t *ret_snapshot,
+    struct store_blob *ret)
+{
+	return id_and_blob(s, prep(s, ST_DETAIL_LATEST, "i", at_most), ret_snapshot, ret);
+}
+
+int
+store_checkpoint_before(struct store *s, int64_t at_most, int64_t *ret_snapshot,
+    struct store_blob *ret)
+{
+	return id_and_blob(s, prep(s, ST_CHECKPOINT_BEFORE, "i", at_most),
+	    ret_snapshot, ret);
+}
+
+int
+store_checkpoint_exists(struct store *s, int64_t snapshot)
+{
+	sqlite3_stmt *st = prep(s, ST_CHECKPOINT_AT, "i", snapshot);
+	int r = step_row(s, st);
+
+	if (r > 0)
+		sqlite3_reset(st);
+	return r;
+}
+
+/* The rollup of a level that ends last, with its blob. */
+int
+store_bucket_last(struct store *s, int level, struct bucket_meta *ret,
+    struct store_blob *ret_blob)
+{
+	sqlite3_stmt *st = prep(s, ST_BUCKET_LAST, "i", (int64_t)level);
+	int r = step_row(s, st);
+
+	memset(ret, 0, sizeof(*ret));
+	memset(ret_blob, 0, sizeof(*ret_blob));
+	if (r > 0) {
+		ret->level = level;
+		ret->start = sqlite3_column_int64(st, 0);
+		ret->first = sqlite3_column_int64(st, 1);
+		ret->last = sqlite3_column_int64(st, 2);
+		ret->n = sqlite3_column_int64(st, 3);
+		take_blob(st, 4, ret_blob);
+		ret->boot = sqlite3_column_int64(st, 5);
+		ret->t_first = sqlite3_column_double(st, 6);
+		sqlite3_reset(st);
+	}
+	return r;
+}
+
+/* Rollups of a level that overlap lo..hi, by their first snapshot. */
+int
+store_buckets(struct store *s, int level, int64_t lo, int64_t hi,
+    struct bucket_meta **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = prep(s, ST_BUCKETS_META, "iii", (int64_t)level, lo, hi);
+	struct bucket_meta *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = po_xrealloc(v, cap, sizeof(*v));
 		}
-	return -EINVAL;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].level = level;
+		v[n].start = sqlite3_column_int64(st, 0);
+		v[n].first = sqlite3_column_int64(st, 1);
+		v[n].last = sqlite3_column_int64(st, 2);
+		v[n].t_last = sqlite3_column_double(st, 3);
+		v[n].n = sqlite3_column_int64(st, 4);
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return end_rows(st, rc);
+}
+
+int
+store_bucket_blob(struct store *s, int level, int64_t start, struct store_blob *ret)
+{
+	sqlite3_stmt *st = prep(s, ST_BUCKET_BLOB, "ii", (int64_t)level, start);
+	int r = step_row(s, st);
+
+	memset(ret, 0, sizeof(*ret));
+	if (r > 0) {
+		take_blob(st, 0, ret);
+		sqlite3_reset(st);
+	}
+	return r;
+}
+
+int
+store_each_change(struct store *s, int64_t lo, int64_t hi,
+    int (*fn)(int64_t snapshot, const void *blob, size_t len, void *ud), void *ud)
+{
+	sqlite3_stmt *st = prep(s, ST_CHANGES_RANGE, "ii", lo, hi);
+	int rc;
+
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int x = fn(sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1), ud);
+
+		if (x != 0) {
+			sqlite3_reset(st);
+			return x;
+		}
+	}
+	return end_rows(st, rc);
 }

@@ -10,39 +10,6 @@
 
 #include "page-ownerd.h"
 
-static int
-count_range(struct store *st, int64_t *ret_first, int64_t *ret_last, int64_t *ret_count)
-{
-	sqlite3_stmt *q = store_stmt(st, ST_SNAP_COUNT);
-	int rc;
-
-	if (q == NULL)
-		return -EIO;
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		*ret_count = sqlite3_column_int64(q, 0);
-		*ret_first = sqlite3_column_int64(q, 1);
-		*ret_last = sqlite3_column_int64(q, 2);
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_ROW ? 0 : -EIO;
-}
-
-static int64_t
-id_by_time(struct store *st, double t, bool after)
-{
-	sqlite3_stmt *q = store_stmt(st, after ? ST_SNAP_AT_OR_AFTER : ST_SNAP_AT_OR_BEFORE);
-	int64_t id = 0;
-
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_double(q, 1, t);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		id = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	return id;
-}
-
 /*
  * One end: 0 and *ret_id (0 = before or after every snapshot), or a
  * JSON-RPC error code with *cause.
@@ -96,9 +63,9 @@ resolve(struct store *st, json_t *v, const char *what, bool after, int64_t first
 		return 0;
 	}
 	case PO_WHEN_TIME: {
-		int64_t id = id_by_time(st, w.time, after);
+		int64_t id;
 
-		if (id < 0) {
+		if (store_snapshot_near(st, w.time, after, &id) < 0) {
 			po_asprintf(cause, "database: %s", store_errmsg(st));
 			return PO_E_STORAGE;
 		}
@@ -116,7 +83,7 @@ window_point(struct store *st, json_t *value, const char *what, int64_t *ret_id,
 {
 	int64_t first = 0, last = 0, count = 0;
 
-	if (count_range(st, &first, &last, &count) < 0) {
+	if (store_snapshot_span(st, &count, &first, &last) < 0) {
 		po_asprintf(cause, "database: %s", store_errmsg(st));
 		return PO_E_STORAGE;
 	}
@@ -162,7 +129,7 @@ window_parse(struct store *st, json_t *params, int64_t default_limit,
 		}
 		ret->limit = json_integer_value(limit);
 	}
-	if (count_range(st, &ret->first, &ret->last, &count) < 0) {
+	if (store_snapshot_span(st, &count, &ret->first, &ret->last) < 0) {
 		po_asprintf(cause, "database: %s", store_errmsg(st));
 		return PO_E_STORAGE;
 	}

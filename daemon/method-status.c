@@ -1,0 +1,101 @@
+/*
+ * method-status.c: `status`: what the daemon reads and how, what it has
+ * stored, what it costs, and how it is doing.
+ */
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "page-ownerd.h"
+
+static const char *const params[] = { NULL };
+
+static double
+seconds(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static json_t *
+budget_json(const struct method_ctx *ctx)
+{
+	struct budget_stats b;
+
+	budget_stats(sched_budget(ctx->sched), po_now_wall(), ctx->cfg->interval, &b);
+	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:f}",
+	    "cpu_share", ctx->cfg->cpu_budget, "spent_share", b.spent,
+	    "window_s", b.window, "cpu_s", b.cpu, "avg_snapshot_cpu_s", b.avg,
+	    "snapshots", (int)b.n, "full_reads", (int)b.nfull,
+	    "full_read_cpu_s", b.nfull ? b.full_cpu / b.nfull : 0.0,
+	    "stacks_read_cpu_s", b.n > b.nfull ?
+	    (b.cpu - b.full_cpu) / (b.n - b.nfull) : 0.0);
+}
+
+static int
+status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *err)
+{
+	const struct sched_state *ss = sched_state(ctx->sched);
+	struct store *st = history_store(ctx->hist);
+	struct rusage self, kids;
+	json_t *j, *src;
+	char t[40];
+	int64_t count = 0, first = 0, last = 0;
+
+	(void)req;
+	(void)err;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	po_time_str(ctx->started, t, sizeof(t));
+	j = json_pack("{s:s, s:i, s:i, s:s, s:f}", "version", PO_VERSION,
+	    "protocol", PO_PROTO_VERSION, "pid", (int)getpid(), "started", t,
+	    "uptime_s", po_now_wall() - ctx->started);
+	src = json_pack("{s:s, s:s}", "path", ctx->cfg->source, "kind", ctx->source_kind);
+	if (ss->replay_total > 0)
+		json_object_set_new(src, "replay", json_pack("{s:I, s:I, s:b}",
+		    "next", (json_int_t)ss->replay_next,
+		    "total", (json_int_t)ss->replay_total, "done", ss->replay_done));
+	json_object_set_new(j, "source", src);
+	json_object_set_new(j, "mode", json_string(config_mode_name(ctx->cfg->mode)));
+	json_object_set_new(j, "budget", budget_json(ctx));
+	json_object_set_new(j, "interval_s", json_real(ctx->cfg->interval));
+	json_object_set_new(j, "effective_interval_s", json_real(ss->interval));
+	if (ss->replay_done || ss->stopping) {
+		json_object_set_new(j, "next_snapshot", json_null());
+	} else {
+		po_time_str(ss->next_snapshot, t, sizeof(t));
+		json_object_set_new(j, "next_snapshot", json_string(t));
+	}
+	json_object_set_new(j, "snapshot_running", json_boolean(sched_busy(ctx->sched)));
+	json_object_set_new(j, "last_snapshot", ss->have_last ?
+	    rpc_snapshot_json(&ss->last) : json_null());
+	if (ss->last_error != NULL) {
+		po_time_str(ss->last_error_time, t, sizeof(t));
+		json_object_set_new(j, "last_error", json_pack("{s:s, s:s}",
+		    "message", ss->last_error, "time", t));
+	} else {
+		json_object_set_new(j, "last_error", json_null());
+	}
+	(void)store_snapshot_span(st, &count, &first, &last);
+	json_object_set_new(j, "snapshots", json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	    "taken", (json_int_t)ss->snapshots_ok,
+	    "failed", (json_int_t)ss->snapshots_failed,
+	    "stored", (json_int_t)count, "first", (json_int_t)first,
+	    "last", (json_int_t)last));
+	json_object_set_new(j, "database", json_pack("{s:s, s:I}",
+	    "path", ctx->cfg->db, "bytes", (json_int_t)store_size(st)));
+	json_object_set_new(j, "cpu", json_pack("{s:f, s:f, s:f, s:f}",
+	    "user_s", seconds(self.ru_utime), "sys_s", seconds(self.ru_stime),
+	    "reader_user_s", seconds(kids.ru_utime),
+	    "reader_sys_s", seconds(kids.ru_stime)));
+	json_object_set_new(j, "max_rss_kib", json_integer(self.ru_maxrss));
+	json_object_set_new(j, "limits", json_pack("{s:I, s:I, s:I}",
+	    "max_stacks", (json_int_t)ctx->cfg->max_stacks,
+	    "max_series", (json_int_t)ctx->cfg->max_series,
+	    "overflowed", (json_int_t)ss->overflowed));
+	if (ctx->server != NULL)
+		server_stats(ctx->server, j);
+	json_object_set_new(j, "status", json_string(ss->status_line));
+	*ret = j;
+	return 0;
+}
+
+const struct method method_status = { PO_M_STATUS, M_DB, params, status };
