@@ -75,9 +75,9 @@ $(B)/page-ownerd: $(DAEMON_OBJS) $(LIBPO)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Migrations are compiled in: one generated C file holding every schema/NNN-*.sql.
-$(B)/gen/migrations.c: $(SCHEMA_SQL) tests/tools/embed-sql.sh
+$(B)/gen/migrations.c: $(SCHEMA_SQL) schema/embed-sql.sh
 	@mkdir -p $(@D)
-	$(call say,GEN,$@)sh tests/tools/embed-sql.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+	$(call say,GEN,$@)sh schema/embed-sql.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
 
 $(B)/tests/unit/%: tests/unit/%.c $(LIBPO)
 	@mkdir -p $(@D)

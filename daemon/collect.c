@@ -254,6 +254,17 @@ collector_busy(struct collector *c)
 	return busy;
 }
 
+bool
+collector_pending(struct collector *c)
+{
+	bool pending;
+
+	pthread_mutex_lock(&c->lock);
+	pending = c->running || c->nqueue > 0 || c->results != NULL;
+	pthread_mutex_unlock(&c->lock);
+	return pending;
+}
+
 void
 collector_set_config(struct collector *c, const struct config *cfg)
 {

@@ -614,6 +614,8 @@ void	 collector_stop(struct collector *c);
  * unless after_running: then one more after it, or that one's seq). */
 int64_t	 collector_submit(struct collector *c, struct job *job, bool after_running);
 bool	 collector_busy(struct collector *c);
+/* Any job queued, running, or done but not yet handed to the main loop. */
+bool	 collector_pending(struct collector *c);
 void	 collector_set_config(struct collector *c, const struct config *cfg);
 
 /* ---- budget.c: the collection's CPU budget ------------------------------- */
@@ -671,6 +673,7 @@ void	 sched_set_config(struct sched *s, const struct config *cfg);
 const struct sched_state *sched_state(const struct sched *s);
 const struct budget *sched_budget(const struct sched *s);
 bool	 sched_busy(struct sched *s);
+bool	 sched_idle(struct sched *s);
 /* Submit a job now (a snapshot runs after the current one); fn, if given, is
  * called with its result (NULL: the daemon stopped first). */
 int	 sched_submit(struct sched *s, struct job *job,

@@ -347,6 +347,14 @@ sched_busy(struct sched *s)
 	return s->collector != NULL && collector_busy(s->collector);
 }
 
+/* No job queued or running, and no one waiting for a result. */
+bool
+sched_idle(struct sched *s)
+{
+	return s->waiters == NULL && (s->collector == NULL ||
+	    !collector_pending(s->collector));
+}
+
 int
 sched_submit(struct sched *s, struct job *job,
     void (*fn)(const struct job_result *res, void *ud), void *ud)

@@ -1,6 +1,6 @@
 /*
  * store-migrations.h: the schema migrations compiled into the daemon
- * (generated from schema/NNN-*.sql by tests/tools/embed-sql.sh).
+ * (generated from schema/NNN-*.sql by schema/embed-sql.sh).
  */
 #ifndef STORE_MIGRATIONS_H
 #define STORE_MIGRATIONS_H

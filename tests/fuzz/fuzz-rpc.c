@@ -1,21 +1,22 @@
 /*
  * fuzz-rpc.c: libFuzzer target for the JSON-RPC request handler, through
- * the real entry point and dispatch table: methods_handle_line() ->
- * methods_dispatch() -> the handlers of methods.c and query.c, against a
- * read-only store holding a real history.  Built with rpc-stubs.c.
+ * the daemon's own code from the line to the reply: methods_handle_line()
+ * -> rpc_parse() -> methods_dispatch() -> the method-*.c handlers, with
+ * the real history (history.c), scheduler (sched.c) and collector thread
+ * (collect.c, engine.c) behind them.  Only the transport is the test's:
+ * an rpc_peer whose writes are recorded instead of sent to a socket.
  *
- * At start a temporary database is written by the daemon's own engine
- * (engine_snapshot on generated page_owner dumps: six snapshots of six
- * stacks, a leak, growth, frees, a reboot), then opened read-only as the
- * daemon's query connection.  server.c, collect.c and main.c are replaced
- * by rpc-stubs.c: a fake client records every message.
+ * At start the scheduler itself takes six snapshots of generated
+ * page_owner dumps (six stacks, a leak, growth, frees, a reboot) into a
+ * temporary database.  A request naming `snapshot` runs a real one, with
+ * the dump present and absent in turn, so that both a reply and a source
+ * error come back; pin and prune run on the collector as in the daemon.
  *
  * Each input is cut into lines as server.c cuts them (LF, trailing CR and
  * spaces dropped, empty lines ignored, lines over PO_MAX_REQUEST left to
- * the server); each line is one request from a new client, root or not
- * by the input's length.  A `snapshot` request is answered as the main
- * loop would when the collector finishes (a success and a failure in
- * turn).  Oracles, each an abort():
+ * the server); each line is one request from a new peer, root or not by
+ * the input's length; the event loop runs until every job it queued has
+ * answered.  Oracles, each an abort():
  *  - every message is valid JSON-RPC 2.0: "jsonrpc":"2.0", an id, exactly
  *    one of result (an object) and error ({code, message}, a code from
  *    lib/proto.h, not -32603 internal and not -32004 storage: the store is
@@ -24,10 +25,12 @@
  *    a notification gets none, or one error with a null id (it was not a
  *    valid request); a line that is not a JSON object, or whose id is of
  *    the wrong type, gets one error with a null id;
- *  - every reference a pending reply took on the client is given back.
+ *  - every reference a pending reply took on the peer is given back.
  */
-// fuzz-sources: lib/*.c tests/fuzz/rpc-stubs.c daemon/methods.c daemon/query.c daemon/window.c daemon/store.c daemon/engine.c daemon/combo.c daemon/series.c daemon/pack.c daemon/source.c daemon/config.c daemon/log.c
-// fuzz-pkgs: libxxhash jansson sqlite3 libsystemd
+// fuzz-sources: lib/*.c daemon/*.c
+// fuzz-exclude: daemon/main.c
+// fuzz-gen: migrations
+// fuzz-pkgs: libxxhash jansson sqlite3 libsystemd libevent libevent_pthreads
 // fuzz-seeds: tests/fuzz/seeds/rpc
 #include <errno.h>
 #include <stdint.h>
@@ -37,15 +40,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "../../daemon/page-ownerd.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-/* rpc-stubs.c: the fake client and the schema */
-struct client *stub_client_new(uid_t uid);
-void	 stub_client_free(struct client *c);
-json_t	*stub_client_sent(struct client *c);
-int	 stub_load_migrations(const char *top, char **cause);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(x) do {							\
@@ -56,10 +55,79 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}							\
 	} while (0)
 
-static struct daemon d;
-static char tmpdir[256];
+static struct config cfg;
+static struct event_base *base;
+static struct history *hist;
+static struct sched *sched;
+static struct method_ctx ctx;
+static char tmpdir[256], src_on[300], src_off[300];
 static uint64_t turn;
 static bool verbose;
+
+/* ---- the transport: a peer that records what it is sent ------------------ */
+
+struct peer {
+	struct rpc_peer	 peer;		/* first */
+	json_t		*sent;		/* strings */
+	int		 refs;
+	bool		 closed, subscribed;
+};
+
+static void
+peer_write(struct rpc_peer *p, const char *line, size_t n)
+{
+	struct peer *c = (struct peer *)p;
+
+	/* one compact line, the server adds the newline */
+	CHECK(n > 0 && memchr(line, '\n', n) == NULL);
+	json_array_append_new(c->sent, json_stringn(line, n));
+}
+
+static void
+peer_close(struct rpc_peer *p, const char *why)
+{
+	(void)why;
+	((struct peer *)p)->closed = true;
+}
+
+static void
+peer_ref(struct rpc_peer *p)
+{
+	((struct peer *)p)->refs++;
+}
+
+static void
+peer_unref(struct rpc_peer *p)
+{
+	struct peer *c = (struct peer *)p;
+
+	CHECK(c->refs > 1);
+	c->refs--;
+}
+
+static bool
+peer_alive(const struct rpc_peer *p)
+{
+	return !((const struct peer *)p)->closed;
+}
+
+static void
+peer_subscribe(struct rpc_peer *p)
+{
+	((struct peer *)p)->subscribed = true;
+}
+
+static const struct rpc_peer_ops peer_ops = {
+	peer_write, peer_close, peer_ref, peer_unref, peer_alive, peer_subscribe,
+};
+
+/* Run the loop until every queued job has answered its waiter. */
+static void
+settle(void)
+{
+	while (!sched_idle(sched))
+		CHECK(event_base_loop(base, EVLOOP_ONCE) == 0);
+}
 
 /* ---- the history ---------------------------------------------------------- */
 
@@ -130,12 +198,15 @@ write_dump(const char *path, int snap)
 static void
 cleanup(void)
 {
-	static const char *const names[] = { "live.page_owner", "live.meta", "h.db",
-	    "h.db-wal", "h.db-shm", "h.db.ident", "h.db.ident.new" };
+	static const char *const names[] = { "live.page_owner", "live.page_owner.off",
+	    "live.meta", "h.db", "h.db-wal", "h.db-shm", "h.db.ident", "h.db.ident.new" };
 	char path[400];
 
-	store_close(d.ro);
-	d.ro = NULL;
+	sched_free(sched);
+	history_free(hist);
+	if (base != NULL)
+		event_base_free(base);
+	config_free(&cfg);
 	for (size_t i = 0; i < PO_ARRAY_SIZE(names); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
 		(void)unlink(path);
@@ -144,74 +215,67 @@ cleanup(void)
 }
 
 static void
+snapshot_taken(const struct job_result *res, void *ud)
+{
+	int *ok = ud;
+
+	CHECK(res != NULL);
+	if (res->snap.error < 0) {
+		fprintf(stderr, "fuzz-rpc: snapshot: %s\n", res->snap.cause);
+		abort();
+	}
+	(*ok)++;
+}
+
+/* Six snapshots by the scheduler, as the timer would take them. */
+static void
 make_history(void)
 {
-	struct engine *e = NULL;
-	char *cause = NULL, src[300], db[300];
-	volatile int stop = 0;
+	struct store *st = NULL;
+	char *cause = NULL, db[300];
+	int ok = 0;
 
-	snprintf(src, sizeof(src), "%s/live.page_owner", tmpdir);
+	snprintf(src_on, sizeof(src_on), "%s/live.page_owner", tmpdir);
+	snprintf(src_off, sizeof(src_off), "%s/live.page_owner.off", tmpdir);
 	snprintf(db, sizeof(db), "%s/h.db", tmpdir);
-	config_defaults(&d.cfg);
-	free(d.cfg.source);
-	d.cfg.source = po_xstrdup(src);
-	free(d.cfg.db);
-	d.cfg.db = po_xstrdup(db);
-	if (engine_open(&e, &d.cfg, &cause) < 0) {
-		fprintf(stderr, "fuzz-rpc: %s\n", cause);
+	config_defaults(&cfg);
+	free(cfg.source);
+	cfg.source = po_xstrdup(src_on);
+	free(cfg.db);
+	cfg.db = po_xstrdup(db);
+	if (store_open(&st, db, false, &cause) < 0 ||
+	    (store_close(st), history_open(&hist, db, &cause)) < 0 ||
+	    (base = event_base_new()) == NULL ||
+	    sched_new(&sched, base, &cfg, hist, NULL, false, &cause) < 0) {
+		fprintf(stderr, "fuzz-rpc: %s\n", cause ? cause : "cannot start");
 		abort();
 	}
 	for (int k = 0; k < (int)PO_ARRAY_SIZE(counts); k++) {
-		struct snap_result res;
+		struct job job = { .kind = JOB_SNAPSHOT };
 
-		write_dump(src, k);
-		if (engine_snapshot(e, &d.cfg, &stop, &res) < 0) {
-			fprintf(stderr, "fuzz-rpc: snapshot %d: %s\n", k + 1, res.cause);
-			abort();
-		}
-		d.last = res.row;
-		d.have_last = true;
-		d.snapshots_ok++;
-		snap_result_free(&res);
+		write_dump(src_on, k);
+		CHECK(sched_submit(sched, &job, snapshot_taken, &ok) == 0);
+		settle();
 	}
-	engine_close(e);
-	if (store_open(&d.ro, db, true, &cause) < 0) {
-		fprintf(stderr, "fuzz-rpc: %s\n", cause);
-		abort();
-	}
+	CHECK(ok == (int)PO_ARRAY_SIZE(counts));
+	CHECK(sched_state(sched)->snapshots_ok == PO_ARRAY_SIZE(counts));
 }
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char top[4096], *cause = NULL;
-	const char *env = getenv("PO_SRCDIR"), *t = getenv("TMPDIR");
-	char *slash;
+	const char *t = getenv("TMPDIR");
 
 	(void)argc;
 	(void)argv;
-	/* the source tree: run.sh compiles this file by its absolute path */
-	if (env != NULL)
-		po_strlcpy(top, env, sizeof(top));
-	else if (__FILE__[0] == '/' && (slash = strstr(__FILE__, "/tests/fuzz/")) != NULL)
-		snprintf(top, sizeof(top), "%.*s", (int)(slash - __FILE__), __FILE__);
-	else
-		po_strlcpy(top, ".", sizeof(top));
-	if (stub_load_migrations(top, &cause) < 0) {
-		fprintf(stderr, "fuzz-rpc: %s (set PO_SRCDIR)\n", cause);
-		abort();
-	}
 	verbose = getenv("FUZZ_RPC_VERBOSE") != NULL;
 	log_init(false, LOG_ERR);	/* refusals are logged at warning */
 	snprintf(tmpdir, sizeof(tmpdir), "%s/fuzz-rpc.XXXXXX", t ? t : "/tmp");
 	CHECK(mkdtemp(tmpdir) != NULL);
 	atexit(cleanup);
 	make_history();
-	d.started = po_now_wall() - 3600;
-	d.next_snapshot = po_now_wall() + 60;
-	d.interval = 60;
-	d.source_kind = "file";
-	po_strlcpy(d.status_line, "fuzzing", sizeof(d.status_line));
+	ctx = (struct method_ctx){ .cfg = &cfg, .hist = hist, .sched = sched,
+	    .server = NULL, .started = po_now_wall() - 3600, .source_kind = "file" };
 	return 0;
 }
 
@@ -305,32 +369,12 @@ expectation(const char *line, size_t n, json_t **ret_id)
 	return e;
 }
 
-/* The collector finished: a success and a failure in turn. */
-static void
-finish_snapshots(void)
-{
-	struct snap_result res;
-
-	if (d.pending == NULL)
-		return;
-	memset(&res, 0, sizeof(res));
-	d.snapshots_completed = d.snapshots_issued;
-	if (turn++ % 2 == 0) {
-		res.row = d.last;
-	} else {
-		res.error = -EIO;
-		res.cause = po_xstrdup("reading '/fuzz' failed part-way: Input/output error");
-	}
-	methods_snapshot_done(&d, &res);
-	free(res.cause);
-	CHECK(d.pending == NULL);
-}
-
 static void
 one_line(const char *line, size_t n, uid_t uid)
 {
-	struct client *c;
-	json_t *id, *sent;
+	struct peer c = { .peer = { .ops = &peer_ops, .uid = uid, .gid = uid,
+	    .pid = 1 }, .refs = 1 };
+	json_t *id;
 	enum expect want;
 	size_t nsent;
 
@@ -338,12 +382,19 @@ one_line(const char *line, size_t n, uid_t uid)
 		n--;
 	if (n == 0 || n > PO_MAX_REQUEST)
 		return;
+	/* a snapshot finds the dump, then not, in turn */
+	if (memmem(line, n, "snapshot", 8) != NULL) {
+		if (turn++ % 2 == 0)
+			(void)rename(src_off, src_on);
+		else
+			(void)rename(src_on, src_off);
+	}
 	want = expectation(line, n, &id);
-	c = stub_client_new(uid);
-	(void)methods_handle_line(&d, c, line, n);
-	finish_snapshots();
-	sent = stub_client_sent(c);
-	nsent = json_array_size(sent);
+	c.sent = json_array();
+	(void)methods_handle_line(&ctx, &c.peer, line, n);
+	settle();
+	CHECK(c.refs == 1);
+	nsent = json_array_size(c.sent);
 	if (want == EXPECT_NOTIFICATION)
 		CHECK(nsent <= 1);
 	else if (nsent != 1) {
@@ -353,11 +404,11 @@ one_line(const char *line, size_t n, uid_t uid)
 	for (size_t i = 0; i < nsent; i++) {
 		if (verbose)	/* FUZZ_RPC_VERBOSE=1: print what was sent */
 			fprintf(stderr, "<- %.*s\n-> %.300s\n", (int)(n < 300 ? n : 300),
-			    line, json_string_value(json_array_get(sent, i)));
-		check_message(json_string_value(json_array_get(sent, i)), want, id);
+			    line, json_string_value(json_array_get(c.sent, i)));
+		check_message(json_string_value(json_array_get(c.sent, i)), want, id);
 	}
 	json_decref(id);
-	stub_client_free(c);
+	json_decref(c.sent);
 }
 
 int

@@ -10,6 +10,8 @@
 # else it needs in comment lines near its top:
 #
 #   // fuzz-sources: lib/*.c daemon/foo.c    (globs from the top; default lib/*.c)
+#   // fuzz-exclude: daemon/main.c           (files the globs must not bring)
+#   // fuzz-gen: migrations                  (the schema, embedded as the build does)
 #   // fuzz-pkgs: jansson sqlite3             (pkg-config names; libxxhash always)
 #   // fuzz-seeds: tests/fuzz/seeds/NAME tests/fixtures   (seed directories)
 #   // fuzz-cflags: -DFOO                     (extra compiler flags)
@@ -19,7 +21,7 @@
 # --smoke: 30) or --runs inputs on a working corpus in DIR/corpus/NAME
 # seeded from the seed directories, the target's dictionary
 # tests/fuzz/NAME.dict, and records cut from the real capture in
-# ../shared/data (when present).  A finding is left in DIR/artifacts/ and
+# tests/data.  A finding is left in DIR/artifacts/ and
 # makes a "not ok" line and a non-zero exit status.
 set -u
 
@@ -88,9 +90,12 @@ directive() {
 # Cut small seeds from the real capture: the first records of a few
 # distinct stacks, and a run of records that straddle at odd places.
 real_seeds() { # DIR
-	local dir=$1 po="$top/../shared/data/real-6.12.117-leak2000.page_owner.xz"
-	local ss="$top/../shared/data/real-6.12.117-leak2000.show_stacks.xz"
+	local dir=$1 po="$top/tests/data/real-6.12.117-leak2000.page_owner.xz"
+	local ss="$top/tests/data/real-6.12.117-leak2000.show_stacks.xz"
 	mkdir -p "$dir"
+	for f in "$po" "$ss"; do
+		[ -r "$f" ] || tap not-ok "fuzz seeds: '$f' is missing (tests/data is part of the tree)"
+	done
 	if [ -r "$po" ] && command -v xz >/dev/null; then
 		xz -dc "$po" | awk -v dir="$dir" '
 			BEGIN { RS = ""; FS = "\n" }
@@ -129,11 +134,19 @@ for t in $targets; do
 	srcs=$(directive "$src" sources)
 	[ -n "$srcs" ] || srcs="lib/*.c"
 	files=
+	skip=" $(directive "$src" exclude) "
 	for g in $srcs; do
 		for f in "$top"/$g; do
+			case "$skip" in *" ${f#"$top"/} "*) continue ;; esac
 			[ -f "$f" ] && files="$files $f"
 		done
 	done
+	case " $(directive "$src" gen) " in
+	*" migrations "*)
+		sh "$top/schema/embed-sql.sh" "$top"/schema/[0-9][0-9][0-9]-*.sql \
+		    >"$build/migrations-$t.c"
+		files="$files $build/migrations-$t.c -I$top/daemon" ;;
+	esac
 	pkgs="libxxhash $(directive "$src" pkgs)"
 	if ! flags=$(pkg_flags $pkgs); then
 		tap not-ok "fuzz $t: pkg-config does not know: $pkgs"
