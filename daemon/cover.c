@@ -159,7 +159,7 @@ cover_fill_gap(struct history *h, struct cover *c, int64_t a, int64_t b)
 	}
 	/* snapshots whose deltas were pruned: the hour that holds them */
 	for (size_t i = 0; i < g.nsnaps; i++) {
-		struct bucket_meta bm;
+		struct bucket_meta bm = { 0 };
 
 		if (g.snaps[i].baseline || cover_overlaps(c, g.snaps[i].id, g.snaps[i].id))
 			continue;

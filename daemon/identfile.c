@@ -17,7 +17,7 @@
 #include "page-ownerd.h"
 
 #define IDENT_MAGIC	"POID0001"
-#define IDENT_BUF	(256 * 1024)
+#define IDENT_BUF	((size_t)256 * 1024)
 
 struct ident_header {
 	char		 magic[8];

@@ -256,6 +256,8 @@ groups_add_acc(struct groups *g, const struct vec *v)
 void
 groups_set_state(struct groups *g, const struct state *st, bool start)
 {
+	if (st->pages == NULL || st->blocks == NULL)
+		return;		/* an empty history */
 	for (size_t i = 0; i < g->n; i++) {
 		int64_t p = 0, b = 0;
 

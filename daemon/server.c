@@ -14,6 +14,7 @@
  * error reply and the connection stays usable.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -81,9 +82,10 @@ struct server {
 static void client_close(struct client *c, const char *why);
 
 static struct client *
-client_of(const struct rpc_peer *p)
+client_of(struct rpc_peer *p)
 {
-	return (struct client *)(uintptr_t)p;
+	/* the peer is the client's first member */
+	return (struct client *)((char *)p - offsetof(struct client, peer));
 }
 
 static void
@@ -109,7 +111,8 @@ peer_unref(struct rpc_peer *p)
 static bool
 client_alive(const struct rpc_peer *p)
 {
-	const struct client *c = client_of(p);
+	const struct client *c = (const struct client *)
+	    ((const char *)p - offsetof(struct client, peer));
 
 	return c->bev != NULL && !c->closing;
 }
@@ -390,7 +393,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		line = rpc_error_line(NULL, PO_E_OVERLOAD, msg, &n);
 		s->refused_full++;
 		if (line != NULL) {
-			struct iovec iov[2] = { { line, n }, { (void *)(uintptr_t)"\n", 1 } };
+			static char nl[] = "\n";
+			struct iovec iov[2] = { { line, n }, { nl, 1 } };
 
 			if (writev(fd, iov, 2) < 0) {
 				/* best effort: the client may already be gone */
