@@ -94,7 +94,7 @@ cmd_diff_exec(struct ctl *ctl, int argc, char **argv)
 	json_object_set_new(params, "a", json_string(args[first]));
 	json_object_set_new(params, "b", json_string(args[first + 1]));
 	free(args);
-	ret = cmd_query(ctl, "diff", params, &res);
+	ret = cmd_query(ctl, PO_M_DIFF, params, &res);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	by = jv_str(res, "by");

@@ -169,7 +169,7 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 		free(output);
 		return ret;
 	}
-	ret = rpc_oneshot(ctl, "export", params, &res);
+	ret = rpc_oneshot(ctl, PO_M_EXPORT, params, &res);
 	if (ret != EXIT_OK) {
 		free(output);
 		return ret;

@@ -34,7 +34,7 @@ cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
 	    0, NULL, NULL, &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
-	ret = cmd_query(ctl, "growers", params, &res);
+	ret = cmd_query(ctl, PO_M_GROWERS, params, &res);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	by = jv_str(res, "by");

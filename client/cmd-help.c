@@ -51,7 +51,7 @@ cmd_help_exec(struct ctl *ctl, int argc, char **argv)
 		    "  -H, --no-headers    tables without their header line\n"
 		    "      --version       print the version\n"
 		    "\n'pageownerctl help COMMAND' tells more about one command.\n",
-		    "/run/page-ownerd/page-ownerd.sock");
+		    PO_DEFAULT_SOCKET);
 		return EXIT_OK;
 	}
 	c = cmd_find(argv[1], &cause);

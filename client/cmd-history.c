@@ -44,7 +44,7 @@ cmd_history_exec(struct ctl *ctl, int argc, char **argv)
 	if (ret != CMD_CONTINUE)
 		return ret;
 	json_object_set_new(params, "series", json_string(argv[first]));
-	ret = cmd_query(ctl, "history", params, &res);
+	ret = cmd_query(ctl, PO_M_HISTORY, params, &res);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	points = json_object_get(res, "points");

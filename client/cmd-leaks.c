@@ -41,7 +41,7 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 	if (ret != CMD_CONTINUE)
 		return ret;
 	all = json_is_true(json_object_get(params, "all"));
-	ret = cmd_query(ctl, "leaks", params, &res);
+	ret = cmd_query(ctl, PO_M_LEAKS, params, &res);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	by = jv_str(res, "by");

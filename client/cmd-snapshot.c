@@ -14,7 +14,7 @@ cmd_snapshot_exec(struct ctl *ctl, int argc, char **argv)
 	    "no arguments expected", &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
-	ret = cmd_query(ctl, "snapshot", params, &res);
+	ret = cmd_query(ctl, PO_M_SNAPSHOT, params, &res);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	fmt_size((uint64_t)json_integer_value(json_object_get(res, "pages")),

@@ -16,7 +16,7 @@ cmd_snapshots_exec(struct ctl *ctl, int argc, char **argv)
 	    &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
-	ret = cmd_query(ctl, "snapshots", params, &res);
+	ret = cmd_query(ctl, PO_M_SNAPSHOTS, params, &res);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	list = json_object_get(res, "snapshots");

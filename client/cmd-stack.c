@@ -96,7 +96,7 @@ cmd_stack_exec(struct ctl *ctl, int argc, char **argv)
 	if (ret != CMD_CONTINUE)
 		return ret;
 	json_object_set_new(params, "id", json_string(argv[first]));
-	ret = cmd_query(ctl, "stack", params, &res);
+	ret = cmd_query(ctl, PO_M_STACK, params, &res);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	stack_print(ctl, res);

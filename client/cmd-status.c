@@ -36,7 +36,7 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	    "no arguments expected", &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
-	ret = cmd_query(ctl, "status", params, &res);
+	ret = cmd_query(ctl, PO_M_STATUS, params, &res);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	src = json_object_get(res, "source");

@@ -19,7 +19,7 @@ cmd_top_exec(struct ctl *ctl, int argc, char **argv)
 	    NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
-	ret = cmd_query(ctl, "top", params, &res);
+	ret = cmd_query(ctl, PO_M_TOP, params, &res);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	by = jv_str(res, "by");

@@ -67,7 +67,7 @@ cmd_watch_exec(struct ctl *ctl, int argc, char **argv)
 	ret = rpc_connect(ctl, &r);
 	if (ret != EXIT_OK)
 		return ret;
-	ret = rpc_call(r, "subscribe", NULL, &res);
+	ret = rpc_call(r, PO_M_SUBSCRIBE, NULL, &res);
 	json_decref(res);
 	if (ret != EXIT_OK) {
 		rpc_close(r);

@@ -10,7 +10,6 @@
 
 #include "pageownerctl.h"
 
-#define DEFAULT_SOCKET "/run/page-ownerd/page-ownerd.sock"
 
 int
 main(int argc, char **argv)
@@ -32,7 +31,7 @@ main(int argc, char **argv)
 	int ch;
 
 	if (ctl.socket_path == NULL || ctl.socket_path[0] == '\0')
-		ctl.socket_path = DEFAULT_SOCKET;
+		ctl.socket_path = PO_DEFAULT_SOCKET;
 	while ((ch = getopt_long(argc, argv, "+S:jHhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'S':

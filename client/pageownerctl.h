@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "po.h"
+#include "proto.h"
 
 /* Exit statuses, as the man page lists them. */
 enum {
@@ -59,8 +60,6 @@ void	 table_cell(struct table *t, const char *fmt, ...)
 void	 table_note(struct table *t, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 table_print(struct table *t, FILE *f, bool headers);
-void	 fmt_pages(uint64_t pages, char *buf, size_t len);
-void	 fmt_signed_pages(int64_t pages, char *buf, size_t len);
 void	 fmt_size(uint64_t pages, char *buf, size_t len);
 void	 json_print(const struct ctl *ctl, json_t *j);
 void	 fmt_signed_size(int64_t pages, char *buf, size_t len);

@@ -290,18 +290,6 @@ table_print(struct table *t, FILE *f, bool headers)
 	}
 }
 
-void
-fmt_pages(uint64_t pages, char *buf, size_t len)
-{
-	snprintf(buf, len, "%llu", (unsigned long long)pages);
-}
-
-void
-fmt_signed_pages(int64_t pages, char *buf, size_t len)
-{
-	snprintf(buf, len, "%+lld", (long long)pages);
-}
-
 /* Pages as bytes in binary units; page_owner pages are base pages. */
 void
 fmt_size(uint64_t pages, char *buf, size_t len)

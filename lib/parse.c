@@ -7,7 +7,8 @@
  * carry buffer of PO_MAX_RECORD bytes and one line table, allocated once.
  *
  * The era of each record is told by the shape of its lines, never by a
- * kernel version: see ../shared/page_owner_format.md sections 1-5 and 8.
+ * kernel version (the shapes, with an example of each, are the fixtures
+ * under tests/fixtures/; tests/fixtures/README lists them).
  * One parser reads both the page_owner file and the page_owner_stacks/
  * files (show_stacks, show_handles, show_stacks_handles).
  */

@@ -54,7 +54,6 @@ char	*po_xstrndup(const char *s, size_t n);
 int	 po_asprintf(char **ret, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 bool	 po_span_eq(struct po_span a, const char *s);
-bool	 po_span_startswith(struct po_span a, const char *s);
 char	*po_span_dup(struct po_span a);
 size_t	 po_strlcpy(char *dst, const char *src, size_t size);
 uint64_t po_hash(const void *p, size_t n);

@@ -113,14 +113,6 @@ po_span_eq(struct po_span a, const char *s)
 	return a.n == n && (n == 0 || memcmp(a.p, s, n) == 0);
 }
 
-bool
-po_span_startswith(struct po_span a, const char *s)
-{
-	size_t n = strlen(s);
-
-	return a.n >= n && memcmp(a.p, s, n) == 0;
-}
-
 char *
 po_span_dup(struct po_span a)
 {
