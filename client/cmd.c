@@ -18,6 +18,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_diff_entry,
 	&cmd_watch_entry,
 	&cmd_export_entry,
+	&cmd_pin_entry,
+	&cmd_prune_entry,
 	&cmd_analyze_entry,
 	&cmd_help_entry,
 	NULL,

@@ -139,5 +139,7 @@ extern const struct cmd_entry cmd_diff_entry;
 /* cmd-watch.c, cmd-export.c */
 extern const struct cmd_entry cmd_watch_entry;
 extern const struct cmd_entry cmd_export_entry;
+extern const struct cmd_entry cmd_pin_entry;
+extern const struct cmd_entry cmd_prune_entry;
 
 #endif

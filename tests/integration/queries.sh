@@ -469,7 +469,7 @@ for c in top top-growers leaks history stack diff watch export; do
 done
 check "help leaks explains the score" grep -q 'score = net growth in pages x s^2 x r^2' <("$CTL" help leaks)
 check "help --commands lists the new commands and the alias" sh -c \
-	"'$CTL' help --commands | sort | tr '\n' ' ' | grep -q 'diff export growers help history leaks snapshot snapshots stack status top top-growers watch'"
+	"'$CTL' help --commands | sort | tr '\n' ' ' | grep -q 'diff export growers help history leaks pin prune snapshot snapshots stack status top top-growers watch'"
 check "help --options leaks: one long option a line" [ "$("$CTL" help --options leaks | head -2 | tr '\n' ' ')" = "--all --since " ]
 expect_status 2 "help --options of an unknown command" "$CTL" help --options nosuch
 
@@ -581,6 +581,18 @@ cp "$capA/001.page_owner" "$T/live.page_owner"
 cp "$capA/001.meta" "$T/live.meta"
 start_daemon W --source "$T/live.page_owner" --interval 3600 || not_ok "page-ownerd starts on one file"
 wait_status 'd["snapshots"]["stored"] == 1' >/dev/null
+
+# ---- pin and prune (root only) --------------------------------------------------------
+pinned1() { ctl --json snapshots >"$T/pinned.json" &&
+	pyjson "$T/pinned.json" 'any(s["id"] == 1 and s["pinned"] for s in d["snapshots"])'; }
+ctl pin 1 >"$T/pin.txt" 2>&1
+check "pin 1: said, and the snapshot is pinned" [ "$(cat "$T/pin.txt")/$(pinned1)" = "snapshot 1 pinned: retention keeps it/True" ]
+ctl pin --unpin 1 >"$T/pin.txt" 2>&1
+check "pin --unpin 1: said, and it is not pinned any more" [ "$(cat "$T/pin.txt")/$(pinned1)" = "snapshot 1 unpinned/False" ]
+expect_status 1 "pin of a snapshot that does not exist" ctl pin 99999
+expect_status 2 "pin without WHEN" ctl pin
+check "prune: retention now, rows counted" sh -c "ctl() { '$CTL' --socket '$SOCK' \"\$@\"; }; ctl prune | grep -qE '^retention applied: [0-9]+ rows deleted$'"
+
 "$CTL" --socket "$SOCK" watch >"$T/watch.out" 2>"$T/watch.err" &
 wpid=$!
 at_exit "kill $wpid 2>/dev/null"

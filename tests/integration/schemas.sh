@@ -90,6 +90,9 @@ valid history "history order=0" ctl --json history order=0
 memcg=$(ctl --json top --by memcg --limit 1 >"$T/m.json" && pyjson "$T/m.json" 'd["groups"][0]["memcg"]')
 valid history "history memcg=$memcg" ctl --json history "memcg=$memcg"
 valid export "export --format prometheus" ctl --json export --format prometheus --limit 3
+valid pin "pin 1" ctl --json pin 1
+valid pin "pin --unpin 1" ctl --json pin --unpin 1
+valid prune "prune" ctl --json prune
 valid export "export --format folded" ctl --json export --format folded
 valid export "export --format folded --at 2" ctl --json export --format folded --at 2
 valid export "export --format folded --a 1 --b $n" ctl --json export --format folded --a 1 --b "$n"
