@@ -216,6 +216,34 @@ PYEOF
 	n=$((n + 1))
 	hold database "locked: history intact" eq2 "$(dbcheck "$DB")" ok "$(snaps_digest "$DB" 3)" "$dig"
 
+	# the identity file cannot be replaced: a file mounted over <db>.ident
+	# makes the rename after the commit fail (EBUSY).  The file left is of
+	# an older snapshot: the next snapshot must not merge against it (it
+	# takes no identities, a baseline for allocated/freed), and the one
+	# after that has them again.
+	cp "$DB.ident" "$T/stale.ident"
+	if mount --bind "$T/stale.ident" "$DB.ident" 2>"$T/bind.err"; then
+		cp "$cap/005.page_owner" "$src"
+		hold database "identity file not replaceable: the snapshot is stored" snap_ok
+		umount "$DB.ident"
+		n=$((n + 1))
+		hold database "identity file not replaceable: the log says so" log_has "cannot replace '.*\\.ident'"
+		cp "$cap/004.page_owner" "$src"
+		snap_ok >/dev/null
+		n=$((n + 1))
+		hold database "identity file not replaceable: the next snapshot merges against no stale identities" \
+			[ "$(dbq "$DB" 'select identities from snapshots order by id desc limit 1')" = 0 ]
+		cp "$cap/003.page_owner" "$src"
+		snap_ok >/dev/null
+		n=$((n + 1))
+		hold database "identity file not replaceable: identities again at the snapshot after" \
+			[ "$(dbq "$DB" 'select identities from snapshots order by id desc limit 1')" = 1 ]
+	else
+		for w in "the snapshot is stored" "the log says so" "the next snapshot merges against no stale identities" "identities again at the snapshot after"; do
+			hold_skip database "identity file not replaceable: $w" "mount --bind failed: $(head -c 100 "$T/bind.err")"
+		done
+	fi
+
 	# deleted under the daemon: a new database, said loudly; no crash
 	rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.ident"
 	cp "$cap/005.page_owner" "$src"
