@@ -218,149 +218,175 @@ filter_free(struct po_filter *f)
 	free(f->names);
 }
 
+/* ---- options: each fills struct analyze_opts ------------------------------ */
+
+struct aparse {
+	struct analyze_opts o;
+	bool		 sort_given;
+};
+
+static int
+set_by(void *ud, const struct cmd_opt *opt, const char *arg, char **cause)
+{
+	struct aparse *a = ud;
+
+	(void)opt;
+	return po_keys_parse(arg, a->o.keys, &a->o.nkeys, cause) < 0 ? -1 : 0;
+}
+
+/* --sort LIST, or one of page_owner_sort's -m -t ... (the key in opt->param) */
+static int
+set_sort(void *ud, const struct cmd_opt *opt, const char *arg, char **cause)
+{
+	struct aparse *a = ud;
+
+	if (a->sort_given && opt->param != NULL) {
+		po_asprintf(cause, "give one sort option (or --sort with a list)");
+		return -1;
+	}
+	if (parse_sort(&a->o, opt->param ? opt->param : arg, cause) < 0)
+		return -1;
+	a->sort_given = true;
+	return 0;
+}
+
+static int
+set_ids(void *ud, const struct cmd_opt *opt, const char *arg, char **cause)
+{
+	struct po_filter *f = &((struct aparse *)ud)->o.filter;
+	bool pid = strcmp(opt->name, "pid") == 0;
+
+	if (parse_id_list(arg, pid ? &f->pids : &f->tgids, pid ? &f->npids :
+	    &f->ntgids) < 0) {
+		po_asprintf(cause, "bad %s list '%s'", opt->name, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_filter(void *ud, const struct cmd_opt *opt, const char *arg, char **cause)
+{
+	struct po_filter *f = &((struct aparse *)ud)->o.filter;
+
+	(void)cause;
+	switch (opt->name[0]) {
+	case 'n': parse_name_list(arg, &f->names, &f->nnames); break;
+	case 'm': if (opt->name[1] == 'o') f->module = arg; else f->memcg = arg; break;
+	case 'c': f->culprit = arg; break;
+	default: f->stack = arg; break;	/* stack-contains */
+	}
+	return 0;
+}
+
+static int
+set_number(void *ud, const struct cmd_opt *opt, const char *arg, char **cause)
+{
+	struct analyze_opts *o = &((struct aparse *)ud)->o;
+	bool top = strcmp(opt->name, "top") == 0;
+	uint64_t v;
+
+	if (po_parse_u64(arg, &v) < 0 || v == 0 || v > (top ? SIZE_MAX : MAX_THREADS)) {
+		if (top)
+			po_asprintf(cause, "--top wants a positive number, not '%s'", arg);
+		else
+			po_asprintf(cause, "--threads wants 1 to %d, not '%s'",
+			    MAX_THREADS, arg);
+		return -1;
+	}
+	if (top)
+		o->top = (size_t)v;
+	else
+		o->threads = (unsigned)v;
+	return 0;
+}
+
+static int
+set_flag(void *ud, const struct cmd_opt *opt, const char *arg, char **cause)
+{
+	struct analyze_opts *o = &((struct aparse *)ud)->o;
+
+	(void)arg;
+	(void)cause;
+	if (strcmp(opt->name, "stacks") == 0)
+		o->stacks = true;
+	else
+		o->anomalies = true;
+	return 0;
+}
+
+#define SORT1(c, key) { NULL, c, OPT_FN, key, NULL, NULL, set_sort }
+
+static const struct cmd_opt cmd_analyze_opts[] = {
+	{ "by", 'b', OPT_FN, NULL, "KEYS",
+	    "group by: stack (default), signature, culprit,\n"
+	    "module, comm, pid, tgid, memcg, order, gfp,\n"
+	    "allocator; comma-separated (alias --cull; also\n"
+	    "page_owner_sort's st, n, p, tg, ator)", set_by },
+	{ "cull", 0, OPT_FN, NULL, "KEYS", NULL, set_by },
+	{ "sort", 0, OPT_FN, NULL, "[+|-]KEY[,...]",
+	    "pages, blocks, pid, tgid, name, stacktrace,\n"
+	    "alloc_ts, free_ts, allocator, net, key", set_sort },
+	SORT1('m', "pages"), SORT1('t', "blocks"), SORT1('p', "pid"),
+	SORT1('P', "tgid"), SORT1('n', "name"), SORT1('s', "stacktrace"),
+	SORT1('a', "alloc_ts"), SORT1('r', "free_ts"),
+	{ "pid", 0, OPT_FN, NULL, "LIST", "only these pids (comma-separated)", set_ids },
+	{ "tgid", 0, OPT_FN, NULL, "LIST", "only these tgids", set_ids },
+	{ "name", 0, OPT_FN, NULL, "LIST", "only these task names (comm), exactly",
+	    set_filter },
+	{ "module", 0, OPT_FN, NULL, "NAME", "only stacks of this module ('kernel' = none)",
+	    set_filter },
+	{ "memcg", 0, OPT_FN, NULL, "NAME", "only pages charged to this memcg",
+	    set_filter },
+	{ "culprit", 0, OPT_FN, NULL, "TEXT", "only stacks whose culprit contains TEXT",
+	    set_filter },
+	{ "stack-contains", 0, OPT_FN, NULL, "TEXT",
+	    "only stacks whose frames contain TEXT", set_filter },
+	{ "top", 0, OPT_FN, NULL, "N", "print the first N groups", set_number },
+	{ "stacks", 0, OPT_FN, NULL, NULL, "print each group's frames", set_flag },
+	{ "migration-anomalies", 0, OPT_FN, NULL, NULL,
+	    "only blocks whose ts equals free_ts\n"
+	    "(5.14-6.6 kernels: a page-migration hint)", set_flag },
+	{ "threads", 0, OPT_FN, NULL, "N", "parse with N threads (default: CPUs, max 8)",
+	    set_number },
+	{ "json", 'j', OPT_JSON, NULL, NULL, "JSON: records, pages, malformed, groups[]",
+	    NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 static int
 cmd_analyze_exec(struct ctl *ctl, int argc, char **argv)
 {
-	enum {
-		OPT_PID = 256, OPT_TGID, OPT_NAME, OPT_MODULE, OPT_MEMCG,
-		OPT_CULPRIT, OPT_TOP, OPT_STACKS, OPT_ANOM, OPT_THREADS, OPT_SORT,
-		OPT_CONTAINS,
-	};
-	static const struct option opts[] = {
-		{ "by",		required_argument, NULL, 'b' },
-		{ "cull",	required_argument, NULL, 'b' },
-		{ "sort",	required_argument, NULL, OPT_SORT },
-		{ "pid",	required_argument, NULL, OPT_PID },
-		{ "tgid",	required_argument, NULL, OPT_TGID },
-		{ "name",	required_argument, NULL, OPT_NAME },
-		{ "module",	required_argument, NULL, OPT_MODULE },
-		{ "memcg",	required_argument, NULL, OPT_MEMCG },
-		{ "culprit",	required_argument, NULL, OPT_CULPRIT },
-		{ "stack-contains", required_argument, NULL, OPT_CONTAINS },
-		{ "top",	required_argument, NULL, OPT_TOP },
-		{ "stacks",	no_argument,	   NULL, OPT_STACKS },
-		{ "migration-anomalies", no_argument, NULL, OPT_ANOM },
-		{ "threads",	required_argument, NULL, OPT_THREADS },
-		{ "json",	no_argument,	   NULL, 'j' },
-		{ "help",	no_argument,	   NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct analyze_opts o = {
-		.keys = { PO_KEY_STACK }, .nkeys = 1,
-	};
+	struct aparse ap = { .o = { .keys = { PO_KEY_STACK }, .nkeys = 1 } };
+	struct analyze_opts o;
 	struct dump da = { 0 }, db = { 0 };
 	struct po_agg *agg = NULL;
 	struct po_group **gs = NULL;
 	FILE *ids = NULL;
+	json_t *params;
 	char *cause = NULL;
-	bool sort_given = false, diff, idents = false;
-	uint64_t v;
+	bool diff, idents = false;
 	size_t n;
-	int ch, ret = EXIT_OK, r;
+	int first, ret = EXIT_OK, r;
 
-	while ((ch = getopt_long(argc, argv, "b:jhmtpPnsar", opts, NULL)) != -1) {
-		const char *single = NULL;
-
-		switch (ch) {
-		case 'b':
-			if (po_keys_parse(optarg, o.keys, &o.nkeys, &cause) < 0)
-				goto usage_cause;
-			break;
-		case OPT_SORT:
-			if (parse_sort(&o, optarg, &cause) < 0)
-				goto usage_cause;
-			sort_given = true;
-			break;
-		case 'm': single = "pages"; break;
-		case 't': single = "blocks"; break;
-		case 'p': single = "pid"; break;
-		case 'P': single = "tgid"; break;
-		case 'n': single = "name"; break;
-		case 's': single = "stacktrace"; break;
-		case 'a': single = "alloc_ts"; break;
-		case 'r': single = "free_ts"; break;
-		case OPT_PID:
-			if (parse_id_list(optarg, &o.filter.pids, &o.filter.npids) < 0) {
-				ret = cmd_usage_error(&cmd_analyze_entry,
-				    "bad pid list '%s'", optarg);
-				goto out;
-			}
-			break;
-		case OPT_TGID:
-			if (parse_id_list(optarg, &o.filter.tgids, &o.filter.ntgids) < 0) {
-				ret = cmd_usage_error(&cmd_analyze_entry,
-				    "bad tgid list '%s'", optarg);
-				goto out;
-			}
-			break;
-		case OPT_NAME:
-			parse_name_list(optarg, &o.filter.names, &o.filter.nnames);
-			break;
-		case OPT_MODULE:
-			o.filter.module = optarg;
-			break;
-		case OPT_MEMCG:
-			o.filter.memcg = optarg;
-			break;
-		case OPT_CULPRIT:
-			o.filter.culprit = optarg;
-			break;
-		case OPT_CONTAINS:
-			o.filter.stack = optarg;
-			break;
-		case OPT_TOP:
-			if (po_parse_u64(optarg, &v) < 0 || v == 0 || v > SIZE_MAX) {
-				ret = cmd_usage_error(&cmd_analyze_entry,
-				    "--top wants a positive number, not '%s'", optarg);
-				goto out;
-			}
-			o.top = (size_t)v;
-			break;
-		case OPT_STACKS:
-			o.stacks = true;
-			break;
-		case OPT_ANOM:
-			o.anomalies = true;
-			break;
-		case OPT_THREADS:
-			if (po_parse_u64(optarg, &v) < 0 || v == 0 || v > MAX_THREADS) {
-				ret = cmd_usage_error(&cmd_analyze_entry,
-				    "--threads wants 1 to %d, not '%s'", MAX_THREADS,
-				    optarg);
-				goto out;
-			}
-			o.threads = (unsigned)v;
-			break;
-		case 'j':
-			ctl->json = true;
-			break;
-		case 'h':
-			cmd_usage(stdout, &cmd_analyze_entry);
-			printf("\n%s", cmd_analyze_entry.help);
-			goto out;
-		default:
-			ret = cmd_usage_error(&cmd_analyze_entry, "bad option");
-			goto out;
-		}
-		if (single != NULL) {
-			if (sort_given) {
-				ret = cmd_usage_error(&cmd_analyze_entry,
-				    "give one sort option (or --sort with a list)");
-				goto out;
-			}
-			parse_sort(&o, single, &cause);
-			sort_given = true;
-		}
+	ret = opts_parse(&cmd_analyze_entry, argc, argv, &ap, &params, &first);
+	o = ap.o;
+	if (ret != EXIT_OK) {
+		ret = ret < 0 ? EXIT_OK : ret;
+		goto out;
 	}
-	argc -= optind;
-	argv += optind;
+	if (opts_take_json(params))
+		ctl->json = true;
+	json_decref(params);
+	argc -= first;
+	argv += first;
 	if (argc < 1 || argc > 2) {
 		ret = cmd_usage_error(&cmd_analyze_entry,
 		    argc < 1 ? "no dump file given" : "at most two dump files");
 		goto out;
 	}
 	diff = argc == 2;
-	if (!sort_given)
+	if (!ap.sort_given)
 		parse_sort(&o, diff ? "net" : "pages", &cause);
 
 	po_agg_new(&agg, o.keys, o.nkeys, &o.filter);
@@ -424,9 +450,6 @@ cmd_analyze_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	goto out;
 
-usage_cause:
-	ret = cmd_usage_error(&cmd_analyze_entry, "%s", cause);
-	goto out;
 fail_cause:
 	fprintf(stderr, "pageownerctl analyze: %s\n", cause);
 	ret = EXIT_REFUSED;
@@ -442,35 +465,14 @@ out:
 
 const struct cmd_entry cmd_analyze_entry = {
 	.name = "analyze",
-	.usage = "[OPTIONS] FILE [FILE2]",
+	.args = "FILE [FILE2]",
 	.summary = "Group, filter and sort a page_owner dump, or diff two (no daemon)",
-	.help =
+	.about =
 	    "FILE is a copy of /sys/kernel/debug/page_owner (any kernel from 3.19),\n"
 	    "or a page_owner_stacks/show_stacks file; '-' reads standard input.\n"
 	    "With FILE2, prints the change from FILE to FILE2 per group.\n"
-	    "\n"
-	    "  -b, --by KEYS        group by: stack (default), signature, culprit,\n"
-	    "                       module, comm, pid, tgid, memcg, order, gfp,\n"
-	    "                       allocator; comma-separated (alias --cull; also\n"
-	    "                       page_owner_sort's st, n, p, tg, ator)\n"
-	    "      --sort [+|-]KEY[,...]  pages, blocks, pid, tgid, name, stacktrace,\n"
-	    "                       alloc_ts, free_ts, allocator, net, key\n"
-	    "  -m -t -p -P -n -s -a -r  page_owner_sort's sorts: pages, blocks, pid,\n"
-	    "                       tgid, name, stacktrace, alloc ts, free ts\n"
-	    "      --pid LIST       only these pids (comma-separated)\n"
-	    "      --tgid LIST      only these tgids\n"
-	    "      --name LIST      only these task names (comm), exactly\n"
-	    "      --module NAME    only stacks of this module ('kernel' = none)\n"
-	    "      --memcg NAME     only pages charged to this memcg\n"
-	    "      --culprit TEXT   only stacks whose culprit contains TEXT\n"
-	    "      --stack-contains TEXT  only stacks whose frames contain TEXT\n"
-	    "      --top N          print the first N groups\n"
-	    "      --stacks         print each group's frames\n"
-	    "      --migration-anomalies  only blocks whose ts equals free_ts\n"
-	    "                       (5.14-6.6 kernels: a page-migration hint)\n"
-	    "      --threads N      parse with N threads (default: CPUs, max 8)\n"
-	    "  -j, --json           JSON: records, pages, malformed, groups[]\n",
-	.options = "--by --cull --sort --pid --tgid --name --module --memcg --culprit "
-	    "--stack-contains --top --stacks --migration-anomalies --threads --json",
+	    "page_owner_sort's -m -t -p -P -n -s -a -r sort by pages, blocks, pid,\n"
+	    "tgid, name, stacktrace, alloc ts, free ts.",
+	.opts = cmd_analyze_opts,
 	.exec = cmd_analyze_exec,
 };

@@ -85,8 +85,7 @@ cmd_diff_exec(struct ctl *ctl, int argc, char **argv)
 	int ret, first, nargs;
 
 	args = args_last(argc, argv, &nargs);
-	ret = opts_parse_args(&cmd_diff_entry, ctl, nargs, args,
-	    OPT_BY | OPT_MATCH | OPT_LIMIT, NULL, 2, want, want, &params, &first);
+	ret = opts_parse_args(&cmd_diff_entry, ctl, nargs, args, 2, want, want, &params, &first);
 	if (ret != CMD_CONTINUE) {
 		free(args);
 		return ret;
@@ -128,23 +127,30 @@ cmd_diff_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_diff_opts[] = {
+	{ "by", 0, OPT_STR, "by", "KEY",
+	    "group by stack (default), culprit, module, comm,\n"
+	    "memcg or order", NULL },
+	{ "match", 0, OPT_LIST, "match", "KEY=GLOB",
+	    "keep groups whose KEY matches (repeatable): stack\n"
+	    "(id prefix), culprit or module when grouping by\n"
+	    "stack or culprit, else the grouped dimension", NULL },
+	{ "limit", 0, OPT_INT, "limit", "N",
+	    "at most N rows (default 20, at most 10000)", NULL },
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_diff_entry = {
 	.name = "diff",
-	.usage = "[--by KEY] [--match KEY=GLOB]... [--limit N] A B",
+	.args = "A B",
 	.summary = "What changed between two points in time, largest change first",
-	.help =
+	.about =
 	    "A and B are snapshot ids, ISO-8601 times, relative times (-1d) or\n"
 	    "'now'.  CHANGE is B's pages minus A's; ALLOC and FREED are the pages\n"
 	    "allocated and freed in between (no change is counted across a reboot,\n"
-	    "so there they need not add up to CHANGE).\n"
-	    "\n"
-	    "  --by KEY           group by stack (default), culprit, module, comm,\n"
-	    "                     memcg or order\n"
-	    "  --match KEY=GLOB   keep groups whose KEY matches (repeatable): stack\n"
-	    "                     (id prefix), culprit or module when grouping by\n"
-	    "                     stack or culprit, else the grouped dimension\n"
-	    "  --limit N          at most N rows (default 20, at most 10000)\n"
-	    "  --json             the daemon's reply as it is\n",
-	.options = "--by --match --limit --json --help",
+	    "so there they need not add up to CHANGE).",
+	.opts = cmd_diff_opts,
 	.exec = cmd_diff_exec,
 };

@@ -113,21 +113,13 @@ export_output(const struct ctl *ctl, json_t *res, const char *format)
 static int
 cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct cmd_opt extra[] = {
-		{ "format", "format", OPT_STR },
-		{ "output", "__output", OPT_STR },
-		{ "a", "a", OPT_STR },
-		{ "b", "b", OPT_STR },
-		{ NULL, NULL, OPT_STR },
-	};
 	json_t *params, *res;
 	const char *format;
 	char *output = NULL, *out, *cause = NULL;
 	size_t f;
 	int ret;
 
-	ret = opts_parse_args(&cmd_export_entry, ctl, argc, argv, OPT_SINCE |
-	    OPT_UNTIL | OPT_AT | OPT_BY | OPT_MATCH | OPT_LIMIT, extra, 0, NULL, NULL,
+	ret = opts_parse_args(&cmd_export_entry, ctl, argc, argv, 0, NULL, NULL,
 	    &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
@@ -188,35 +180,45 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 	return ret;
 }
 
+static const struct cmd_opt cmd_export_opts[] = {
+	{ "format", 0, OPT_STR, "format", "FORMAT",
+	    "prometheus: the latest snapshot as Prometheus text:\n"
+	    "  bytes per stack, module, comm, memcg and order,\n"
+	    "  the top N of each plus an `other` bucket, short\n"
+	    "  stack ids as labels, no timestamps (node_exporter's\n"
+	    "  textfile collector: --output DIR/page_owner.prom)\n"
+	    "json: the window's top N series as Grafana's JSON\n"
+	    "  data source wants them: [{target, datapoints:\n"
+	    "  [[bytes, unix ms]]}]\n"
+	    "folded: folded stacks with their pages, for\n"
+	    "  flamegraph.pl; with --a and --b, both points' pages\n"
+	    "  on each line, for flamegraph.pl's differential mode", NULL },
+	{ "output", 0, OPT_STR, "__output", "FILE",
+	    "replace FILE atomically (FILE.tmp, fsync, rename)\n"
+	    "instead of printing", NULL },
+	{ "at", 0, OPT_STR, "at", "WHEN",
+	    "folded: the stacks at this snapshot id or time", NULL },
+	{ "a", 0, OPT_STR, "a", "WHEN", "folded: the first point of a diff", NULL },
+	{ "b", 0, OPT_STR, "b", "WHEN", "folded: the second point of a diff", NULL },
+	{ "since", 0, OPT_STR, "since", "WHEN",
+	    "json: the window's start (default the first snapshot)", NULL },
+	{ "until", 0, OPT_STR, "until", "WHEN",
+	    "json: the window's end (default the latest)", NULL },
+	{ "by", 0, OPT_STR, "by", "KEY",
+	    "json: group by stack (default), culprit, module,\n"
+	    "comm, memcg or order", NULL },
+	{ "match", 0, OPT_LIST, "match", "KEY=GLOB",
+	    "json: keep matching groups (repeatable)", NULL },
+	{ "limit", 0, OPT_INT, "limit", "N",
+	    "json, prometheus: N series (default 20)", NULL },
+	{ "json", 0, OPT_JSON, NULL, NULL, "the daemon's whole reply instead", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_export_entry = {
 	.name = "export",
-	.usage = "--format json|prometheus|folded [--output FILE] [--at WHEN] "
-	    "[--a WHEN --b WHEN] [--since WHEN] [--until WHEN] [--by KEY] "
-	    "[--match KEY=GLOB]... [--limit N]",
 	.summary = "Export for Prometheus, Grafana or flame graphs",
-	.help =
-	    "  --format prometheus  the latest snapshot as Prometheus text: bytes per\n"
-	    "                       stack, module, comm, memcg and order, the top N\n"
-	    "                       of each plus an `other` bucket, short stack ids\n"
-	    "                       as labels, no timestamps (node_exporter's\n"
-	    "                       textfile collector: --output DIR/page_owner.prom)\n"
-	    "  --format json        the window's top N series as Grafana's JSON data\n"
-	    "                       source wants them: [{target, datapoints: [[bytes,\n"
-	    "                       unix ms]]}]\n"
-	    "  --format folded      folded stacks with their pages, for flamegraph.pl;\n"
-	    "                       with --a and --b, both points' pages on each line,\n"
-	    "                       for difffolded / flamegraph.pl's differential mode\n"
-	    "  --output FILE        replace FILE atomically (FILE.tmp, fsync, rename)\n"
-	    "                       instead of printing\n"
-	    "  --at WHEN            folded: the stacks at this snapshot id or time\n"
-	    "  --a WHEN --b WHEN    folded: the two points of a diff\n"
-	    "  --since/--until WHEN json: the window (default all the history)\n"
-	    "  --by KEY             json: group by stack (default), culprit, module,\n"
-	    "                       comm, memcg or order\n"
-	    "  --match KEY=GLOB     json: keep matching groups (repeatable)\n"
-	    "  --limit N            json, prometheus: N series (default 20)\n"
-	    "  --json               the daemon's whole reply instead\n",
-	.options = "--format --output --at --a --b --since --until --by --match --limit "
-	    "--json --help",
+	.about = "FORMAT is prometheus, json or folded (--format is required).",
+	.opts = cmd_export_opts,
 	.exec = cmd_export_exec,
 };

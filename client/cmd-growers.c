@@ -30,8 +30,7 @@ cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
 	size_t i;
 	int ret;
 
-	ret = opts_parse_args(&cmd_growers_entry, ctl, argc, argv, OPT_WINDOW, NULL,
-	    0, NULL, NULL, &params, NULL);
+	ret = opts_parse_args(&cmd_growers_entry, ctl, argc, argv, 0, NULL, NULL, &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	ret = cmd_query(ctl, PO_M_GROWERS, params, &res);
@@ -80,29 +79,36 @@ cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_growers_opts[] = {
+	{ "since", 0, OPT_STR, "since", "WHEN",
+	    "from this snapshot id, ISO-8601 time or relative\n"
+	    "time (-2h, -7d); default the first snapshot", NULL },
+	{ "until", 0, OPT_STR, "until", "WHEN",
+	    "up to this one; default the latest", NULL },
+	{ "by", 0, OPT_STR, "by", "KEY",
+	    "group by stack (default), culprit, module, comm,\n"
+	    "memcg or order", NULL },
+	{ "match", 0, OPT_LIST, "match", "KEY=GLOB",
+	    "keep groups whose KEY matches (repeatable): stack\n"
+	    "(id prefix), culprit or module when grouping by\n"
+	    "stack or culprit, else the grouped dimension", NULL },
+	{ "limit", 0, OPT_INT, "limit", "N",
+	    "at most N rows (default 20, at most 10000)", NULL },
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_growers_entry = {
 	.name = "top-growers",
 	.alias = "growers",
-	.usage = "[--since WHEN] [--until WHEN] [--by KEY] [--match KEY=GLOB]... "
-	    "[--limit N]",
 	.summary = "The largest net growth in a window (default: all the history)",
-	.help =
+	.about =
 	    "GROWTH is the net change in pages over the window, ALLOC and FREED the\n"
 	    "pages allocated and freed on the way (\"-\" where the kernel gives no\n"
 	    "block identities), RATE/h the growth per hour, NOW the size at the\n"
 	    "window's end; the sparkline is the size over the window.  A reboot\n"
-	    "inside the window is not growth: no change is counted across one.\n"
-	    "\n"
-	    "  --since WHEN       from this snapshot id, ISO-8601 time or relative\n"
-	    "                     time (-2h, -7d); default the first snapshot\n"
-	    "  --until WHEN       up to this one; default the latest\n"
-	    "  --by KEY           group by stack (default), culprit, module, comm,\n"
-	    "                     memcg or order\n"
-	    "  --match KEY=GLOB   keep groups whose KEY matches (repeatable): stack\n"
-	    "                     (id prefix), culprit or module when grouping by\n"
-	    "                     stack or culprit, else the grouped dimension\n"
-	    "  --limit N          at most N rows (default 20, at most 10000)\n"
-	    "  --json             the daemon's reply as it is\n",
-	.options = "--since --until --by --match --limit --json --help",
+	    "inside the window is not growth: no change is counted across one.",
+	.opts = cmd_growers_opts,
 	.exec = cmd_growers_exec,
 };

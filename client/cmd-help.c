@@ -32,13 +32,11 @@ cmd_help_exec(struct ctl *ctl, int argc, char **argv)
 			free(cause);
 			return EXIT_USAGE;
 		}
-		for (const char *o = c->options; *o != '\0';) {
-			size_t n = strcspn(o, " ");
-
-			if (n > 0)
-				printf("%.*s\n", (int)n, o);
-			o += n + (o[n] == ' ');
-		}
+		for (const struct cmd_opt *o = c->opts; o != NULL &&
+		    (o->name != NULL || o->short_name != 0); o++)
+			if (o->name != NULL)
+				printf("--%s\n", o->name);
+		printf("--help\n");
 		return EXIT_OK;
 	}
 	if (argc < 2) {
@@ -60,20 +58,23 @@ cmd_help_exec(struct ctl *ctl, int argc, char **argv)
 		free(cause);
 		return EXIT_USAGE;
 	}
-	cmd_usage(stdout, c);
-	printf("\n%s\n", c->summary);
-	if (c->help[0] != '\0')
-		printf("\n%s", c->help);
+	cmd_help(stdout, c);
 	return EXIT_OK;
 }
 
+/* Parsed by cmd_help_exec itself; listed for help and completion. */
+static const struct cmd_opt cmd_help_opts[] = {
+	{ "commands", 0, OPT_BOOL, NULL, NULL,
+	    "list command names only (for shell completion)", NULL },
+	{ "options", 0, OPT_STR, NULL, "COMMAND",
+	    "list a command's long options (for completion)", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_help_entry = {
 	.name = "help",
-	.usage = "[COMMAND | --commands | --options COMMAND]",
+	.args = "[COMMAND]",
 	.summary = "List the commands, or explain one",
-	.help =
-	    "  --commands           list command names only (for shell completion)\n"
-	    "  --options COMMAND    list a command's long options (for completion)\n",
-	.options = "--commands --options",
+	.opts = cmd_help_opts,
 	.exec = cmd_help_exec,
 };

@@ -36,8 +36,7 @@ cmd_history_exec(struct ctl *ctl, int argc, char **argv)
 	size_t i;
 	int ret, first;
 
-	ret = opts_parse_args(&cmd_history_entry, ctl, argc, argv,
-	    OPT_SINCE | OPT_UNTIL, NULL, 1,
+	ret = opts_parse_args(&cmd_history_entry, ctl, argc, argv, 1,
 	    "which series? give a stack id (as top prints it), culprit=NAME, "
 	    "comm=NAME, memcg=NAME, module=NAME or order=N",
 	    "one series at a time", &params, &first);
@@ -109,22 +108,28 @@ cmd_history_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_history_opts[] = {
+	{ "since", 0, OPT_STR, "since", "WHEN",
+	    "from this snapshot id, ISO-8601 time or relative time\n"
+	    "(-2h, -7d); default the first snapshot", NULL },
+	{ "until", 0, OPT_STR, "until", "WHEN",
+	    "up to this one; default the latest", NULL },
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is (points[])", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_history_entry = {
 	.name = "history",
-	.usage = "[--since WHEN] [--until WHEN] STACK|SERIES",
+	.args = "STACK|SERIES",
 	.summary = "One stack or series over time: pages, allocated and freed",
-	.help =
+	.about =
 	    "STACK is a stack id as top prints it, or a unique prefix of 4 or more\n"
 	    "hex digits.  SERIES is KIND=KEY: culprit=NAME (all its stacks),\n"
 	    "module=NAME, comm=NAME (kworker names folded: comm=kworker/u8:*),\n"
 	    "memcg=NAME, order=N; or a series number from --json output.\n"
 	    "Points are every snapshot for windows up to two days, hourly up to\n"
-	    "14 days, daily beyond; ALLOC and FREED are per point.\n"
-	    "\n"
-	    "  --since WHEN   from this snapshot id, ISO-8601 time or relative time\n"
-	    "                 (-2h, -7d); default the first snapshot\n"
-	    "  --until WHEN   up to this one; default the latest\n"
-	    "  --json         the daemon's reply as it is (points[])\n",
-	.options = "--since --until --json --help",
+	    "14 days, daily beyond; ALLOC and FREED are per point.",
+	.opts = cmd_history_opts,
 	.exec = cmd_history_exec,
 };

@@ -25,10 +25,6 @@ leaks_footer(const struct ctl *ctl, json_t *res, size_t shown, bool all)
 static int
 cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct cmd_opt extra[] = {
-		{ "all", "all", OPT_BOOL },
-		{ NULL, NULL, OPT_BOOL },
-	};
 	json_t *params, *res, *list, *g;
 	const char *by;
 	struct table *t;
@@ -36,8 +32,7 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 	bool all;
 	int ret;
 
-	ret = opts_parse_args(&cmd_leaks_entry, ctl, argc, argv, OPT_WINDOW, extra,
-	    0, NULL, NULL, &params, NULL);
+	ret = opts_parse_args(&cmd_leaks_entry, ctl, argc, argv, 0, NULL, NULL, &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
 	all = json_is_true(json_object_get(params, "all"));
@@ -94,12 +89,30 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_leaks_opts[] = {
+	{ "all", 0, OPT_BOOL, "all", NULL,
+	    "every group, suspect or not, ranked by score", NULL },
+	{ "since", 0, OPT_STR, "since", "WHEN",
+	    "from this snapshot id, ISO-8601 time or relative\n"
+	    "time (-2h, -7d); default the first snapshot", NULL },
+	{ "until", 0, OPT_STR, "until", "WHEN",
+	    "up to this one; default the latest", NULL },
+	{ "by", 0, OPT_STR, "by", "KEY",
+	    "rank stacks (default), culprits or modules", NULL },
+	{ "match", 0, OPT_LIST, "match", "KEY=GLOB",
+	    "keep groups whose stack (id prefix), culprit or\n"
+	    "module matches (repeatable)", NULL },
+	{ "limit", 0, OPT_INT, "limit", "N",
+	    "at most N rows (default 20, at most 10000)", NULL },
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_leaks_entry = {
 	.name = "leaks",
-	.usage = "[--all] [--since WHEN] [--until WHEN] [--by stack|culprit|module] "
-	    "[--match KEY=GLOB]... [--limit N]",
 	.summary = "Leak suspects of a window, ranked, with their evidence",
-	.help =
+	.about =
 	    "A hogger is big; a leak keeps growing and does not give back.  Over the\n"
 	    "window, for each group:\n"
 	    "  steadiness s = intervals that grew / intervals that changed\n"
@@ -118,17 +131,7 @@ const struct cmd_entry cmd_leaks_entry = {
 	    "Columns: SCORE; GROWTH, the net growth; SLOPE/h, growth per hour;\n"
 	    "STEADY, s as a percentage; FREED/ALLOC, freed / allocated (\"-\": no\n"
 	    "block identities); OLDEST, the age of the oldest block still held;\n"
-	    "GROWING, how long since it last shrank; the size over the window.\n"
-	    "\n"
-	    "  --all              every group, suspect or not, ranked by score\n"
-	    "  --since WHEN       from this snapshot id, ISO-8601 time or relative\n"
-	    "                     time (-2h, -7d); default the first snapshot\n"
-	    "  --until WHEN       up to this one; default the latest\n"
-	    "  --by KEY           rank stacks (default), culprits or modules\n"
-	    "  --match KEY=GLOB   keep groups whose stack (id prefix), culprit or\n"
-	    "                     module matches (repeatable)\n"
-	    "  --limit N          at most N rows (default 20, at most 10000)\n"
-	    "  --json             the daemon's reply as it is\n",
-	.options = "--all --since --until --by --match --limit --json --help",
+	    "GROWING, how long since it last shrank; the size over the window.",
+	.opts = cmd_leaks_opts,
 	.exec = cmd_leaks_exec,
 };

@@ -9,14 +9,10 @@
 static int
 cmd_pin_exec(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct cmd_opt extra[] = {
-		{ "unpin", "unpin", OPT_BOOL },
-		{ NULL, NULL, OPT_BOOL },
-	};
 	json_t *params, *res, *unpin;
 	int ret, first;
 
-	ret = opts_parse_args(&cmd_pin_entry, ctl, argc, argv, 0, extra, 1,
+	ret = opts_parse_args(&cmd_pin_entry, ctl, argc, argv, 1,
 	    "which snapshot? an id, an ISO-8601 time or a relative time (-2h)",
 	    NULL, &params, &first);
 	if (ret != CMD_CONTINUE)
@@ -41,7 +37,7 @@ cmd_prune_exec(struct ctl *ctl, int argc, char **argv)
 	json_t *params, *res;
 	int ret;
 
-	ret = opts_parse_args(&cmd_prune_entry, ctl, argc, argv, 0, NULL, 0, NULL,
+	ret = opts_parse_args(&cmd_prune_entry, ctl, argc, argv, 0, NULL,
 	    "no arguments expected", &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
@@ -53,23 +49,33 @@ cmd_prune_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_pin_opts[] = {
+	{ "unpin", 0, OPT_BOOL, "unpin", NULL,
+	    "let retention have it again", NULL },
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_pin_entry = {
 	.name = "pin",
-	.usage = "[--unpin] WHEN",
+	.args = "WHEN",
 	.summary = "Keep a snapshot through retention, a leak hunt's baseline (needs root)",
-	.help =
-	    "  WHEN      a snapshot id, ISO-8601 time or relative time (-2h)\n"
-	    "  --unpin   let retention have it again\n"
-	    "  --json    the daemon's reply as it is\n",
-	.options = "--unpin --json --help",
+	.about =
+	    "WHEN is a snapshot id, an ISO-8601 time or a relative time (-2h).",
+	.opts = cmd_pin_opts,
 	.exec = cmd_pin_exec,
+};
+
+static const struct cmd_opt cmd_prune_opts[] = {
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
 
 const struct cmd_entry cmd_prune_entry = {
 	.name = "prune",
-	.usage = "",
 	.summary = "Apply retention now (needs root)",
-	.help = "  --json    the daemon's reply as it is\n",
-	.options = "--json --help",
+	.opts = cmd_prune_opts,
 	.exec = cmd_prune_exec,
 };

@@ -10,7 +10,7 @@ cmd_snapshot_exec(struct ctl *ctl, int argc, char **argv)
 	char size[32];
 	int ret;
 
-	ret = opts_parse_args(&cmd_snapshot_entry, ctl, argc, argv, 0, NULL, 0, NULL,
+	ret = opts_parse_args(&cmd_snapshot_entry, ctl, argc, argv, 0, NULL,
 	    "no arguments expected", &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
@@ -30,11 +30,15 @@ cmd_snapshot_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_snapshot_opts[] = {
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the stored snapshot as JSON", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_snapshot_entry = {
 	.name = "snapshot",
-	.usage = "",
 	.summary = "Take a snapshot now and wait for it (needs root)",
-	.help = "  --json   the stored snapshot as JSON\n",
-	.options = "--json",
+	.opts = cmd_snapshot_opts,
 	.exec = cmd_snapshot_exec,
 };

@@ -11,8 +11,7 @@ cmd_snapshots_exec(struct ctl *ctl, int argc, char **argv)
 	size_t i;
 	int ret;
 
-	ret = opts_parse_args(&cmd_snapshots_entry, ctl, argc, argv,
-	    OPT_SINCE | OPT_UNTIL | OPT_LIMIT, NULL, 0, NULL, "no arguments expected",
+	ret = opts_parse_args(&cmd_snapshots_entry, ctl, argc, argv, 0, NULL, "no arguments expected",
 	    &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
@@ -57,15 +56,21 @@ cmd_snapshots_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_snapshots_opts[] = {
+	{ "since", 0, OPT_STR, "since", "WHEN",
+	    "from this snapshot id, time (ISO-8601) or relative time (-2h)", NULL },
+	{ "until", 0, OPT_STR, "until", "WHEN",
+	    "up to this one", NULL },
+	{ "limit", 0, OPT_INT, "limit", "N",
+	    "at most N (default 100, at most 10000)", NULL },
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_snapshots_entry = {
 	.name = "snapshots",
-	.usage = "[--since WHEN] [--until WHEN] [--limit N]",
 	.summary = "List stored snapshots, newest first, with their statistics",
-	.help =
-	    "  --since WHEN   from this snapshot id, time (ISO-8601) or relative time (-2h)\n"
-	    "  --until WHEN   up to this one\n"
-	    "  --limit N      at most N (default 100, at most 10000)\n"
-	    "  --json         the daemon's reply as it is\n",
-	.options = "--since --until --limit --json",
+	.opts = cmd_snapshots_opts,
 	.exec = cmd_snapshots_exec,
 };

@@ -90,7 +90,7 @@ cmd_stack_exec(struct ctl *ctl, int argc, char **argv)
 	json_t *params, *res;
 	int ret, first;
 
-	ret = opts_parse_args(&cmd_stack_entry, ctl, argc, argv, 0, NULL, 1,
+	ret = opts_parse_args(&cmd_stack_entry, ctl, argc, argv, 1,
 	    "which stack? give its id as top prints it", "one stack at a time",
 	    &params, &first);
 	if (ret != CMD_CONTINUE)
@@ -104,16 +104,20 @@ cmd_stack_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_stack_opts[] = {
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_stack_entry = {
 	.name = "stack",
-	.usage = "ID",
+	.args = "ID",
 	.summary = "One stack in full: frames, history marks, who holds it now",
-	.help =
+	.about =
 	    "ID is a stack id as top, top-growers and leaks print it, or a unique\n"
 	    "prefix of 4 or more hex digits.  The breakdown by comm, memcg, order\n"
-	    "and gfp is from the latest snapshot.\n"
-	    "\n"
-	    "  --json   the daemon's reply as it is\n",
-	.options = "--json --help",
+	    "and gfp is from the latest snapshot.",
+	.opts = cmd_stack_opts,
 	.exec = cmd_stack_exec,
 };

@@ -32,7 +32,7 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	char dur[32], size[32];
 	int ret;
 
-	ret = opts_parse_args(&cmd_status_entry, ctl, argc, argv, 0, NULL, 0, NULL,
+	ret = opts_parse_args(&cmd_status_entry, ctl, argc, argv, 0, NULL,
 	    "no arguments expected", &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
@@ -90,11 +90,15 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_status_opts[] = {
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
-	.usage = "",
 	.summary = "What the daemon reads, its last snapshot and its health",
-	.help = "  --json   the daemon's reply as it is\n",
-	.options = "--json",
+	.opts = cmd_status_opts,
 	.exec = cmd_status_exec,
 };

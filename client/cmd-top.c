@@ -14,8 +14,7 @@ cmd_top_exec(struct ctl *ctl, int argc, char **argv)
 	size_t i;
 	int ret;
 
-	ret = opts_parse_args(&cmd_top_entry, ctl, argc, argv,
-	    OPT_AT | OPT_BY | OPT_MATCH | OPT_LIMIT, NULL, 0, NULL, NULL, &params,
+	ret = opts_parse_args(&cmd_top_entry, ctl, argc, argv, 0, NULL, NULL, &params,
 	    NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
@@ -51,20 +50,27 @@ cmd_top_exec(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt cmd_top_opts[] = {
+	{ "at", 0, OPT_STR, "at", "WHEN",
+	    "the state at this snapshot id, ISO-8601 time or\n"
+	    "relative time (-2h, -7d); default the latest", NULL },
+	{ "by", 0, OPT_STR, "by", "KEY",
+	    "group by stack (default), culprit, module, comm,\n"
+	    "memcg or order", NULL },
+	{ "match", 0, OPT_LIST, "match", "KEY=GLOB",
+	    "keep groups whose KEY matches (repeatable): stack\n"
+	    "(id prefix), culprit or module when grouping by\n"
+	    "stack or culprit, else the grouped dimension", NULL },
+	{ "limit", 0, OPT_INT, "limit", "N",
+	    "at most N rows (default 20, at most 10000)", NULL },
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "the daemon's reply as it is", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_top_entry = {
 	.name = "top",
-	.usage = "[--at WHEN] [--by KEY] [--match KEY=GLOB]... [--limit N]",
 	.summary = "Who holds the most memory now, or at a given time",
-	.help =
-	    "  --at WHEN          the state at this snapshot id, ISO-8601 time or\n"
-	    "                     relative time (-2h, -7d); default the latest\n"
-	    "  --by KEY           group by stack (default), culprit, module, comm,\n"
-	    "                     memcg or order\n"
-	    "  --match KEY=GLOB   keep groups whose KEY matches (repeatable): stack\n"
-	    "                     (id prefix), culprit or module when grouping by\n"
-	    "                     stack or culprit, else the grouped dimension\n"
-	    "  --limit N          at most N rows (default 20, at most 10000)\n"
-	    "  --json             the daemon's reply as it is\n",
-	.options = "--at --by --match --limit --json --help",
+	.opts = cmd_top_opts,
 	.exec = cmd_top_exec,
 };

@@ -59,7 +59,7 @@ cmd_watch_exec(struct ctl *ctl, int argc, char **argv)
 	struct rpc *r;
 	int ret;
 
-	ret = opts_parse_args(&cmd_watch_entry, ctl, argc, argv, 0, NULL, 0, NULL,
+	ret = opts_parse_args(&cmd_watch_entry, ctl, argc, argv, 0, NULL,
 	    "no arguments expected", &params, NULL);
 	if (ret != CMD_CONTINUE)
 		return ret;
@@ -109,16 +109,19 @@ cmd_watch_exec(struct ctl *ctl, int argc, char **argv)
 	return ret;
 }
 
+static const struct cmd_opt cmd_watch_opts[] = {
+	{ "json", 0, OPT_JSON, NULL, NULL,
+	    "one JSON object per line: the notification's params\n"
+	    "(snapshot, top_growers)", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct cmd_entry cmd_watch_entry = {
 	.name = "watch",
-	.usage = "",
 	.summary = "One line per new snapshot, with the interval's top growers",
-	.help =
+	.about =
 	    "Prints the snapshot's time, id and pages, and the stacks that grew most\n"
-	    "since the one before, as the daemon takes them; until interrupted.\n"
-	    "\n"
-	    "  --json   one JSON object per line: the notification's params\n"
-	    "           (snapshot, top_growers)\n",
-	.options = "--json --help",
+	    "since the one before, as the daemon takes them; until interrupted.",
+	.opts = cmd_watch_opts,
 	.exec = cmd_watch_exec,
 };

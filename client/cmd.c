@@ -64,11 +64,94 @@ cmd_find(const char *name, char **cause)
 	return NULL;
 }
 
+static bool
+opt_end(const struct cmd_opt *o)
+{
+	return o->name == NULL && o->short_name == 0;
+}
+
+/* "--by KEY"; with shorts "-b, --by KEY", "-m" or "    --pid LIST" */
+static void
+opt_words(const struct cmd_opt *o, bool shorts, char *buf, size_t len)
+{
+	char s[8] = "";
+
+	if (shorts && o->short_name != 0)
+		snprintf(s, sizeof(s), "-%c%s", o->short_name, o->name ? ", " : "");
+	else if (shorts)
+		snprintf(s, sizeof(s), "    ");
+	snprintf(buf, len, "%s%s%s%s%s", s, o->name ? "--" : "",
+	    o->name ? o->name : "", o->arg ? " " : "", o->arg ? o->arg : "");
+}
+
+/* The usage line: the options from the command's table, then its arguments. */
 void
 cmd_usage(FILE *f, const struct cmd_entry *c)
 {
-	fprintf(f, "usage: pageownerctl [--socket PATH] [--json] [--no-headers] %s%s%s\n",
-	    c->name, c->usage[0] ? " " : "", c->usage);
+	size_t nopts = 0;
+
+	fprintf(f, "usage: pageownerctl [--socket PATH] [--json] [--no-headers] %s", c->name);
+	for (const struct cmd_opt *o = c->opts; o != NULL && !opt_end(o); o++)
+		nopts += o->name != NULL && o->type != OPT_JSON && o->help != NULL;
+	if (nopts > 8) {
+		fputs(" [OPTIONS]", f);
+	} else {
+		for (const struct cmd_opt *o = c->opts; o != NULL && !opt_end(o); o++) {
+			char w[96];
+
+			if (o->name == NULL || o->type == OPT_JSON || o->help == NULL)
+				continue;
+			opt_words(o, false, w, sizeof(w));
+			fprintf(f, " [%s]%s", w, o->type == OPT_LIST ? "..." : "");
+		}
+	}
+	fprintf(f, "%s%s\n", c->args ? " " : "", c->args ? c->args : "");
+}
+
+/* help CMD and CMD --help: usage, summary, about, one entry per option. */
+void
+cmd_help(FILE *f, const struct cmd_entry *c)
+{
+	bool shorts = false;
+	int width = 0;
+
+	cmd_usage(f, c);
+	fprintf(f, "\n%s\n", c->summary);
+	if (c->about != NULL)
+		fprintf(f, "\n%s\n", c->about);
+	if (c->opts == NULL || opt_end(c->opts))
+		return;
+	for (const struct cmd_opt *o = c->opts; !opt_end(o); o++)
+		shorts |= o->short_name != 0 && o->help != NULL;
+	for (const struct cmd_opt *o = c->opts; !opt_end(o); o++) {
+		char w[96];
+
+		opt_words(o, shorts, w, sizeof(w));
+		if (o->help != NULL && (int)strlen(w) > width && strlen(w) <= 24)
+			width = (int)strlen(w);
+	}
+	fputc('\n', f);
+	for (const struct cmd_opt *o = c->opts; !opt_end(o); o++) {
+		char w[96];
+		const char *h = o->help;
+
+		if (h == NULL)
+			continue;
+		opt_words(o, shorts, w, sizeof(w));
+		if ((int)strlen(w) > width)	/* a long one: its text on the next line */
+			fprintf(f, "  %s\n  %*s  ", w, width, "");
+		else
+			fprintf(f, "  %-*s  ", width, w);
+		for (;;) {
+			size_t n = strcspn(h, "\n");
+
+			fprintf(f, "%.*s\n", (int)n, h);
+			if (h[n] == '\0')
+				break;
+			h += n + 1;
+			fprintf(f, "  %*s  ", width, "");
+		}
+	}
 }
 
 int

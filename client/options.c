@@ -1,118 +1,127 @@
 /*
- * options.c: the options every daemon command shares (--since, --until,
- * --at, --by, --match, --limit) plus a command's own, turned into the
- * request's params.  Values are checked by the daemon, which owns the
- * vocabulary; only their shape is checked here.  Also the way a one-shot
- * command starts and asks: opts_parse_args, then cmd_query.
+ * options.c: a command's options, as its table of them (struct cmd_opt)
+ * declares them, turned into the request's params or handed to the
+ * command.  Values are checked by the daemon, which owns the vocabulary;
+ * only their shape is checked here.  Also the way a one-shot command
+ * starts and asks: opts_parse_args, then cmd_query; and the help that the
+ * same tables print (cmd_usage, cmd_help in cmd.c).
  */
 #include <getopt.h>
 #include <string.h>
 
 #include "pageownerctl.h"
 
-#define MAX_OPTS 32
+#define MAX_OPTS 40
+
+static bool
+opt_end(const struct cmd_opt *o)
+{
+	return o->name == NULL && o->short_name == 0;
+}
+
+/* One option's argument into params (or to fn); else a usage error's status. */
+static int
+opt_take(const struct cmd_entry *c, const struct cmd_opt *o, const char *arg,
+    void *ud, json_t *params)
+{
+	const char *name = o->name ? o->name : "-";
+	char *cause = NULL;
+	uint64_t v;
+	json_t *a;
+	int ret;
+
+	switch (o->type) {
+	case OPT_STR:
+		json_object_set_new(params, o->param, json_string(arg));
+		break;
+	case OPT_INT:
+		if (po_parse_u64(arg, &v) < 0 || v > INT32_MAX)
+			return cmd_usage_error(c, "--%s wants a number, not '%s'",
+			    name, arg);
+		json_object_set_new(params, o->param, json_integer((json_int_t)v));
+		break;
+	case OPT_BOOL:
+		json_object_set_new(params, o->param, json_true());
+		break;
+	case OPT_LIST:
+		if (strchr(arg, '=') == NULL)
+			return cmd_usage_error(c, "--%s wants KEY=VALUE, not '%s'",
+			    name, arg);
+		a = json_object_get(params, o->param);
+		if (a == NULL) {
+			a = json_array();
+			json_object_set_new(params, o->param, a);
+		}
+		json_array_append_new(a, json_string(arg));
+		break;
+	case OPT_JSON:
+		json_object_set_new(params, "__json", json_true());
+		break;
+	case OPT_FN:
+		if (o->fn(ud, o, arg, &cause) < 0) {
+			ret = cmd_usage_error(c, "%s", cause ? cause : "bad option");
+			free(cause);
+			return ret;
+		}
+		break;
+	}
+	return EXIT_OK;
+}
 
 /*
- * The shared options in shared and the command's own in extra (NULL, or
- * ended by a NULL name) into *ret_params (the caller's), with the index
- * of the first other argument in *ret_optind: EXIT_OK; -1 after --help
- * (printed: the command exits 0); else the exit status of a usage error.
+ * The command's options (c->opts) into *ret_params (the caller's; OPT_FN
+ * options go to fn with ud), with the index of the first other argument
+ * in *ret_optind: EXIT_OK; -1 after --help (printed: the command exits
+ * 0); else the exit status of a usage error.
  */
 int
-opts_parse(const struct cmd_entry *c, int argc, char **argv, unsigned shared,
-    const struct cmd_opt *extra, json_t **ret_params, int *ret_optind)
+opts_parse(const struct cmd_entry *c, int argc, char **argv, void *ud,
+    json_t **ret_params, int *ret_optind)
 {
-	static const struct {
-		unsigned	 bit;
-		const char	*name;
-		const char	*param;
-		enum opt_type	 type;
-	} common[] = {
-		{ OPT_SINCE, "since", "since", OPT_STR },
-		{ OPT_UNTIL, "until", "until", OPT_STR },
-		{ OPT_AT, "at", "at", OPT_STR },
-		{ OPT_BY, "by", "by", OPT_STR },
-		{ OPT_MATCH, "match", "match", OPT_LIST },
-		{ OPT_LIMIT, "limit", "limit", OPT_INT },
-	};
-	struct option lo[MAX_OPTS + 3];
-	const char *param[MAX_OPTS];
-	enum opt_type type[MAX_OPTS];
+	struct option lo[MAX_OPTS + 2];
+	const struct cmd_opt *by_code[MAX_OPTS];
+	char shorts[2 * MAX_OPTS + 2] = "h";
 	json_t *params = json_object();
-	int n = 0, ch;
+	size_t ns = 1;
+	int n = 0, nl = 0, ch, ret;
 
-	for (size_t i = 0; i < PO_ARRAY_SIZE(common); i++) {
-		if (!(shared & common[i].bit))
-			continue;
-		lo[n] = (struct option){ common[i].name, required_argument, NULL, 1000 + n };
-		param[n] = common[i].param;
-		type[n] = common[i].type;
-		n++;
-	}
-	for (const struct cmd_opt *e = extra; e != NULL && e->name != NULL && n < MAX_OPTS; e++) {
-		lo[n] = (struct option){ e->name, e->type == OPT_BOOL ? no_argument :
-		    required_argument, NULL, 1000 + n };
-		param[n] = e->param;
-		type[n] = e->type;
-		n++;
-	}
-	lo[n++] = (struct option){ "json", no_argument, NULL, 'j' };
-	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
-	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	for (const struct cmd_opt *o = c->opts; o != NULL && !opt_end(o) && n < MAX_OPTS;
+	    o++, n++) {
+		int has_arg = o->arg != NULL ? required_argument : no_argument;
 
-	while ((ch = getopt_long(argc, argv, "jh", lo, NULL)) != -1) {
+		by_code[n] = o;
+		if (o->name != NULL)
+			lo[nl++] = (struct option){ o->name, has_arg, NULL, 1000 + n };
+		if (o->short_name != 0) {
+			shorts[ns++] = (char)o->short_name;
+			if (has_arg == required_argument)
+				shorts[ns++] = ':';
+		}
+	}
+	lo[nl] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[nl + 1] = (struct option){ NULL, 0, NULL, 0 };
+	shorts[ns] = '\0';
+
+	while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		const struct cmd_opt *o = NULL;
+
 		if (ch == 'h') {
-			cmd_usage(stdout, c);
-			printf("\n%s\n\n%s", c->summary, c->help);
+			cmd_help(stdout, c);
 			json_decref(params);
 			return -1;
 		}
-		if (ch == 'j') {
-			json_object_set_new(params, "__json", json_true());
-			continue;
-		}
-		if (ch < 1000 || ch >= 1000 + n) {
+		if (ch >= 1000 && ch < 1000 + n)
+			o = by_code[ch - 1000];
+		for (int i = 0; o == NULL && i < n; i++)
+			if (by_code[i]->short_name == ch)
+				o = by_code[i];
+		if (o == NULL) {
 			json_decref(params);
 			return cmd_usage_error(c, "bad option");
 		}
-		{
-			int i = ch - 1000;
-			const char *arg = optarg;
-
-			switch (type[i]) {
-			case OPT_STR:
-				json_object_set_new(params, param[i], json_string(arg));
-				break;
-			case OPT_INT: {
-				uint64_t v;
-
-				if (po_parse_u64(arg, &v) < 0 || v > INT32_MAX) {
-					json_decref(params);
-					return cmd_usage_error(c, "--%s wants a number, not '%s'",
-					    lo[i].name, arg);
-				}
-				json_object_set_new(params, param[i], json_integer((json_int_t)v));
-				break;
-			}
-			case OPT_BOOL:
-				json_object_set_new(params, param[i], json_true());
-				break;
-			case OPT_LIST: {
-				json_t *a = json_object_get(params, param[i]);
-
-				if (a == NULL) {
-					a = json_array();
-					json_object_set_new(params, param[i], a);
-				}
-				if (strchr(arg, '=') == NULL) {
-					json_decref(params);
-					return cmd_usage_error(c, "--%s wants KEY=VALUE, not '%s'",
-					    lo[i].name, arg);
-				}
-				json_array_append_new(a, json_string(arg));
-				break;
-			}
-			}
+		if ((ret = opt_take(c, o, optarg, ud, params)) != EXIT_OK) {
+			json_decref(params);
+			return ret;
 		}
 	}
 	*ret_params = params;
@@ -141,13 +150,13 @@ opts_take_json(json_t *params)
  */
 int
 opts_parse_args(const struct cmd_entry *c, struct ctl *ctl, int argc,
-    char **argv, unsigned shared, const struct cmd_opt *extra, int nargs,
-    const char *few, const char *many, json_t **ret_params, int *ret_first)
+    char **argv, int nargs, const char *few, const char *many,
+    json_t **ret_params, int *ret_first)
 {
 	json_t *params;
 	int ret, first;
 
-	ret = opts_parse(c, argc, argv, shared, extra, &params, &first);
+	ret = opts_parse(c, argc, argv, NULL, &params, &first);
 	if (ret != EXIT_OK)
 		return ret < 0 ? EXIT_OK : ret;
 	if (opts_take_json(params))

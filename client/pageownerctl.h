@@ -30,14 +30,38 @@ struct ctl {
 	const char	*argv0;		/* program name for messages */
 };
 
+/*
+ * A command's option.  The command's table of them drives parsing
+ * (opts_parse), its usage line and help, and shell completion.  Daemon
+ * commands map options to request params; others have them call fn.
+ */
+enum opt_type {
+	OPT_STR,		/* params[param] = the argument */
+	OPT_INT,		/* params[param] = the argument, a number */
+	OPT_BOOL,		/* params[param] = true */
+	OPT_LIST,		/* params[param][] += the argument, KEY=VALUE */
+	OPT_JSON,		/* --json after the command */
+	OPT_FN,			/* fn(ud, the argument or NULL) */
+};
+struct cmd_opt {
+	const char	*name;		/* long option, or NULL with a short one */
+	int		 short_name;	/* or 0 */
+	enum opt_type	 type;
+	const char	*param;		/* the request param it sets */
+	const char	*arg;		/* its argument, for usage and help; NULL: none */
+	const char	*help;		/* for help CMD (lines); NULL: not shown */
+	int		(*fn)(void *ud, const struct cmd_opt *o, const char *arg,
+			    char **cause);
+};
+
 /* One command: one const entry per cmd-*.c file, listed in cmd.c. */
 struct cmd_entry {
 	const char	*name;		/* full name */
 	const char	*alias;		/* another accepted name, or NULL */
-	const char	*usage;		/* arguments synopsis */
+	const char	*args;		/* positional arguments, for usage */
 	const char	*summary;	/* one line for the command list */
-	const char	*help;		/* options, one per line, for help CMD */
-	const char	*options;	/* long options for completion, space-separated */
+	const char	*about;		/* help CMD's text before the options */
+	const struct cmd_opt *opts;	/* ended by a NULL name and short name */
 	int		(*exec)(struct ctl *ctl, int argc, char **argv);
 };
 
@@ -45,6 +69,7 @@ struct cmd_entry {
 extern const struct cmd_entry *const cmd_table[];
 const struct cmd_entry *cmd_find(const char *name, char **cause);
 void	 cmd_usage(FILE *f, const struct cmd_entry *c);
+void	 cmd_help(FILE *f, const struct cmd_entry *c);
 int	 cmd_usage_error(const struct cmd_entry *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 cmd_list(FILE *f);
@@ -80,27 +105,14 @@ void	 group_cells(struct table *t, const char *by, json_t *g);
 void	 window_note(const struct ctl *ctl, json_t *w);
 
 /* options.c */
-enum {
-	OPT_SINCE = 1 << 0, OPT_UNTIL = 1 << 1, OPT_AT = 1 << 2, OPT_BY = 1 << 3,
-	OPT_MATCH = 1 << 4, OPT_LIMIT = 1 << 5,
-	OPT_WINDOW = OPT_SINCE | OPT_UNTIL | OPT_BY | OPT_MATCH | OPT_LIMIT,
-};
-enum opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_LIST };
-/* A command's own option, mapped to a request param. */
-struct cmd_opt {
-	const char	*name;		/* long option */
-	const char	*param;		/* param it sets */
-	enum opt_type	 type;
-};
-int	 opts_parse(const struct cmd_entry *c, int argc, char **argv,
-	    unsigned shared, const struct cmd_opt *extra, json_t **ret_params,
-	    int *ret_optind);
+int	 opts_parse(const struct cmd_entry *c, int argc, char **argv, void *ud,
+	    json_t **ret_params, int *ret_optind);
 bool	 opts_take_json(json_t *params);
 /* From opts_parse_args and cmd_query: go on; else the command's exit status. */
 enum { CMD_CONTINUE = -2 };
 int	 opts_parse_args(const struct cmd_entry *c, struct ctl *ctl, int argc,
-	    char **argv, unsigned shared, const struct cmd_opt *extra, int nargs,
-	    const char *few, const char *many, json_t **ret_params, int *ret_first);
+	    char **argv, int nargs, const char *few, const char *many,
+	    json_t **ret_params, int *ret_first);
 int	 cmd_query(const struct ctl *ctl, const char *method, json_t *params,
 	    json_t **ret_res);
 
