@@ -351,7 +351,7 @@ static const struct cmd_opt cmd_analyze_opts[] = {
 	    set_number },
 	{ "json", 'j', OPT_JSON, NULL, NULL, "JSON: records, pages, malformed, groups[]",
 	    NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_END,
 };
 
 static int

@@ -212,7 +212,7 @@ static const struct cmd_opt cmd_export_opts[] = {
 	{ "limit", 0, OPT_INT, "limit", "N",
 	    "json, prometheus: N series (default 20)", NULL },
 	{ "json", 0, OPT_JSON, NULL, NULL, "the daemon's whole reply instead", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_export_entry = {

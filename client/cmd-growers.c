@@ -80,23 +80,13 @@ cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct cmd_opt cmd_growers_opts[] = {
-	{ "since", 0, OPT_STR, "since", "WHEN",
-	    "from this snapshot id, ISO-8601 time or relative\n"
-	    "time (-2h, -7d); default the first snapshot", NULL },
-	{ "until", 0, OPT_STR, "until", "WHEN",
-	    "up to this one; default the latest", NULL },
-	{ "by", 0, OPT_STR, "by", "KEY",
-	    "group by stack (default), culprit, module, comm,\n"
-	    "memcg or order", NULL },
-	{ "match", 0, OPT_LIST, "match", "KEY=GLOB",
-	    "keep groups whose KEY matches (repeatable): stack\n"
-	    "(id prefix), culprit or module when grouping by\n"
-	    "stack or culprit, else the grouped dimension", NULL },
-	{ "limit", 0, OPT_INT, "limit", "N",
-	    "at most N rows (default 20, at most 10000)", NULL },
-	{ "json", 0, OPT_JSON, NULL, NULL,
-	    "the daemon's reply as it is", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_SINCE,
+	OPT_E_UNTIL,
+	OPT_E_BY,
+	OPT_E_MATCH,
+	OPT_E_LIMIT,
+	OPT_E_JSON("the daemon's reply as it is"),
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_growers_entry = {

@@ -68,7 +68,7 @@ static const struct cmd_opt cmd_help_opts[] = {
 	    "list command names only (for shell completion)", NULL },
 	{ "options", 0, OPT_STR, NULL, "COMMAND",
 	    "list a command's long options (for completion)", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_help_entry = {

@@ -112,11 +112,9 @@ static const struct cmd_opt cmd_history_opts[] = {
 	{ "since", 0, OPT_STR, "since", "WHEN",
 	    "from this snapshot id, ISO-8601 time or relative time\n"
 	    "(-2h, -7d); default the first snapshot", NULL },
-	{ "until", 0, OPT_STR, "until", "WHEN",
-	    "up to this one; default the latest", NULL },
-	{ "json", 0, OPT_JSON, NULL, NULL,
-	    "the daemon's reply as it is (points[])", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_UNTIL,
+	OPT_E_JSON("the daemon's reply as it is (points[])"),
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_history_entry = {

@@ -92,21 +92,16 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 static const struct cmd_opt cmd_leaks_opts[] = {
 	{ "all", 0, OPT_BOOL, "all", NULL,
 	    "every group, suspect or not, ranked by score", NULL },
-	{ "since", 0, OPT_STR, "since", "WHEN",
-	    "from this snapshot id, ISO-8601 time or relative\n"
-	    "time (-2h, -7d); default the first snapshot", NULL },
-	{ "until", 0, OPT_STR, "until", "WHEN",
-	    "up to this one; default the latest", NULL },
+	OPT_E_SINCE,
+	OPT_E_UNTIL,
 	{ "by", 0, OPT_STR, "by", "KEY",
 	    "rank stacks (default), culprits or modules", NULL },
 	{ "match", 0, OPT_LIST, "match", "KEY=GLOB",
 	    "keep groups whose stack (id prefix), culprit or\n"
 	    "module matches (repeatable)", NULL },
-	{ "limit", 0, OPT_INT, "limit", "N",
-	    "at most N rows (default 20, at most 10000)", NULL },
-	{ "json", 0, OPT_JSON, NULL, NULL,
-	    "the daemon's reply as it is", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_LIMIT,
+	OPT_E_JSON("the daemon's reply as it is"),
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_leaks_entry = {

@@ -52,9 +52,8 @@ cmd_prune_exec(struct ctl *ctl, int argc, char **argv)
 static const struct cmd_opt cmd_pin_opts[] = {
 	{ "unpin", 0, OPT_BOOL, "unpin", NULL,
 	    "let retention have it again", NULL },
-	{ "json", 0, OPT_JSON, NULL, NULL,
-	    "the daemon's reply as it is", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_JSON("the daemon's reply as it is"),
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_pin_entry = {
@@ -68,9 +67,8 @@ const struct cmd_entry cmd_pin_entry = {
 };
 
 static const struct cmd_opt cmd_prune_opts[] = {
-	{ "json", 0, OPT_JSON, NULL, NULL,
-	    "the daemon's reply as it is", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_JSON("the daemon's reply as it is"),
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_prune_entry = {

@@ -31,9 +31,8 @@ cmd_snapshot_exec(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct cmd_opt cmd_snapshot_opts[] = {
-	{ "json", 0, OPT_JSON, NULL, NULL,
-	    "the stored snapshot as JSON", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_JSON("the stored snapshot as JSON"),
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_snapshot_entry = {

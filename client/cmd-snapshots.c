@@ -63,9 +63,8 @@ static const struct cmd_opt cmd_snapshots_opts[] = {
 	    "up to this one", NULL },
 	{ "limit", 0, OPT_INT, "limit", "N",
 	    "at most N (default 100, at most 10000)", NULL },
-	{ "json", 0, OPT_JSON, NULL, NULL,
-	    "the daemon's reply as it is", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_JSON("the daemon's reply as it is"),
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_snapshots_entry = {

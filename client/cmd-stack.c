@@ -105,9 +105,8 @@ cmd_stack_exec(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct cmd_opt cmd_stack_opts[] = {
-	{ "json", 0, OPT_JSON, NULL, NULL,
-	    "the daemon's reply as it is", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_JSON("the daemon's reply as it is"),
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_stack_entry = {

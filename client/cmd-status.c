@@ -91,9 +91,8 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct cmd_opt cmd_status_opts[] = {
-	{ "json", 0, OPT_JSON, NULL, NULL,
-	    "the daemon's reply as it is", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_JSON("the daemon's reply as it is"),
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_status_entry = {

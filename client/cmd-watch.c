@@ -113,7 +113,7 @@ static const struct cmd_opt cmd_watch_opts[] = {
 	{ "json", 0, OPT_JSON, NULL, NULL,
 	    "one JSON object per line: the notification's params\n"
 	    "(snapshot, top_growers)", NULL },
-	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+	OPT_E_END,
 };
 
 const struct cmd_entry cmd_watch_entry = {

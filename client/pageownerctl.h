@@ -54,6 +54,24 @@ struct cmd_opt {
 			    char **cause);
 };
 
+/* The options most daemon commands share, with their usual help. */
+#define OPT_E_SINCE { "since", 0, OPT_STR, "since", "WHEN",			\
+	"from this snapshot id, ISO-8601 time or relative\n"			\
+	"time (-2h, -7d); default the first snapshot", NULL }
+#define OPT_E_UNTIL { "until", 0, OPT_STR, "until", "WHEN",			\
+	"up to this one; default the latest", NULL }
+#define OPT_E_BY { "by", 0, OPT_STR, "by", "KEY",				\
+	"group by stack (default), culprit, module, comm,\n"			\
+	"memcg or order", NULL }
+#define OPT_E_MATCH { "match", 0, OPT_LIST, "match", "KEY=GLOB",		\
+	"keep groups whose KEY matches (repeatable): stack\n"			\
+	"(id prefix), culprit or module when grouping by\n"			\
+	"stack or culprit, else the grouped dimension", NULL }
+#define OPT_E_LIMIT { "limit", 0, OPT_INT, "limit", "N",			\
+	"at most N rows (default 20, at most 10000)", NULL }
+#define OPT_E_JSON(help) { "json", 0, OPT_JSON, NULL, NULL, help, NULL }
+#define OPT_E_END { NULL, 0, 0, NULL, NULL, NULL, NULL }
+
 /* One command: one const entry per cmd-*.c file, listed in cmd.c. */
 struct cmd_entry {
 	const char	*name;		/* full name */

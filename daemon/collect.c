@@ -242,27 +242,32 @@ collector_submit(struct collector *c, struct job *job, bool after_running)
 	return r;
 }
 
-/* A snapshot is queued or running. */
+/* Any job (any = true), or a snapshot, queued, running or (any) unreported. */
+static bool
+has_work(struct collector *c, bool any)
+{
+	bool r;
+
+	pthread_mutex_lock(&c->lock);
+	if (any)
+		r = c->running || c->nqueue > 0 || c->results != NULL;
+	else
+		r = (c->running && c->running_kind == JOB_SNAPSHOT) ||
+		    queued_snapshot(c) > 0;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
 bool
 collector_busy(struct collector *c)
 {
-	bool busy;
-
-	pthread_mutex_lock(&c->lock);
-	busy = (c->running && c->running_kind == JOB_SNAPSHOT) || queued_snapshot(c) > 0;
-	pthread_mutex_unlock(&c->lock);
-	return busy;
+	return has_work(c, false);
 }
 
 bool
 collector_pending(struct collector *c)
 {
-	bool pending;
-
-	pthread_mutex_lock(&c->lock);
-	pending = c->running || c->nqueue > 0 || c->results != NULL;
-	pthread_mutex_unlock(&c->lock);
-	return pending;
+	return has_work(c, true);
 }
 
 void

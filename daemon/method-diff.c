@@ -40,11 +40,6 @@ diff(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *
 		    "are required");
 	if (query_parse(h, req->params, false, &q, err) < 0)
 		return -1;
-	q.w.limit = PO_DEFAULT_LIMIT;
-	if (rpc_param_limit(req->params, &q.w.limit, err) < 0) {
-		query_free(&q);
-		return -1;
-	}
 	if ((code = window_point(history_store(h), ja, "a", &a, &cause)) != 0 ||
 	    (code = window_point(history_store(h), jb, "b", &b, &cause)) != 0) {
 		rpc_fail(err, code, "%s", cause);

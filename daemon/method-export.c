@@ -29,12 +29,6 @@ export(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err
 	if (query_parse(h, req->params, strcmp(format, "json") == 0, &q, err) < 0)
 		return -1;
 	if (strcmp(format, "prometheus") == 0) {
-		json_t *lim = json_object_get(req->params, "limit");
-
-		q.w.limit = PO_DEFAULT_LIMIT;
-		if (lim != NULL && json_is_integer(lim) && json_integer_value(lim) >= 1 &&
-		    json_integer_value(lim) <= PO_MAX_LIMIT)
-			q.w.limit = json_integer_value(lim);
 		r = export_prometheus(h, sched_state(ctx->sched), &q, ret, err);
 	} else {
 		r = export_json(h, &q, ret, err);

@@ -13,17 +13,12 @@
 static const char *const pin_params[] = { "snapshot", "pinned", NULL };
 static const char *const prune_params[] = { NULL };
 
-struct pending {
-	struct rpc_peer	*peer;
-	json_t		*id;
-};
-
 static void
 job_done(const struct job_result *res, void *ud)
 {
-	struct pending *p = ud;
+	struct rpc_pending *p = ud;
 
-	if (res != NULL && p->id != NULL && p->peer->ops->alive(p->peer)) {
+	if (res != NULL && rpc_pending_wanted(p)) {
 		if (res->error < 0)
 			rpc_error(p->peer, p->id, res->error == -ENOENT ? PO_E_NOT_FOUND :
 			    PO_E_STORAGE, res->cause ? res->cause : "failed");
@@ -34,23 +29,16 @@ job_done(const struct job_result *res, void *ud)
 			rpc_reply(p->peer, p->id, json_pack("{s:I}", "deleted",
 			    (json_int_t)res->count));
 	}
-	p->peer->ops->unref(p->peer);
-	json_decref(p->id);
-	free(p);
+	rpc_pending_free(p);
 }
 
 static int
 submit(struct method_ctx *ctx, struct request *req, struct job *job, struct rpc_err *err)
 {
-	struct pending *p = po_xcalloc(1, sizeof(*p));
+	struct rpc_pending *p = rpc_pending_new(req);
 
-	p->peer = req->peer;
-	p->peer->ops->ref(p->peer);
-	p->id = req->id ? json_incref(req->id) : NULL;
 	if (sched_submit(ctx->sched, job, job_done, p) < 0) {
-		p->peer->ops->unref(p->peer);
-		json_decref(p->id);
-		free(p);
+		rpc_pending_free(p);
 		return rpc_fail(err, PO_E_BUSY, "the collector is busy: try again");
 	}
 	return 1;

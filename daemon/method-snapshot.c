@@ -8,27 +8,19 @@
 
 static const char *const no_params[] = { NULL };
 
-/* A client waiting for its snapshot. */
-struct pending {
-	struct rpc_peer	*peer;
-	json_t		*id;
-};
-
 static void
 snapshot_done(const struct job_result *res, void *ud)
 {
-	struct pending *p = ud;
+	struct rpc_pending *p = ud;
 
-	if (res != NULL && p->peer->ops->alive(p->peer)) {
+	if (res != NULL && rpc_pending_wanted(p)) {
 		if (res->snap.error == 0)
 			rpc_reply(p->peer, p->id, rpc_snapshot_json(&res->snap.row));
 		else
 			rpc_error(p->peer, p->id, PO_E_SOURCE,
 			    res->snap.cause ? res->snap.cause : "snapshot failed");
 	}
-	p->peer->ops->unref(p->peer);
-	json_decref(p->id);
-	free(p);
+	rpc_pending_free(p);
 }
 
 static int
@@ -36,7 +28,7 @@ snapshot(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_e
 {
 	const struct sched_state *ss = sched_state(ctx->sched);
 	struct job job = { .kind = JOB_SNAPSHOT };
-	struct pending *p;
+	struct rpc_pending *p;
 
 	if (ss->stopping)
 		return rpc_fail(err, PO_E_BUSY, "the daemon is stopping");
@@ -48,14 +40,9 @@ snapshot(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_e
 		*ret = NULL;
 		return 0;
 	}
-	p = po_xcalloc(1, sizeof(*p));
-	p->peer = req->peer;
-	p->peer->ops->ref(p->peer);
-	p->id = json_incref(req->id);
+	p = rpc_pending_new(req);
 	if (sched_submit(ctx->sched, &job, snapshot_done, p) < 0) {
-		p->peer->ops->unref(p->peer);
-		json_decref(p->id);
-		free(p);
+		rpc_pending_free(p);
 		return rpc_fail(err, PO_E_BUSY, "the collector is busy: try again");
 	}
 	return 1;

@@ -20,11 +20,6 @@ top(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *e
 
 	if (query_parse(h, req->params, false, &q, err) < 0)
 		return -1;
-	q.w.limit = PO_DEFAULT_LIMIT;
-	if (rpc_param_limit(req->params, &q.w.limit, err) < 0) {
-		query_free(&q);
-		return -1;
-	}
 	code = window_point(history_store(h), at, "at", &id, &cause);
 	if (code != 0) {
 		rpc_fail(err, code, "%s", cause);

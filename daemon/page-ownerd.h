@@ -807,6 +807,16 @@ struct rpc_err {
 	char		*msg;		/* malloc'd */
 };
 
+/* A reply owed after the handler returned (a job's result): holds the peer. */
+struct rpc_pending {
+	struct rpc_peer	*peer;
+	json_t		*id;		/* NULL: a notification, nothing to send */
+};
+struct rpc_pending *rpc_pending_new(const struct request *req);
+/* Whether the reply can still be sent (the peer is there, it wants one). */
+bool	 rpc_pending_wanted(const struct rpc_pending *p);
+void	 rpc_pending_free(struct rpc_pending *p);
+
 int	 rpc_fail(struct rpc_err *err, int code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	 rpc_parse(const char *line, size_t n, json_t **ret_doc, struct request *ret,
@@ -860,6 +870,7 @@ struct groups {
 };
 
 extern const char *const query_by_names[];
+/* by, match; with window since/until/limit (window.c), else only limit. */
 int	 query_parse(struct history *h, json_t *params, bool window, struct query *q,
 	    struct rpc_err *err);
 void	 query_free(struct query *q);

@@ -107,8 +107,14 @@ query_parse(struct history *h, json_t *params, bool window, struct query *q,
 			}
 		}
 	}
-	if (!window)
+	if (!window) {	/* a point, or two: only how many rows */
+		q->w.limit = PO_DEFAULT_LIMIT;
+		if (rpc_param_limit(params, &q->w.limit, err) < 0) {
+			query_free(q);
+			return -1;
+		}
 		return 0;
+	}
 	code = window_parse(history_store(h), params, PO_DEFAULT_LIMIT, &q->w, &cause);
 	if (code != 0) {
 		rpc_fail(err, code, "%s", cause);

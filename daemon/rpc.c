@@ -50,6 +50,31 @@ send_msg(struct rpc_peer *p, json_t *msg)
 	free(s);
 }
 
+struct rpc_pending *
+rpc_pending_new(const struct request *req)
+{
+	struct rpc_pending *p = po_xcalloc(1, sizeof(*p));
+
+	p->peer = req->peer;
+	p->peer->ops->ref(p->peer);
+	p->id = req->id != NULL ? json_incref(req->id) : NULL;
+	return p;
+}
+
+bool
+rpc_pending_wanted(const struct rpc_pending *p)
+{
+	return p->id != NULL && p->peer->ops->alive(p->peer);
+}
+
+void
+rpc_pending_free(struct rpc_pending *p)
+{
+	p->peer->ops->unref(p->peer);
+	json_decref(p->id);
+	free(p);
+}
+
 /* A result (taken) for request id; a notification (NULL id) gets none. */
 void
 rpc_reply(struct rpc_peer *p, json_t *id, json_t *result)
