@@ -3,8 +3,9 @@
  * (the latest snapshot, top N per dimension plus an `other` bucket, for
  * node_exporter's textfile collector), Grafana's JSON data source shape,
  * and folded stacks for flamegraph.pl (or the two-column diff of two
- * points, for difffolded).  --output replaces FILE atomically: a reader
- * sees the old file or the new one, never half of one.
+ * points, for difffolded); pprof profiles are cmd-export-pprof.c's.
+ * --output replaces FILE atomically: a reader sees the old file or the
+ * new one, never half of one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,8 @@ static const struct {
 	    { "at", "a", "b", NULL } },
 	{ "folded", "--at, or --a and --b",
 	    { "since", "until", "by", "match", "limit", NULL } },
+	{ "pprof", "--at, --limit (the largest N stacks)",
+	    { "since", "until", "by", "match", "a", "b", NULL } },
 };
 
 static int
@@ -48,8 +51,8 @@ write_all(int fd, const char *s, size_t n)
  * Replace path with data: write path.tmp in the same directory, fsync it,
  * rename it over path, fsync the directory.  0, or -errno with *cause.
  */
-static int
-write_atomic(const char *path, const char *data, size_t len, char **cause)
+int
+export_write_atomic(const char *path, const char *data, size_t len, char **cause)
 {
 	char *tmp = NULL, *dir = po_xstrdup(path);
 	int fd, r = 0, dfd;
@@ -138,10 +141,10 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 	if (format == NULL || f == PO_ARRAY_SIZE(formats)) {
 		if (format == NULL)
 			ret = cmd_usage_error(&cmd_export_entry, "--format is required: "
-			    "json, prometheus or folded");
+			    "json, prometheus, folded or pprof");
 		else
 			ret = cmd_usage_error(&cmd_export_entry, "--format '%s' is not "
-			    "one of json, prometheus, folded", format);
+			    "one of json, prometheus, folded, pprof", format);
 		json_decref(params);
 		return ret;
 	}
@@ -169,6 +172,11 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 		free(output);
 		return ret;
 	}
+	if (strcmp(format, "pprof") == 0) {
+		ret = cmd_export_pprof(ctl, params, output);
+		free(output);
+		return ret;
+	}
 	ret = rpc_oneshot(ctl, "export", params, &res);
 	if (ret != EXIT_OK) {
 		free(output);
@@ -178,7 +186,7 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 	json_decref(res);
 	if (output == NULL) {
 		fputs(out, stdout);
-	} else if (write_atomic(output, out, strlen(out), &cause) < 0) {
+	} else if (export_write_atomic(output, out, strlen(out), &cause) < 0) {
 		fprintf(stderr, "pageownerctl export: %s\n", cause);
 		free(cause);
 		ret = EXIT_REFUSED;
@@ -190,10 +198,10 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 
 const struct cmd_entry cmd_export_entry = {
 	.name = "export",
-	.usage = "--format json|prometheus|folded [--output FILE] [--at WHEN] "
+	.usage = "--format json|prometheus|folded|pprof [--output FILE] [--at WHEN] "
 	    "[--a WHEN --b WHEN] [--since WHEN] [--until WHEN] [--by KEY] "
 	    "[--match KEY=GLOB]... [--limit N]",
-	.summary = "Export for Prometheus, Grafana or flame graphs",
+	.summary = "Export for Prometheus, Grafana, flame graphs or pprof",
 	.help =
 	    "  --format prometheus  the latest snapshot as Prometheus text: bytes per\n"
 	    "                       stack, module, comm, memcg and order, the top N\n"
@@ -206,15 +214,21 @@ const struct cmd_entry cmd_export_entry = {
 	    "  --format folded      folded stacks with their pages, for flamegraph.pl;\n"
 	    "                       with --a and --b, both points' pages on each line,\n"
 	    "                       for difffolded / flamegraph.pl's differential mode\n"
+	    "  --format pprof       the stacks at a point as a gzipped pprof profile\n"
+	    "                       (inuse_pages, inuse_space) for go tool pprof,\n"
+	    "                       Grafana Pyroscope or Parca; --json prints the\n"
+	    "                       daemon's stacks instead\n"
 	    "  --output FILE        replace FILE atomically (FILE.tmp, fsync, rename)\n"
 	    "                       instead of printing\n"
-	    "  --at WHEN            folded: the stacks at this snapshot id or time\n"
+	    "  --at WHEN            folded, pprof: the stacks at this snapshot id or\n"
+	    "                       time (default the latest)\n"
 	    "  --a WHEN --b WHEN    folded: the two points of a diff\n"
 	    "  --since/--until WHEN json: the window (default all the history)\n"
 	    "  --by KEY             json: group by stack (default), culprit, module,\n"
 	    "                       comm, memcg or order\n"
 	    "  --match KEY=GLOB     json: keep matching groups (repeatable)\n"
-	    "  --limit N            json, prometheus: N series (default 20)\n"
+	    "  --limit N            json, prometheus: N series (default 20); pprof:\n"
+	    "                       the largest N stacks (default all)\n"
 	    "  --json               the daemon's whole reply instead\n",
 	.options = "--format --output --at --a --b --since --until --by --match --limit "
 	    "--json --help",
