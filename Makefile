@@ -120,13 +120,13 @@ $(CLIENT_OBJS) $(B)/gen/pprof.pb-c.o $(B)/tests/unit/test-pprof: \
 $(B)/client/pprof.o $(B)/client/cmd-export-pprof.o: $(B)/gen/pprof.pb-c.h
 $(B)/pageownerctl: $(B)/gen/pprof.pb-c.o
 $(B)/pageownerctl: PKG_LIBS += $(PPROF_LIBS)
-$(B)/tests/unit/test-pprof: tests/unit/test-pprof.c $(B)/client/pprof.o \
-		$(B)/gen/pprof.pb-c.o $(LIBPO)
+# test-pprof links the client's objects but its main
+PPROF_TEST_OBJS	:= $(filter-out $(B)/client/main.o,$(CLIENT_OBJS)) $(B)/gen/pprof.pb-c.o
+$(B)/tests/unit/test-pprof: tests/unit/test-pprof.c $(PPROF_TEST_OBJS) $(LIBPO)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
-		-Iclient -DPO_SRCDIR='"$(CURDIR)"' -o $@ $< $(B)/client/pprof.o \
-		$(B)/gen/pprof.pb-c.o $(LIBPO) $(ALL_LDFLAGS) \
-		$(shell $(PKG_CONFIG) --libs cmocka) $(PPROF_LIBS) $(PKG_LIBS)
+		-Iclient -DPO_SRCDIR='"$(CURDIR)"' -o $@ $< $(PPROF_TEST_OBJS) $(LIBPO) \
+		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs cmocka) $(PPROF_LIBS) $(PKG_LIBS)
 
 # ---- dependencies: installed here when missing (Debian, as root) ----------
 deps-build:

@@ -85,7 +85,13 @@ export_pprof_build(json_t *res, uint8_t **ret, size_t *ret_len, char **cause)
 		return -EBADMSG;
 	}
 	p = pprof_new();
-	pprof_set_time(p, (int64_t)llround(json_number_value(ut) * 1e9));
+	{
+		/* whole seconds apart: a double holds the time to a few µs, its
+		 * product with 1e9 only to some hundred ns */
+		double t = json_number_value(ut), sec = floor(t);
+
+		pprof_set_time(p, (int64_t)sec * 1000000000 + llround((t - sec) * 1e9));
+	}
 	for (i = 0; i < PO_ARRAY_SIZE(labels); i++) {
 		json_t *v = json_object_get(res, labels[i][1]);
 
