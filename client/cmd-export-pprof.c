@@ -166,6 +166,9 @@ cmd_export_pprof(struct ctl *ctl, json_t *params, const char *output)
 	} else if (export_pprof_build(res, &buf, &len, &cause) < 0) {
 		fprintf(stderr, "pageownerctl export: %s\n", cause);
 		ret = EXIT_REFUSED;
+	}
+	if (ret != EXIT_OK) {
+		/* nothing to write */
 	} else if (output != NULL) {
 		if (export_write_atomic(output, (const char *)buf, len, &cause) < 0) {
 			fprintf(stderr, "pageownerctl export: %s\n", cause);
