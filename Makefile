@@ -205,6 +205,13 @@ install: all
 	install -d $(DESTDIR)$(DASHBOARDDIR)
 	install -m 0644 packaging/grafana/page-ownerd-dashboard.json \
 		$(DESTDIR)$(DASHBOARDDIR)/page-ownerd-dashboard.json
+	sed -e 's|/usr/bin/pageownerctl|$(BINDIR)/pageownerctl|g' \
+		-e 's|/etc/page-ownerd/export.env|$(SYSCONFDIR)/page-ownerd/export.env|g' \
+		systemd/page-ownerd-export.service >$(DESTDIR)$(UNITDIR)/page-ownerd-export.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/page-ownerd-export.service
+	install -m 0644 systemd/page-ownerd-export.timer $(DESTDIR)$(UNITDIR)/page-ownerd-export.timer
+	[ -e $(DESTDIR)$(SYSCONFDIR)/page-ownerd/export.env ] || \
+		install -m 0644 etc/export.env $(DESTDIR)$(SYSCONFDIR)/page-ownerd/export.env
 
 # Packages, built from a copy of this tree (the repository stays clean):
 # $(PKGDIR)/*.deb (dpkg-buildpackage) and $(PKGDIR)/*.rpm (rpmbuild).
