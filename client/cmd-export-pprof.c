@@ -72,21 +72,24 @@ export_pprof_build(json_t *res, uint8_t **ret, size_t *ret_len, char **cause)
 	json_t *stacks = json_object_get(res, "stacks"), *st;
 	json_t *ps = json_object_get(res, "page_size"), *ut = json_object_get(res, "unix_time");
 	json_t *alloc = json_object();
-	const char **frames = NULL;
+	size_t fcap = 64;	/* frames of the deepest stack so far */
+	const char **frames = po_xcalloc(fcap, sizeof(*frames));
 	struct pprof *p;
 	char *re;
-	size_t i, fcap = 0;
+	size_t i;
 	int r = 0;
 
 	if (!json_is_array(stacks) || !json_is_integer(ps) || json_integer_value(ps) <= 0 ||
 	    !json_is_number(ut)) {
 		po_asprintf(cause, "the daemon's reply is not a stacks export "
 		    "(stacks, page_size, unix_time)");
+		free(frames);
+		json_decref(alloc);
 		return -EBADMSG;
 	}
 	p = pprof_new();
 	{
-		/* whole seconds apart: a double holds the time to a few µs, its
+		/* whole seconds apart: a double holds the time to a microsecond, its
 		 * product with 1e9 only to some hundred ns */
 		double t = json_number_value(ut), sec = floor(t);
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#define ZLIB_CONST	/* next_in is const */
 #include <zlib.h>
 
 #include "pageownerctl.h"
@@ -248,7 +249,7 @@ gzip_buf(const uint8_t *buf, size_t len, uint8_t **ret, size_t *ret_len, char **
 	}
 	cap = deflateBound(&z, (uLong)len) + 32;	/* bound for the raw stream */
 	out = po_xcalloc(cap, 1);
-	z.next_in = (Bytef *)(uintptr_t)buf;
+	z.next_in = buf;
 	z.avail_in = (uInt)len;
 	z.next_out = out;
 	z.avail_out = (uInt)cap;
@@ -274,13 +275,13 @@ pprof_write(struct pprof *p, uint8_t **ret, size_t *ret_len, char **cause)
 	Perftools__Profiles__ValueType vt[PO_ARRAY_SIZE(sample_types)], *vtp[PO_ARRAY_SIZE(sample_types)];
 	Perftools__Profiles__Label lab[PO_ARRAY_SIZE(p->label)], *labp[PO_ARRAY_SIZE(p->label)];
 	Perftools__Profiles__Sample *smp = po_xcalloc(p->ns ? p->ns : 1, sizeof(*smp));
-	Perftools__Profiles__Sample **smpp = po_xcalloc(p->ns ? p->ns : 1, sizeof(*smpp));
+	Perftools__Profiles__Sample **smpp = po_xcalloc(p->ns ? p->ns : 1, sizeof(void *));
 	Perftools__Profiles__Function *fn = po_xcalloc(p->nfunc ? p->nfunc : 1, sizeof(*fn));
-	Perftools__Profiles__Function **fnp = po_xcalloc(p->nfunc ? p->nfunc : 1, sizeof(*fnp));
+	Perftools__Profiles__Function **fnp = po_xcalloc(p->nfunc ? p->nfunc : 1, sizeof(void *));
 	Perftools__Profiles__Location *loc = po_xcalloc(p->nfunc ? p->nfunc : 1, sizeof(*loc));
-	Perftools__Profiles__Location **locp = po_xcalloc(p->nfunc ? p->nfunc : 1, sizeof(*locp));
+	Perftools__Profiles__Location **locp = po_xcalloc(p->nfunc ? p->nfunc : 1, sizeof(void *));
 	Perftools__Profiles__Line *line = po_xcalloc(p->nfunc ? p->nfunc : 1, sizeof(*line));
-	Perftools__Profiles__Line **linep = po_xcalloc(p->nfunc ? p->nfunc : 1, sizeof(*linep));
+	Perftools__Profiles__Line **linep = po_xcalloc(p->nfunc ? p->nfunc : 1, sizeof(void *));
 	uint8_t *packed;
 	size_t len;
 	int r;

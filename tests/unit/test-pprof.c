@@ -18,6 +18,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#define ZLIB_CONST
 #include <zlib.h>
 
 #include "tu.h"
@@ -40,7 +41,7 @@ gunzip(const uint8_t *gz, size_t len, size_t *ret_len)
 	assert_int_equal(gz[1], 0x8b);
 	memset(&z, 0, sizeof(z));
 	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
-	z.next_in = (Bytef *)(uintptr_t)gz;
+	z.next_in = gz;
 	z.avail_in = (uInt)len;
 	do {
 		if (n == cap) {
@@ -228,9 +229,9 @@ test_encode_every_field(void **state)
 	for (size_t i = 0; i < PO_ARRAY_SIZE(LABELS); i++)
 		assert_int_equal(pprof_label(pp, LABELS[i][0], LABELS[i][1]), 0);
 	pprof_drop_frames(pp, "get_page_from_freelist|__alloc_pages_noprof");
-	assert_int_equal(pprof_sample(pp, LEAK, PO_ARRAY_SIZE(LEAK), 9000, 9000 * 4096), 0);
-	assert_int_equal(pprof_sample(pp, CACHE, PO_ARRAY_SIZE(CACHE), 512, 512 * 4096), 0);
-	assert_int_equal(pprof_sample(pp, BOOT, PO_ARRAY_SIZE(BOOT), 4692, 4692 * 4096), 0);
+	assert_int_equal(pprof_sample(pp, LEAK, PO_ARRAY_SIZE(LEAK), 9000, 9000 * INT64_C(4096)), 0);
+	assert_int_equal(pprof_sample(pp, CACHE, PO_ARRAY_SIZE(CACHE), 512, 512 * INT64_C(4096)), 0);
+	assert_int_equal(pprof_sample(pp, BOOT, PO_ARRAY_SIZE(BOOT), 4692, 4692 * INT64_C(4096)), 0);
 	assert_int_equal(pprof_write(pp, &gz, &len, &cause), 0);
 	assert_null(cause);
 	pprof_free(pp);
@@ -242,9 +243,9 @@ test_encode_every_field(void **state)
 	check_functions(p, 9);
 	assert_int_equal(p->time_nanos, INT64_C(1796457203997205504));
 	assert_int_equal(p->n_sample, 3);
-	check_sample(p, 0, LEAK, PO_ARRAY_SIZE(LEAK), 9000, 9000 * 4096, LABELS, 3);
-	check_sample(p, 1, CACHE, PO_ARRAY_SIZE(CACHE), 512, 512 * 4096, LABELS, 3);
-	check_sample(p, 2, BOOT, PO_ARRAY_SIZE(BOOT), 4692, 4692 * 4096, LABELS, 3);
+	check_sample(p, 0, LEAK, PO_ARRAY_SIZE(LEAK), 9000, 9000 * INT64_C(4096), LABELS, 3);
+	check_sample(p, 1, CACHE, PO_ARRAY_SIZE(CACHE), 512, 512 * INT64_C(4096), LABELS, 3);
+	check_sample(p, 2, BOOT, PO_ARRAY_SIZE(BOOT), 4692, 4692 * INT64_C(4096), LABELS, 3);
 	/* shared frames: the same location in both samples */
 	assert_int_equal(p->sample[0]->location_id[0], p->sample[1]->location_id[0]);
 	assert_int_equal(p->sample[0]->location_id[4], p->sample[1]->location_id[4]);
@@ -323,7 +324,7 @@ test_many_frames(void **state)
 				snprintf(names[s][k], sizeof(names[s][k]), "fn_%d_%d [m%d]", s, k, s % 7);
 			fr[k] = names[s][k];
 		}
-		assert_int_equal(pprof_sample(pp, fr, DEPTH, s + 1, (s + 1) * 4096), 0);
+		assert_int_equal(pprof_sample(pp, fr, DEPTH, s + 1, (s + 1) * INT64_C(4096)), 0);
 	}
 	assert_int_equal(pprof_write(pp, &gz, &len, &cause), 0);
 	pprof_free(pp);
@@ -334,7 +335,7 @@ test_many_frames(void **state)
 	for (int s = 0; s < NS; s += 97) {
 		for (int k = 0; k < DEPTH; k++)
 			fr[k] = names[s][k];
-		check_sample(p, (size_t)s, fr, DEPTH, s + 1, (s + 1) * 4096, NULL, 0);
+		check_sample(p, (size_t)s, fr, DEPTH, s + 1, (s + 1) * INT64_C(4096), NULL, 0);
 	}
 	perftools__profiles__profile__free_unpacked(p, NULL);
 	free(gz);
@@ -385,9 +386,9 @@ test_from_reply(void **state)
 	check_functions(p, 8);
 	assert_int_equal(p->time_nanos, INT64_C(1796457199250000000));
 	assert_int_equal(p->n_sample, 3);
-	check_sample(p, 0, f0, 4, 7000, 7000 * 16384, labels, 3);
-	check_sample(p, 1, f1, 3, 12, 12 * 16384, labels, 3);
-	check_sample(p, 2, f2, 2, 5, 5 * 16384, labels, 3);
+	check_sample(p, 0, f0, 4, 7000, 7000 * INT64_C(16384), labels, 3);
+	check_sample(p, 1, f1, 3, 12, 12 * INT64_C(16384), labels, 3);
+	check_sample(p, 2, f2, 2, 5, 5 * INT64_C(16384), labels, 3);
 	/*
 	 * drop_frames names the allocator's frames at a leaf end, escaped,
 	 * and nothing else: pprof matches it against whole names.
