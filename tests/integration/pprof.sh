@@ -157,6 +157,18 @@ if [ "$(id -u)" != 0 ]; then
 else
 	skip "export into a read-only directory" "root writes there anyway"
 fi
+mkdir -p "$T/isdir"
+expect_status 1 "export --format pprof --output DIR (a directory: the rename fails)" \
+	ctl export --format pprof --output "$T/isdir"
+check "... leaves no partial file" [ ! -e "$T/isdir.tmp" ] && [ -z "$(ls -A "$T/isdir")" ]
+if command -v script >/dev/null 2>&1; then
+	script -qec "'$CTL' --socket '$SOCK' export --format pprof" /dev/null >"$T/tty.out" 2>&1
+	rc=$?
+	check "export --format pprof to a terminal is refused (exit $rc, wanted 2)" [ "$rc" = 2 ]
+	check "... and says to give --output" grep -q -- '--output' "$T/tty.out"
+else
+	skip "export --format pprof to a terminal" "no script(1) (util-linux)"
+fi
 expect_status 2 "export --format pprof --since 2 (not a pprof option)" \
 	ctl export --format pprof --since 2 --output "$T/x.pb.gz"
 check "... and says what pprof takes" grep -qF -- "--since does not apply to --format pprof" "$T/err"
