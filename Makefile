@@ -102,6 +102,32 @@ $(B)/tests/gen-history: $(B)/tests/bench/gen-history.o $(ENGINE_OBJS) $(LIBPO)
 
 units: $(UNIT_BINS)
 
+# ---- pprof profiles (pageownerctl export --format pprof) ----------------------
+# protoc-c generates the profile.proto code into $(B)/gen; the client links
+# libprotobuf-c, and zlib for the gzip wrapper.  test-pprof decodes with the
+# same generated code.
+PROTOC_C	?= protoc-c
+PPROF_PKGS	:= libprotobuf-c zlib
+PPROF_GEN	:= $(B)/gen/pprof.pb-c.c $(B)/gen/pprof.pb-c.h
+PPROF_LIBS	 = $(shell $(PKG_CONFIG) --libs $(PPROF_PKGS) 2>/dev/null)
+$(PPROF_GEN) &: client/pprof.proto
+	@mkdir -p $(B)/gen
+	$(call say,GEN,$(B)/gen/pprof.pb-c.c)$(PROTOC_C) --proto_path=client --c_out=$(B)/gen client/pprof.proto
+$(B)/gen/pprof.pb-c.o: $(B)/gen/pprof.pb-c.c $(B)/gen/pprof.pb-c.h
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(CLIENT_OBJS) $(B)/gen/pprof.pb-c.o $(B)/tests/unit/test-pprof: \
+	ALL_CFLAGS += -I$(B)/gen $(shell $(PKG_CONFIG) --cflags $(PPROF_PKGS) 2>/dev/null)
+$(B)/client/pprof.o $(B)/client/cmd-export-pprof.o: $(B)/gen/pprof.pb-c.h
+$(B)/pageownerctl: $(B)/gen/pprof.pb-c.o
+$(B)/pageownerctl: PKG_LIBS += $(PPROF_LIBS)
+# test-pprof links the client's objects but its main
+PPROF_TEST_OBJS	:= $(filter-out $(B)/client/main.o,$(CLIENT_OBJS)) $(B)/gen/pprof.pb-c.o
+$(B)/tests/unit/test-pprof: tests/unit/test-pprof.c $(PPROF_TEST_OBJS) $(LIBPO)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
+		-Iclient -DPO_SRCDIR='"$(CURDIR)"' -o $@ $< $(PPROF_TEST_OBJS) $(LIBPO) \
+		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs cmocka) $(PPROF_LIBS) $(PKG_LIBS)
+
 # ---- dependencies: installed here when missing (Debian, as root) ----------
 deps-build:
 	@sh tests/tools/deps.sh build
@@ -179,6 +205,13 @@ install: all
 	install -d $(DESTDIR)$(DASHBOARDDIR)
 	install -m 0644 packaging/grafana/page-ownerd-dashboard.json \
 		$(DESTDIR)$(DASHBOARDDIR)/page-ownerd-dashboard.json
+	sed -e 's|/usr/bin/pageownerctl|$(BINDIR)/pageownerctl|g' \
+		-e 's|/etc/page-ownerd/export.env|$(SYSCONFDIR)/page-ownerd/export.env|g' \
+		systemd/page-ownerd-export.service >$(DESTDIR)$(UNITDIR)/page-ownerd-export.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/page-ownerd-export.service
+	install -m 0644 systemd/page-ownerd-export.timer $(DESTDIR)$(UNITDIR)/page-ownerd-export.timer
+	[ -e $(DESTDIR)$(SYSCONFDIR)/page-ownerd/export.env ] || \
+		install -m 0644 etc/export.env $(DESTDIR)$(SYSCONFDIR)/page-ownerd/export.env
 
 # Packages, built from a copy of this tree (the repository stays clean):
 # $(PKGDIR)/*.deb (dpkg-buildpackage) and $(PKGDIR)/*.rpm (rpmbuild).

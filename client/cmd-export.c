@@ -3,8 +3,9 @@
  * (the latest snapshot, top N per dimension plus an `other` bucket, for
  * node_exporter's textfile collector), Grafana's JSON data source shape,
  * and folded stacks for flamegraph.pl (or the two-column diff of two
- * points, for difffolded).  --output replaces FILE atomically: a reader
- * sees the old file or the new one, never half of one.
+ * points, for difffolded); pprof profiles are cmd-export-pprof.c's.
+ * --output replaces FILE atomically: a reader sees the old file or the
+ * new one, never half of one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,8 @@ static const struct {
 	    { "at", "a", "b", NULL } },
 	{ "folded", "--at, or --a and --b",
 	    { "since", "until", "by", "match", "limit", NULL } },
+	{ "pprof", "--at, --limit (the largest N stacks)",
+	    { "since", "until", "by", "match", "a", "b", NULL } },
 };
 
 static int
@@ -48,8 +51,8 @@ write_all(int fd, const char *s, size_t n)
  * Replace path with data: write path.tmp in the same directory, fsync it,
  * rename it over path, fsync the directory.  0, or -errno with *cause.
  */
-static int
-write_atomic(const char *path, const char *data, size_t len, char **cause)
+int
+export_write_atomic(const char *path, const char *data, size_t len, char **cause)
 {
 	char *tmp = NULL, *dir = po_xstrdup(path);
 	int fd, r = 0, dfd;
@@ -130,10 +133,10 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 	if (format == NULL || f == PO_ARRAY_SIZE(formats)) {
 		if (format == NULL)
 			ret = cmd_usage_error(&cmd_export_entry, "--format is required: "
-			    "json, prometheus or folded");
+			    "json, prometheus, folded or pprof");
 		else
 			ret = cmd_usage_error(&cmd_export_entry, "--format '%s' is not "
-			    "one of json, prometheus, folded", format);
+			    "one of json, prometheus, folded, pprof", format);
 		json_decref(params);
 		return ret;
 	}
@@ -161,6 +164,11 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 		free(output);
 		return ret;
 	}
+	if (strcmp(format, "pprof") == 0) {
+		ret = cmd_export_pprof(ctl, params, output);
+		free(output);
+		return ret;
+	}
 	ret = rpc_oneshot(ctl, PO_M_EXPORT, params, &res);
 	if (ret != EXIT_OK) {
 		free(output);
@@ -170,7 +178,7 @@ cmd_export_exec(struct ctl *ctl, int argc, char **argv)
 	json_decref(res);
 	if (output == NULL) {
 		fputs(out, stdout);
-	} else if (write_atomic(output, out, strlen(out), &cause) < 0) {
+	} else if (export_write_atomic(output, out, strlen(out), &cause) < 0) {
 		fprintf(stderr, "pageownerctl export: %s\n", cause);
 		free(cause);
 		ret = EXIT_REFUSED;
@@ -192,12 +200,17 @@ static const struct cmd_opt cmd_export_opts[] = {
 	    "  [[bytes, unix ms]]}]\n"
 	    "folded: folded stacks with their pages, for\n"
 	    "  flamegraph.pl; with --a and --b, both points' pages\n"
-	    "  on each line, for flamegraph.pl's differential mode", NULL },
+	    "  on each line, for flamegraph.pl's differential mode\n"
+	    "pprof: the stacks at a point as a gzipped pprof\n"
+	    "  profile (inuse_pages, inuse_space) for go tool\n"
+	    "  pprof, Grafana Pyroscope or Parca; --json prints\n"
+	    "  the daemon's stacks instead", NULL },
 	{ "output", 0, OPT_STR, "__output", "FILE",
 	    "replace FILE atomically (FILE.tmp, fsync, rename)\n"
 	    "instead of printing", NULL },
 	{ "at", 0, OPT_STR, "at", "WHEN",
-	    "folded: the stacks at this snapshot id or time", NULL },
+	    "folded, pprof: the stacks at this snapshot id or\n"
+	    "time (default the latest)", NULL },
 	{ "a", 0, OPT_STR, "a", "WHEN", "folded: the first point of a diff", NULL },
 	{ "b", 0, OPT_STR, "b", "WHEN", "folded: the second point of a diff", NULL },
 	{ "since", 0, OPT_STR, "since", "WHEN",
@@ -210,15 +223,16 @@ static const struct cmd_opt cmd_export_opts[] = {
 	{ "match", 0, OPT_LIST, "match", "KEY=GLOB",
 	    "json: keep matching groups (repeatable)", NULL },
 	{ "limit", 0, OPT_INT, "limit", "N",
-	    "json, prometheus: N series (default 20)", NULL },
+	    "json, prometheus: N series (default 20); pprof:\n"
+	    "the largest N stacks (default all)", NULL },
 	{ "json", 0, OPT_JSON, NULL, NULL, "the daemon's whole reply instead", NULL },
 	OPT_E_END,
 };
 
 const struct cmd_entry cmd_export_entry = {
 	.name = "export",
-	.summary = "Export for Prometheus, Grafana or flame graphs",
-	.about = "FORMAT is prometheus, json or folded (--format is required).",
+	.summary = "Export for Prometheus, Grafana, flame graphs or pprof",
+	.about = "FORMAT is prometheus, json, folded or pprof (--format is required).",
 	.opts = cmd_export_opts,
 	.exec = cmd_export_exec,
 };

@@ -171,5 +171,22 @@ extern const struct cmd_entry cmd_watch_entry;
 extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_pin_entry;
 extern const struct cmd_entry cmd_prune_entry;
+int	 export_write_atomic(const char *path, const char *data, size_t len,
+	    char **cause);
+
+/* cmd-export-pprof.c: export --format pprof */
+int	 export_pprof_build(json_t *res, uint8_t **ret, size_t *ret_len, char **cause);
+int	 cmd_export_pprof(struct ctl *ctl, json_t *params, const char *output);
+
+/* pprof.c: a pprof profile (profile.proto), gzipped */
+struct pprof;
+struct pprof *pprof_new(void);
+void	 pprof_free(struct pprof *p);
+void	 pprof_set_time(struct pprof *p, int64_t time_nanos);
+void	 pprof_drop_frames(struct pprof *p, const char *regexp);
+int	 pprof_label(struct pprof *p, const char *key, const char *value);
+int	 pprof_sample(struct pprof *p, const char *const *frames, size_t nframes,
+	    int64_t pages, int64_t bytes);
+int	 pprof_write(struct pprof *p, uint8_t **ret, size_t *ret_len, char **cause);
 
 #endif

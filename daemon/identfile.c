@@ -48,7 +48,7 @@ identfile_free(struct identfile *f)
 {
 	if (f == NULL)
 		return;
-	identfile_abort(f);
+	identfile_abort(f);	/* closes the stream that uses buf */
 	free(f->buf);
 	free(f->path);
 	free(f->tmp);

@@ -1,6 +1,6 @@
 /*
  * method-export.c: `export`: the history for dashboards and other tools
- * (export.c has the formats).
+ * (export.c has the formats; export-stacks.c the stacks behind a profile).
  */
 #include <string.h>
 
@@ -23,9 +23,11 @@ export(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err
 		return rpc_fail(err, PO_E_STORAGE, "database: %s", store_errmsg(history_store(h)));
 	if (strcmp(format, "folded") == 0)
 		return export_folded(h, req->params, ret, err);
+	if (strcmp(format, "stacks") == 0)
+		return export_stacks(h, req->params, ret, err);
 	if (strcmp(format, "prometheus") != 0 && strcmp(format, "json") != 0)
 		return rpc_fail(err, PO_E_PARAMS, "format: '%s' is not one of json, "
-		    "prometheus, folded", format);
+		    "prometheus, folded, stacks", format);
 	if (query_parse(h, req->params, strcmp(format, "json") == 0, &q, err) < 0)
 		return -1;
 	if (strcmp(format, "prometheus") == 0) {

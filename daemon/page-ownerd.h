@@ -7,7 +7,7 @@
  *   collection  source.c pack.c store.c series.c registry.c combo.c
  *               identfile.c rollup.c full.c stacks.c engine.c collect.c
  *   scheduling  budget.c sched.c
- *   answers     window.c history.c cover.c query.c export.c
+ *   answers     window.c history.c cover.c query.c export.c export-stacks.c
  *   protocol    rpc.c method-*.c methods.c server.c
  *   the process main.c
  *
@@ -901,6 +901,11 @@ int	 export_prometheus(struct history *h, const struct sched_state *ss,
 int	 export_folded(struct history *h, json_t *params, json_t **ret,
 	    struct rpc_err *err);
 int	 export_json(struct history *h, struct query *q, json_t **ret,
+	    struct rpc_err *err);
+
+/* ---- export-stacks.c: every stack at a point, for profiles (pprof) -------- */
+
+int	 export_stacks(struct history *h, json_t *params, json_t **ret,
 	    struct rpc_err *err);
 
 /* ---- method-*.c and methods.c: the dispatch table ------------------------ */

@@ -484,7 +484,7 @@ check "completion: commands" [ "$(comp to)" = "top top-growers" ]
 check "completion: a command's options" [ "$(comp leaks --a)" = "--all" ]
 check "completion: --by values" [ "$(comp top --by c)" = "culprit comm" ]
 check "completion: --by for leaks" [ "$(comp leaks --by '')" = "stack culprit module" ]
-check "completion: --format values" [ "$(comp export --format p)" = "prometheus" ]
+check "completion: --format values" [ "$(comp export --format p)" = "prometheus pprof" ]
 sid=$(ctl --json top --limit 1 >"$T/t1.json"; pyjson "$T/t1.json" 'd["groups"][0]["stack_id"][:12]')
 check "completion: stack ids from the daemon" [ "$(comp stack "${sid:0:5}")" = "$sid" ]
 check "completion: no daemon, no stack ids, no noise" [ -z "$(comp --socket "$T/none.sock" stack '' 2>&1)" ]

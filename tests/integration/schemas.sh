@@ -98,6 +98,8 @@ valid export "export --format folded --at 2" ctl --json export --format folded -
 valid export "export --format folded --a 1 --b $n" ctl --json export --format folded --a 1 --b "$n"
 valid export "export --format json --since 2" ctl --json export --format json --since 2 --limit 5
 valid export-targets "export --format json (the targets alone)" ctl export --format json --limit 5
+valid export "export --format pprof --json (the daemon's stacks)" ctl --json export --format pprof --at 2
+valid export "export --format pprof --json --limit 3" ctl --json export --format pprof --limit 3
 
 # ---- analyze (no daemon): one dump, two dumps, every key ------------------------------
 d1=$(ls "$cap"/*.page_owner | head -2 | tail -1)

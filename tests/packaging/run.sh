@@ -90,6 +90,28 @@ else
 	fi
 fi
 
+# the pprof export timer and its service: clean, shipped disabled, locked down
+if have systemd-analyze && [ -x "$CTL" ]; then
+	mkdir -p "$T/units"
+	sed "s|/usr/bin/pageownerctl|$CTL|g" systemd/page-ownerd-export.service \
+		>"$T/units/page-ownerd-export.service"
+	cp systemd/page-ownerd-export.timer "$T/units/"
+	out=$(cd "$T/units" && systemd-analyze verify --man=no ./page-ownerd-export.timer \
+		./page-ownerd-export.service 2>&1)
+	rc=$?
+	check "systemd-analyze verify: the export timer and service clean (rc $rc) $out" \
+		test $rc -eq 0 -a -z "$out"
+	out=$(cd "$T/units" && systemd-analyze security --offline=true ./page-ownerd-export.service 2>&1)
+	score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for page-ownerd-export.service: \([0-9.]*\).*/\1/p')
+	check "systemd-analyze security --offline: export service exposure '$score' (<= 2.0)" \
+		awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 2.0) }'
+	check "the export service reads its URL from /etc/page-ownerd/export.env" \
+		grep -qx 'EnvironmentFile=-/etc/page-ownerd/export.env' systemd/page-ownerd-export.service
+	check "etc/export.env pushes nowhere until it is edited" grep -qx 'PPROF_PUSH_URL=' etc/export.env
+	check "the Debian package neither enables nor starts the export timer" \
+		grep -q 'dh_installsystemd.*--no-enable --no-start page-ownerd-export.timer' packaging/debian/rules
+fi
+
 # the settings the issue asks for, and those debugfs forbids
 for want in Type=notify WatchdogSec= StateDirectory=page-ownerd RuntimeDirectory=page-ownerd \
 	Nice= CPUSchedulingPolicy=batch IOSchedulingClass= Restart=on-failure \
@@ -261,8 +283,11 @@ for mt in $metrics; do
 done
 
 # ---- make install --------------------------------------------------------------------
-expect_usr="etc/page-ownerd/page-ownerd.conf
+expect_usr="etc/page-ownerd/export.env
+etc/page-ownerd/page-ownerd.conf
 usr/bin/pageownerctl
+usr/lib/systemd/system/page-ownerd-export.service
+usr/lib/systemd/system/page-ownerd-export.timer
 usr/lib/systemd/system/page-ownerd.service
 usr/lib/systemd/system/page-ownerd.socket
 usr/lib/sysusers.d/page-ownerd.conf

@@ -5,12 +5,14 @@
 set -eu
 
 build="build-essential pkg-config clang libsqlite3-dev libsystemd-dev
-	libevent-dev libjansson-dev libxxhash-dev libcmocka-dev xz-utils"
+	libevent-dev libjansson-dev libxxhash-dev libcmocka-dev xz-utils
+	libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
 tests="clang-tidy cppcheck libclang-rt-14-dev time python3 python3-jsonschema
 	sqlite3 systemd iproute2 util-linux procps psmisc bc bison flex
 	libelf-dev libssl-dev cpio kmod qemu-system-x86 busybox-static
 	linux-source-6.12 linux-source-6.1 debhelper devscripts lintian rpm
-	debootstrap e2fsprogs dh-dkms man-db wget"
+	debootstrap e2fsprogs dh-dkms man-db wget
+	golang-go"
 
 case "${1:-build}" in
 build) want=$build ;;
