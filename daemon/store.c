@@ -155,6 +155,37 @@ exec_sql(struct store *s, const char *sql, char **cause)
 	return 0;
 }
 
+/*
+ * Every row of st, each read by fill into a zeroed item of size bytes, as
+ * one array (*ret, the caller's; also on a failure part-way).
+ */
+static int
+collect(struct store *s, sqlite3_stmt *st, size_t size,
+    void (*fill)(sqlite3_stmt *st, void *item, void *ud), void *ud, void **ret,
+    size_t *ret_n)
+{
+	char *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = po_xrealloc(v, cap, size);
+		}
+		memset(v + n * size, 0, size);
+		fill(st, v + n * size, ud);
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return end_rows(st, rc);
+}
+
 static void
 take_blob(sqlite3_stmt *st, int col, struct store_blob *ret)
 {
@@ -749,58 +780,47 @@ store_snapshot_near(struct store *s, double t, bool after, int64_t *ret_id)
 }
 
 /* Snapshots lo..hi, newest first, at most limit. */
+static void
+fill_snap(sqlite3_stmt *st, void *item, void *ud)
+{
+	(void)ud;
+	read_snap(st, item);
+}
+
 int
 store_snapshots(struct store *s, int64_t lo, int64_t hi, int64_t limit,
     struct snap_row **ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = prep(s, ST_SNAP_WINDOW, "iii", lo, hi, limit);
-	struct snap_row *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	void *v;
+	int r = collect(s, prep(s, ST_SNAP_WINDOW, "iii", lo, hi, limit),
+	    sizeof(**ret), fill_snap, NULL, &v, ret_n);
 
-	*ret = NULL;
-	*ret_n = 0;
-	if (st == NULL)
-		return sqlite_errno(sqlite3_errcode(s->db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = po_xrealloc(v, cap, sizeof(*v));
-		}
-		read_snap(st, &v[n++]);
-	}
 	*ret = v;
-	*ret_n = n;
-	return end_rows(st, rc);
+	return r;
+}
+
+static void
+fill_ref(sqlite3_stmt *st, void *item, void *ud)
+{
+	struct snap_ref *v = item;
+
+	(void)ud;
+	v->id = sqlite3_column_int64(st, 0);
+	v->time = sqlite3_column_double(st, 1);
+	v->baseline = sqlite3_column_int(st, 2);
+	v->boot = sqlite3_column_int64(st, 3);
 }
 
 int
 store_snapshot_refs(struct store *s, int64_t lo, int64_t hi, struct snap_ref **ret,
     size_t *ret_n)
 {
-	sqlite3_stmt *st = prep(s, ST_SNAP_TIMES, "ii", lo, hi);
-	struct snap_ref *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	void *v;
+	int r = collect(s, prep(s, ST_SNAP_TIMES, "ii", lo, hi), sizeof(**ret),
+	    fill_ref, NULL, &v, ret_n);
 
-	*ret = NULL;
-	*ret_n = 0;
-	if (st == NULL)
-		return sqlite_errno(sqlite3_errcode(s->db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			v = po_xrealloc(v, cap, sizeof(*v));
-		}
-		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].time = sqlite3_column_double(st, 1);
-		v[n].baseline = sqlite3_column_int(st, 2);
-		v[n].boot = sqlite3_column_int64(st, 3);
-		n++;
-	}
 	*ret = v;
-	*ret_n = n;
-	return end_rows(st, rc);
+	return r;
 }
 
 /* How many snapshots in lo..hi were full reads, and how many stacks reads. */
@@ -825,25 +845,22 @@ store_snapshot_kinds(struct store *s, int64_t lo, int64_t hi, int64_t *ret_full,
 	return end_rows(st, rc);
 }
 
+static void
+fill_id(sqlite3_stmt *st, void *item, void *ud)
+{
+	(void)ud;
+	*(int64_t *)item = sqlite3_column_int64(st, 0);
+}
+
 int
 store_baselines(struct store *s, int64_t lo, int64_t hi, int64_t **ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = prep(s, ST_BASELINES, "ii", lo, hi);
-	int64_t *v = NULL;
-	size_t n = 0;
-	int rc;
+	void *v;
+	int r = collect(s, prep(s, ST_BASELINES, "ii", lo, hi), sizeof(**ret), fill_id,
+	    NULL, &v, ret_n);
 
-	*ret = NULL;
-	*ret_n = 0;
-	if (st == NULL)
-		return sqlite_errno(sqlite3_errcode(s->db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = po_xrealloc(v, n + 1, sizeof(*v));
-		v[n++] = sqlite3_column_int64(st, 0);
-	}
 	*ret = v;
-	*ret_n = n;
-	return end_rows(st, rc);
+	return r;
 }
 
 /* ---- series and stacks ------------------------------------------------------- */
@@ -949,33 +966,30 @@ store_stack_series(struct store *s, int64_t stack, int64_t *ret_series)
 }
 
 /* The exact stacks of a series, oldest first, with their frames. */
+static void
+fill_stack(sqlite3_stmt *st, void *item, void *ud)
+{
+	struct stack_row *v = item;
+	const char *f = (const char *)sqlite3_column_text(st, 3);
+
+	(void)ud;
+	v->id = sqlite3_column_int64(st, 0);
+	v->hash = (uint64_t)sqlite3_column_int64(st, 1);
+	v->series = sqlite3_column_int64(st, 2);
+	v->frames = po_xstrdup(f ? f : "");
+	v->first = sqlite3_column_int64(st, 4);
+}
+
 int
 store_stacks_of_series(struct store *s, int64_t series, struct stack_row **ret,
     size_t *ret_n)
 {
-	sqlite3_stmt *st = prep(s, ST_STACKS_OF_SERIES, "i", series);
-	struct stack_row *v = NULL;
-	size_t n = 0;
-	int rc;
+	void *v;
+	int r = collect(s, prep(s, ST_STACKS_OF_SERIES, "i", series), sizeof(**ret),
+	    fill_stack, NULL, &v, ret_n);
 
-	*ret = NULL;
-	*ret_n = 0;
-	if (st == NULL)
-		return sqlite_errno(sqlite3_errcode(s->db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *f = (const char *)sqlite3_column_text(st, 3);
-
-		v = po_xrealloc(v, n + 1, sizeof(*v));
-		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].hash = (uint64_t)sqlite3_column_int64(st, 1);
-		v[n].series = sqlite3_column_int64(st, 2);
-		v[n].frames = po_xstrdup(f ? f : "");
-		v[n].first = sqlite3_column_int64(st, 4);
-		n++;
-	}
 	*ret = v;
-	*ret_n = n;
-	return end_rows(st, rc);
+	return r;
 }
 
 void
@@ -1056,36 +1070,29 @@ store_bucket_last(struct store *s, int level, struct bucket_meta *ret,
 }
 
 /* Rollups of a level that overlap lo..hi, by their first snapshot. */
+static void
+fill_bucket(sqlite3_stmt *st, void *item, void *ud)
+{
+	struct bucket_meta *v = item;
+
+	v->level = *(const int *)ud;
+	v->start = sqlite3_column_int64(st, 0);
+	v->first = sqlite3_column_int64(st, 1);
+	v->last = sqlite3_column_int64(st, 2);
+	v->t_last = sqlite3_column_double(st, 3);
+	v->n = sqlite3_column_int64(st, 4);
+}
+
 int
 store_buckets(struct store *s, int level, int64_t lo, int64_t hi,
     struct bucket_meta **ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = prep(s, ST_BUCKETS_META, "iii", (int64_t)level, lo, hi);
-	struct bucket_meta *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	void *v;
+	int r = collect(s, prep(s, ST_BUCKETS_META, "iii", (int64_t)level, lo, hi),
+	    sizeof(**ret), fill_bucket, &level, &v, ret_n);
 
-	*ret = NULL;
-	*ret_n = 0;
-	if (st == NULL)
-		return sqlite_errno(sqlite3_errcode(s->db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = po_xrealloc(v, cap, sizeof(*v));
-		}
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].level = level;
-		v[n].start = sqlite3_column_int64(st, 0);
-		v[n].first = sqlite3_column_int64(st, 1);
-		v[n].last = sqlite3_column_int64(st, 2);
-		v[n].t_last = sqlite3_column_double(st, 3);
-		v[n].n = sqlite3_column_int64(st, 4);
-		n++;
-	}
 	*ret = v;
-	*ret_n = n;
-	return end_rows(st, rc);
+	return r;
 }
 
 int
