@@ -4,11 +4,13 @@
  * uses only those above it (no module calls one below it).
  *
  *   base        log.c config.c notify.c
- *   collection  source.c pack.c store.c series.c registry.c combo.c
- *               identfile.c rollup.c full.c stacks.c engine.c collect.c
+ *   storage     source.c pack.c store.c series.c registry.c combo.c
+ *   the past    history.c (the stored history as answers read it)
+ *   collection  identfile.c rollup.c full.c stacks.c engine.c collect.c
  *   scheduling  budget.c sched.c
- *   answers     window.c history.c cover.c query.c export.c export-stacks.c
- *   protocol    rpc.c method-*.c methods.c server.c
+ *   protocol    rpc.c (errors, envelopes, the peer)
+ *   answers     window.c query.c export.c export-stacks.c
+ *   methods     method-*.c methods.c server.c
  *   the process main.c
  *
  * Threads: the main thread runs one libevent loop (listener, clients,
@@ -447,6 +449,87 @@ const struct combo *combo_get(const struct combo_table *t, uint32_t i);
 struct po_stacktab *combo_stacks(const struct combo_table *t);
 const char *combo_name(const struct combo_table *t, uint32_t id);
 
+/* ---- history.c: the read-only history and its series cache --------------- */
+
+#define LEVEL_SNAPSHOT	0
+#define LEVEL_HOUR	1
+#define LEVEL_DAY	2
+
+/* A series as the history names it (rows are never changed once written). */
+struct sinfo {
+	int		 kind;		/* enum series_kind, 0 = no such id */
+	char		*key;
+	char		*culprit;
+	char		*module;
+	int64_t		 first;		/* first snapshot */
+};
+
+/* Pages and blocks of every series after a snapshot, by series id. */
+struct state {
+	int64_t		*pages;
+	int64_t		*blocks;
+	int64_t		 n;
+	bool		 approx;	/* pruned deltas were replaced by an hour */
+};
+
+struct history;
+int	 history_open(struct history **ret, const char *path, char **cause);
+int	 history_borrow(struct history **ret, struct store *st);
+void	 history_free(struct history *h);
+/* The connection (NULL while closed for a reopen by the collector). */
+struct store *history_store(struct history *h);
+int	 history_reopen(struct history *h, char **cause);
+void	 history_close_store(struct history *h);
+int	 history_refresh(struct history *h);
+const struct sinfo *history_series(const struct history *h, int64_t id);
+int64_t	 history_max_series(const struct history *h);
+double	 history_snap_time(struct history *h, int64_t id);
+int	 history_state_at(struct history *h, int64_t snapshot, struct state *ret);
+void	 state_free(struct state *s);
+int64_t	 state_sum(const struct state *s, const int64_t *series, size_t n, bool blocks);
+
+/* ---- history.c, the cover: the stored pieces that make up a window ------ */
+
+struct segment {
+	int		 level;		/* LEVEL_* */
+	int64_t		 first, last;	/* snapshot ids */
+	double		 t_last;	/* time of last */
+	bool		 reset;		/* holds a baseline (new boot): values restart */
+	struct store_blob blob;
+	struct pack_reader rd;		/* for segment_find, once ready */
+	bool		 rd_ready;
+};
+
+struct cover {
+	struct segment	*v;
+	size_t		 n, cap;
+	bool		 approx;	/* pruned deltas were replaced by an hour */
+	int		 finest;	/* finest level used */
+};
+
+/* Per series: what happened in a window. */
+struct acc {
+	int64_t		 d_pages, d_blocks, alloc, freed, grew, shrank;
+};
+
+struct vec {
+	struct acc	*a;		/* by series id */
+	int64_t		 n;		/* entries (max id + 1) */
+};
+
+int	 cover_build(struct history *h, int64_t lo, int64_t hi, int max_level,
+	    struct cover *c);
+void	 cover_free(struct cover *c);
+int	 cover_sum(const struct cover *c, int64_t max_series, struct vec *ret,
+	    int64_t *ret_intervals);
+void	 vec_free(struct vec *v);
+int	 segment_find(struct segment *seg, const int64_t *ids, size_t n, int64_t *sum);
+int	 cover_reset_states(struct history *h, const struct cover *c, int64_t lo,
+	    bool before, struct state **ret);
+void	 cover_reset_states_free(struct state *v, size_t n);
+int	 cover_buckets_at(struct history *h, int level, int64_t snapshot,
+	    struct bucket_meta *ret);
+
 /* ---- identfile.c: the previous full read's block identities ------------- */
 
 /*
@@ -656,7 +739,6 @@ struct sched_state {
 	int		 exit_code;	/* --once */
 };
 
-struct history;
 struct sched;
 struct sched_hooks {
 	/* after each successful snapshot (subscribers' notification) */
@@ -678,101 +760,6 @@ bool	 sched_idle(struct sched *s);
  * called with its result (NULL: the daemon stopped first). */
 int	 sched_submit(struct sched *s, struct job *job,
 	    void (*fn)(const struct job_result *res, void *ud), void *ud);
-
-/* ---- window.c: since / until / at / limit, resolved to snapshot ids ------- */
-
-struct window {
-	int64_t		 lo, hi;	/* snapshot ids, inclusive */
-	double		 t_lo, t_hi;	/* their times */
-	int64_t		 limit;		/* rows wanted */
-	int64_t		 first, last;	/* every stored snapshot */
-	bool		 relative;	/* since was relative ("-7d"): may be aligned */
-};
-
-int	 window_parse(struct store *st, json_t *params, int64_t default_limit,
-	    struct window *ret, char **cause);
-int	 window_point(struct store *st, json_t *value, const char *what,
-	    int64_t *ret_id, char **cause);
-
-/* ---- history.c: the read-only history and its series cache --------------- */
-
-#define LEVEL_SNAPSHOT	0
-#define LEVEL_HOUR	1
-#define LEVEL_DAY	2
-
-/* A series as the history names it (rows are never changed once written). */
-struct sinfo {
-	int		 kind;		/* enum series_kind, 0 = no such id */
-	char		*key;
-	char		*culprit;
-	char		*module;
-	int64_t		 first;		/* first snapshot */
-};
-
-/* Pages and blocks of every series after a snapshot, by series id. */
-struct state {
-	int64_t		*pages;
-	int64_t		*blocks;
-	int64_t		 n;
-	bool		 approx;	/* pruned deltas were replaced by an hour */
-};
-
-int	 history_open(struct history **ret, const char *path, char **cause);
-int	 history_borrow(struct history **ret, struct store *st);
-void	 history_free(struct history *h);
-/* The connection (NULL while closed for a reopen by the collector). */
-struct store *history_store(struct history *h);
-int	 history_reopen(struct history *h, char **cause);
-void	 history_close_store(struct history *h);
-int	 history_refresh(struct history *h);
-const struct sinfo *history_series(const struct history *h, int64_t id);
-int64_t	 history_max_series(const struct history *h);
-double	 history_snap_time(struct history *h, int64_t id);
-int	 history_state_at(struct history *h, int64_t snapshot, struct state *ret);
-void	 state_free(struct state *s);
-int64_t	 state_sum(const struct state *s, const int64_t *series, size_t n, bool blocks);
-
-/* ---- cover.c: the stored pieces that make up a window -------------------- */
-
-struct segment {
-	int		 level;		/* LEVEL_* */
-	int64_t		 first, last;	/* snapshot ids */
-	double		 t_last;	/* time of last */
-	bool		 reset;		/* holds a baseline (new boot): values restart */
-	struct store_blob blob;
-	struct pack_reader rd;		/* for segment_find, once ready */
-	bool		 rd_ready;
-};
-
-struct cover {
-	struct segment	*v;
-	size_t		 n, cap;
-	bool		 approx;	/* pruned deltas were replaced by an hour */
-	int		 finest;	/* finest level used */
-};
-
-/* Per series: what happened in a window. */
-struct acc {
-	int64_t		 d_pages, d_blocks, alloc, freed, grew, shrank;
-};
-
-struct vec {
-	struct acc	*a;		/* by series id */
-	int64_t		 n;		/* entries (max id + 1) */
-};
-
-int	 cover_build(struct history *h, int64_t lo, int64_t hi, int max_level,
-	    struct cover *c);
-void	 cover_free(struct cover *c);
-int	 cover_sum(const struct cover *c, int64_t max_series, struct vec *ret,
-	    int64_t *ret_intervals);
-void	 vec_free(struct vec *v);
-int	 segment_find(struct segment *seg, const int64_t *ids, size_t n, int64_t *sum);
-int	 cover_reset_states(struct history *h, const struct cover *c, int64_t lo,
-	    bool before, struct state **ret);
-void	 cover_reset_states_free(struct state *v, size_t n);
-int	 cover_buckets_at(struct history *h, int level, int64_t snapshot,
-	    struct bucket_meta *ret);
 
 /* ---- rpc.c: the protocol's envelopes and errors -------------------------- */
 
@@ -830,6 +817,21 @@ json_t	*rpc_growers_json(const struct snap_result *res);
 int	 rpc_param_str(json_t *params, const char *name, const char **ret,
 	    struct rpc_err *err);
 int	 rpc_param_limit(json_t *params, int64_t *ret, struct rpc_err *err);
+
+/* ---- window.c: since / until / at / limit, resolved to snapshot ids ------- */
+
+struct window {
+	int64_t		 lo, hi;	/* snapshot ids, inclusive */
+	double		 t_lo, t_hi;	/* their times */
+	int64_t		 limit;		/* rows wanted */
+	int64_t		 first, last;	/* every stored snapshot */
+	bool		 relative;	/* since was relative ("-7d"): may be aligned */
+};
+
+int	 window_parse(struct store *st, json_t *params, int64_t default_limit,
+	    struct window *ret, char **cause);
+int	 window_point(struct store *st, json_t *value, const char *what,
+	    int64_t *ret_id, char **cause);
 
 /* ---- query.c: grouping series for an answer ------------------------------ */
 
