@@ -8,7 +8,10 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <event2/util.h>
 
 #include "page-ownerd.h"
 
@@ -45,6 +48,7 @@ config_free(struct config *c)
 	free(c->db);
 	free(c->socket);
 	free(c->group);
+	free(c->metrics_listen);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -57,6 +61,7 @@ config_copy(struct config *dst, const struct config *src)
 	dst->db = po_xstrdup(src->db);
 	dst->socket = po_xstrdup(src->socket);
 	dst->group = po_xstrdup(src->group);
+	dst->metrics_listen = src->metrics_listen ? po_xstrdup(src->metrics_listen) : NULL;
 }
 
 const char *
@@ -113,6 +118,29 @@ set_u32(uint32_t *dst, const char *v, uint64_t min, uint64_t max,
 		return -EINVAL;
 	}
 	*dst = (uint32_t)u;
+	return 0;
+}
+
+/* ADDR:PORT ("127.0.0.1:9466", "[::1]:9466"), or none. */
+static int
+set_listen(char **dst, const char *v, char **cause)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	if (*v == '\0' || strcmp(v, "none") == 0) {
+		free(*dst);
+		*dst = NULL;
+		return 0;
+	}
+	if (strlen(v) > 100 || strchr(v, ':') == NULL ||
+	    evutil_parse_sockaddr_port(v, (struct sockaddr *)&ss, &len) < 0) {
+		po_asprintf(cause, "metrics_listen: '%.100s' is not ADDR:PORT (like "
+		    "127.0.0.1:9466 or [::1]:9466), or none", v);
+		return -EINVAL;
+	}
+	free(*dst);
+	*dst = po_xstrdup(v);
 	return 0;
 }
 
@@ -191,6 +219,8 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 		}
 		return 0;
 	}
+	if (strcmp(key, "metrics_listen") == 0)
+		return set_listen(&c->metrics_listen, v, cause);
 	po_asprintf(cause, "unknown setting '%s'", key);
 	return -EINVAL;
 }
