@@ -8,10 +8,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/socket.h>
+#include <arpa/inet.h>
 #include <unistd.h>
-
-#include <event2/util.h>
 
 #include "page-ownerd.h"
 
@@ -121,27 +119,46 @@ set_u32(uint32_t *dst, const char *v, uint64_t min, uint64_t max,
 	return 0;
 }
 
-/* ADDR:PORT ("127.0.0.1:9466", "[::1]:9466"), or none. */
+/* ADDR:PORT ("127.0.0.1:9466", "[::1]:9466", "0.0.0.0:9466"), or none. */
 static int
 set_listen(char **dst, const char *v, char **cause)
 {
-	struct sockaddr_storage ss;
-	int len = sizeof(ss);
+	const char *colon = strrchr(v, ':');
+	char host[64], *end;
+	unsigned char addr[16];
+	size_t hlen;
+	unsigned long port;
 
 	if (*v == '\0' || strcmp(v, "none") == 0) {
 		free(*dst);
 		*dst = NULL;
 		return 0;
 	}
-	if (strlen(v) > 100 || strchr(v, ':') == NULL ||
-	    evutil_parse_sockaddr_port(v, (struct sockaddr *)&ss, &len) < 0) {
-		po_asprintf(cause, "metrics_listen: '%.100s' is not ADDR:PORT (like "
-		    "127.0.0.1:9466 or [::1]:9466), or none", v);
-		return -EINVAL;
+	hlen = colon ? (size_t)(colon - v) : 0;
+	port = colon ? strtoul(colon + 1, &end, 10) : 0;
+	if (colon == NULL || hlen == 0 || hlen >= sizeof(host) || colon[1] == '\0' ||
+	    *end != '\0' || port == 0 || port > 65535)
+		goto bad;
+	if (v[0] == '[') {
+		if (hlen < 3 || v[hlen - 1] != ']')
+			goto bad;
+		memcpy(host, v + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		if (inet_pton(AF_INET6, host, addr) != 1)
+			goto bad;
+	} else {
+		memcpy(host, v, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET, host, addr) != 1)
+			goto bad;
 	}
 	free(*dst);
 	*dst = po_xstrdup(v);
 	return 0;
+bad:
+	po_asprintf(cause, "metrics_listen: '%.100s' is not ADDR:PORT (like "
+	    "127.0.0.1:9466 or [::1]:9466), or none", v);
+	return -EINVAL;
 }
 
 int
