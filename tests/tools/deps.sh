@@ -11,6 +11,8 @@ tests="clang-tidy cppcheck libclang-rt-14-dev time python3 python3-jsonschema
 	libelf-dev libssl-dev cpio kmod qemu-system-x86 busybox-static
 	linux-source-6.12 linux-source-6.1 debhelper devscripts lintian rpm
 	debootstrap e2fsprogs dh-dkms man-db wget"
+# the Prometheus endpoint's tests: a real Prometheus server, promtool, curl
+tests="$tests prometheus curl"
 
 case "${1:-build}" in
 build) want=$build ;;
