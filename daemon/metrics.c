@@ -68,6 +68,7 @@ struct metrics {
 	size_t		 nconns;
 	bool		 paused;	/* accepting paused: too many connections */
 	char		 where[128];	/* metrics_listen, "" when from systemd */
+	double		 warned;	/* when "pausing" was last logged */
 	uint64_t	 scrapes, refused;
 };
 
@@ -414,8 +415,13 @@ bev_cb(struct event_base *base, void *arg)
 	c->next = m->conns;
 	m->conns = c;
 	if (++m->nconns >= METRICS_MAX_CONNECTIONS && !m->paused) {
-		log_warnx("metrics: %d HTTP connections: pausing new ones",
-		    METRICS_MAX_CONNECTIONS);
+		double now = po_now_wall();
+
+		if (now - m->warned >= 60) {	/* once a minute in a flood */
+			log_warnx("metrics: %d HTTP connections: pausing new ones",
+			    METRICS_MAX_CONNECTIONS);
+			m->warned = now;
+		}
 		evconnlistener_disable(m->listener);
 		m->paused = true;
 	}
