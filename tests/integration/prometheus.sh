@@ -29,7 +29,7 @@ free_port() {
 if [ -z "$PROMTOOL" ]; then
 	skip "promtool check rules / test rules" "no promtool (apt-get install prometheus)"
 else
-	check "promtool check rules: page-ownerd.rules.yml" "$PROMTOOL" check rules "$RULES"
+	check "promtool check rules: page-ownerd.rules.yml" bash -c "'$PROMTOOL' check rules '$RULES' >/dev/null"
 	for t in "$PO_SRCDIR"/tests/prometheus/*.test.yml; do
 		if out=$(cd "$(dirname "$t")" && "$PROMTOOL" test rules "$(basename "$t")" 2>&1); then
 			ok "promtool test rules: $(basename "$t")"
@@ -148,6 +148,37 @@ check "a leak suspect appears in a scrape" grep -q '^pageowner_leak_score{.*culp
 for m in $dash_metrics; do
 	check "dashboard metric $m is in a real scrape" grep -qE "^$m(\{| )" "$T/scrape2.txt"
 done
+
+# ---- sockets passed by systemd, told apart by name (systemd-socket-activate) ---------------
+# both orders: the control socket and FileDescriptorName=metrics
+act=$(command -v systemd-socket-activate)
+if [ -z "$act" ]; then
+	skip "sockets passed by name" "no systemd-socket-activate (apt-get install systemd)"
+else
+	for order in control-first metrics-first; do
+		AP=$(free_port)
+		asock="$T/act-$order.sock"
+		if [ $order = control-first ]; then
+			largs=(-l "$asock" -l "127.0.0.1:$AP" --fdname=page-ownerd.socket:metrics)
+		else
+			largs=(-l "127.0.0.1:$AP" -l "$asock" --fdname=metrics:page-ownerd.socket)
+		fi
+		"$act" "${largs[@]}" "$DAEMON" --foreground --db "$T/act-$order.db" \
+			--source "$cap/001.page_owner" --interval 60 >"$T/act-$order.log" 2>&1 &
+		apid=$!
+		at_exit "kill $apid 2>/dev/null"
+		for i in $(seq 1 100); do [ -S "$asock" ] && break; sleep 0.1; done
+		# the first connection starts the daemon
+		check "$order: GET /metrics on the socket named metrics answers 200" \
+			test "$(code --max-time 30 "http://127.0.0.1:$AP/metrics")" = 200
+		check "$order: the control socket answers pageownerctl" \
+			bash -c "'$CTL' --socket '$asock' status >/dev/null"
+		check "$order: both sockets came from systemd (the log says so)" \
+			bash -c "grep -q 'socket (from systemd)' '$T/act-$order.log' && grep -q 'serving GET /metrics on (from systemd)' '$T/act-$order.log'"
+		kill "$apid" 2>/dev/null
+		wait "$apid" 2>/dev/null
+	done
+fi
 
 # ---- a real Prometheus -------------------------------------------------------------------
 if [ ! -x "$PROMETHEUS" ]; then
