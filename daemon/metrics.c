@@ -184,7 +184,7 @@ daemon_metrics(struct method_ctx *ctx, FILE *f, bool have_export)
 	fprintf(f, "# HELP pageowner_snapshots_total Snapshots attempted since the "
 	    "daemon started, failed ones included.\n# TYPE pageowner_snapshots_total "
 	    "counter\npageowner_snapshots_total %llu\n",
-	    (unsigned long long)(ss->snapshots_ok + ss->snapshots_failed));
+	    (unsigned long long)ss->snapshots_ok + ss->snapshots_failed);
 	if (!have_export)	/* export.c writes it with the rest */
 		fprintf(f, "# HELP pageowner_snapshots_failed_total Snapshots that failed "
 		    "since the daemon started.\n# TYPE pageowner_snapshots_failed_total "
