@@ -49,6 +49,7 @@ identfile_free(struct identfile *f)
 	if (f == NULL)
 		return;
 	identfile_abort(f);
+	free(f->buf);
 	free(f->path);
 	free(f->tmp);
 	free(f);
