@@ -19,7 +19,8 @@
  * reply), a reply must be taken within METRICS_WRITE_STALL seconds,
  * otherwise the connection is shut down (slowloris); at most
  * METRICS_MAX_CONNECTIONS at once: past that, accepting pauses and the
- * kernel's backlog holds (or refuses) the rest.  Paths other than /metrics
+ * kernel's backlog holds (or refuses) the rest, and connections that have
+ * not sent a request within PRESSURE_TIMEOUT seconds make room.  Paths other than /metrics
  * get 404, methods other than GET and HEAD 405.
  */
 #include <errno.h>
@@ -45,6 +46,7 @@
 #define METRICS_MAX_CONNECTIONS	32	/* HTTP connections at once */
 #define METRICS_WRITE_STALL	30	/* seconds a reply may take to be read */
 #define METRICS_BACKLOG		64
+#define PRESSURE_TIMEOUT	2	/* seconds to send a request when all are taken */
 #define METRICS_FD_NAME		"metrics" /* FileDescriptorName= of the socket unit */
 
 #define CT_TEXT		"text/plain; version=0.0.4; charset=utf-8"
@@ -443,6 +445,10 @@ static void
 sweep(struct metrics *m)
 {
 	double now = po_now_wall();
+	/* at the connection limit, a connection that has not sent its request
+	 * within PRESSURE_TIMEOUT gives its place to one waiting (a scraper
+	 * sends its request at once) */
+	double deadline = m->paused ? PRESSURE_TIMEOUT : PO_REQUEST_TIMEOUT;
 	struct mconn **pp = &m->conns, *c;
 
 	while ((c = *pp) != NULL) {
@@ -453,7 +459,7 @@ sweep(struct metrics *m)
 			m->nconns--;
 			continue;
 		}
-		if ((c->answered == 0 && now - c->since > PO_REQUEST_TIMEOUT) ||
+		if ((c->answered == 0 && now - c->since > deadline) ||
 		    (c->answered > 0 && now - c->answered > METRICS_WRITE_STALL)) {
 			int fd = bufferevent_getfd(c->bev);
 

@@ -69,6 +69,11 @@ else
 fi
 wait_status 'd["snapshots"]["taken"] >= 2' 300 >/dev/null
 "$CURL" -s -o "$T/full.prom" "$URL"
+# and between snapshots, for comparison
+for i in 1 2 3 4 5; do
+	tctl --json status 2>/dev/null | grep -q '"snapshot_running": false' &&
+		"$CURL" -s -o /dev/null -w '%{time_total}\n' --max-time 30 "$URL"
+done | sort -n | awk '{ t[NR] = $1 } END { if (NR) printf "# scrape time between snapshots: %d scrapes: median %.3f s, max %.3f s\n", NR, t[int((NR + 1) / 2)], t[NR] }'
 series=$(grep -vc '^#' "$T/full.prom")
 stacks=$(grep -c '^pageowner_stack_bytes{' "$T/full.prom")
 echo "# series in a scrape of a 20,000-stack host: $series ($stacks of pageowner_stack_bytes)"
