@@ -71,6 +71,12 @@ struct metrics {
 	bool		 paused;	/* accepting paused: too many connections */
 	char		 where[128];	/* metrics_listen, "" when from systemd */
 	double		 warned;	/* when "pausing" was last logged */
+	/* what changes only with a snapshot (refresh_cache) */
+	bool		 cache_valid;
+	int64_t		 cache_snapshot;	/* latest snapshot it was made at */
+	uint64_t	 cache_failed;		/* failed snapshots then */
+	char		*cache_export;		/* export.c's text, or NULL */
+	char		*cache_leaks;		/* the leak suspects' series */
 	uint64_t	 scrapes, refused;
 };
 
@@ -256,15 +262,55 @@ to_openmetrics(const char *text, size_t len, size_t *ret_len)
 	return out;
 }
 
-int
-metrics_text(struct method_ctx *ctx, bool openmetrics, char **ret, size_t *ret_len,
-    char **cause)
+/*
+ * The export's text and the leak suspects change only with a new snapshot
+ * (or a failed one: the export counts failures): between two, scrapes
+ * reuse them, so that a leak ranking over a long history is computed once
+ * a snapshot, however often Prometheus scrapes.
+ */
+static void
+refresh_cache(struct metrics *m, struct history *h)
 {
-	struct history *h = ctx->hist;
-	struct store *st = history_store(h);
+	struct method_ctx *ctx = m->ctx;
+	const struct sched_state *ss = sched_state(ctx->sched);
 	struct rpc_err err = { 0, NULL };
+	struct snap_row last;
 	json_t *params, *exp = NULL;
 	struct query q;
+	int64_t id = store_last_snapshot(history_store(h), &last) > 0 ? last.id : 0;
+	size_t len = 0;
+	FILE *f;
+
+	if (m->cache_valid && m->cache_snapshot == id &&
+	    m->cache_failed == ss->snapshots_failed)
+		return;
+	free(m->cache_export);
+	free(m->cache_leaks);
+	m->cache_export = m->cache_leaks = NULL;
+	params = json_object();
+	if (query_parse(h, params, false, &q, &err) == 0) {
+		q.w.limit = METRICS_TOP;
+		if (export_prometheus(h, ss, &q, &exp, &err) == 0)
+			m->cache_export = po_xstrdup(jstr(exp, "text"));
+		query_free(&q);
+	}
+	json_decref(params);
+	json_decref(exp);
+	free(err.msg);
+	f = open_memstream(&m->cache_leaks, &len);
+	leak_metrics(ctx, f, sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096);
+	fclose(f);
+	m->cache_snapshot = id;
+	m->cache_failed = ss->snapshots_failed;
+	m->cache_valid = true;
+}
+
+int
+metrics_text(struct metrics *m, bool openmetrics, char **ret, size_t *ret_len,
+    char **cause)
+{
+	struct history *h = m->ctx->hist;
+	struct store *st = history_store(h);
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -280,20 +326,14 @@ metrics_text(struct method_ctx *ctx, bool openmetrics, char **ret, size_t *ret_l
 		store_read_end(st);
 		return -EIO;
 	}
-	f = open_memstream(&text, &len);
-	params = json_object();
-	if (query_parse(h, params, false, &q, &err) == 0) {
-		q.w.limit = METRICS_TOP;
-		if (export_prometheus(h, sched_state(ctx->sched), &q, &exp, &err) == 0)
-			fputs(jstr(exp, "text"), f);
-		query_free(&q);
-	}
-	json_decref(params);
-	daemon_metrics(ctx, f, exp != NULL);
-	leak_metrics(ctx, f, sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096);
+	refresh_cache(m, h);
 	store_read_end(st);
-	json_decref(exp);
-	free(err.msg);
+	f = open_memstream(&text, &len);
+	if (m->cache_export != NULL)
+		fputs(m->cache_export, f);
+	daemon_metrics(m->ctx, f, m->cache_export != NULL);
+	if (m->cache_leaks != NULL)
+		fputs(m->cache_leaks, f);
 	fclose(f);
 	if (openmetrics) {
 		char *om = to_openmetrics(text, len, ret_len);
@@ -386,7 +426,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	}
 	om = accept != NULL && strstr(accept, "application/openmetrics-text") != NULL;
 	t0 = po_now_mono();
-	if (metrics_text(m->ctx, om, &text, &len, &cause) < 0) {
+	if (metrics_text(m, om, &text, &len, &cause) < 0) {
 		reply(m, req, 503, "Service Unavailable", "text/plain; charset=utf-8",
 		    cause, strlen(cause));
 		free(cause);
@@ -633,5 +673,7 @@ metrics_free(struct metrics *m)
 		bufferevent_decref(c->bev);
 		free(c);
 	}
+	free(m->cache_export);
+	free(m->cache_leaks);
 	free(m);
 }

@@ -948,7 +948,7 @@ int	 metrics_new(struct metrics **ret, struct event_base *base,
 	    struct method_ctx *ctx, const char *listen_on, char **cause);
 void	 metrics_free(struct metrics *m);
 const char *metrics_where(const struct metrics *m);
-int	 metrics_text(struct method_ctx *ctx, bool openmetrics, char **ret,
+int	 metrics_text(struct metrics *m, bool openmetrics, char **ret,
 	    size_t *ret_len, char **cause);
 
 #endif

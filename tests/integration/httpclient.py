@@ -67,6 +67,7 @@ def malformed(host, port):
         b'\r\n\r\n\r\n\r\n',
     ]
     bad = 0
+    answers = {}
     for req in cases:
         s = connect(host, port)
         send_all(s, req)
@@ -79,6 +80,9 @@ def malformed(host, port):
         good = clean_refusal(ans)
         bad += not good
         print('# %-60r -> %s%s' % (req[:60], ans, '' if good else '  (NOT a clean refusal)'))
+        answers[ans] = answers.get(ans, 0) + 1
+    print('# %d malformed requests: %s' % (len(cases), ', '.join(
+        '%s x%d' % (a.replace('HTTP/1.1 ', ''), n) for a, n in sorted(answers.items()))))
     return bad == 0
 
 
