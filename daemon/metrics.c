@@ -77,7 +77,6 @@ struct metrics {
 	uint64_t	 cache_failed;		/* failed snapshots then */
 	char		*cache_export;		/* export.c's text, or NULL */
 	char		*cache_leaks;		/* the leak suspects' series */
-	uint64_t	 scrapes, refused;
 };
 
 /* ---- the text ---------------------------------------------------------------- */
@@ -411,7 +410,6 @@ request_cb(struct evhttp_request *req, void *arg)
 	if (path == NULL || strcmp(path, "/metrics") != 0) {
 		static const char msg[] = "Not found: page-ownerd serves /metrics only\n";
 
-		m->refused++;
 		reply(m, req, HTTP_NOTFOUND, "Not Found", "text/plain; charset=utf-8", msg,
 		    sizeof(msg) - 1);
 		return;
@@ -419,7 +417,6 @@ request_cb(struct evhttp_request *req, void *arg)
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		static const char msg[] = "Method not allowed: GET or HEAD\n";
 
-		m->refused++;
 		reply(m, req, HTTP_BADMETHOD, "Method Not Allowed",
 		    "text/plain; charset=utf-8", msg, sizeof(msg) - 1);
 		return;
@@ -432,7 +429,6 @@ request_cb(struct evhttp_request *req, void *arg)
 		free(cause);
 		return;
 	}
-	m->scrapes++;
 	log_debug("scrape of %zu bytes (%s) in %.3f s", len, om ? "OpenMetrics" : "text",
 	    po_now_mono() - t0);
 	reply(m, req, HTTP_OK, "OK", om ? CT_OPENMETRICS : CT_TEXT, text, len);
