@@ -119,12 +119,14 @@ leak_metrics(struct method_ctx *ctx, FILE *f, int64_t page_size)
 	    .params = params };
 	size_t i, n = 0;
 
-	if (method_leaks.fn(ctx, &req, &res, &err) != 0 || res == NULL) {
-		fprintf(f, "# leak suspects: %s\n", err.msg ? err.msg : "not available");
-		free(err.msg);
-		json_decref(params);
-		return;
+	/* no snapshot yet, or none in the window: no suspects (OpenMetrics
+	 * has no room for a comment saying why) */
+	if (method_leaks.fn(ctx, &req, &res, &err) != 0) {
+		log_debug("metrics: no leak suspects: %s", err.msg ? err.msg : "?");
+		json_decref(res);
+		res = NULL;
 	}
+	free(err.msg);
 	w = json_object_get(res, "window");
 	groups = json_object_get(res, "groups");
 	json_array_foreach(groups, i, g)

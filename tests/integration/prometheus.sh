@@ -93,6 +93,8 @@ check "OpenMetrics when Accept asks for it" \
 check "OpenMetrics ends with # EOF" test "$(tail -1 "$T/scrape.om")" = "# EOF"
 check "OpenMetrics names the counter family without _total" \
 	grep -qx '# TYPE pageowner_snapshots counter' "$T/scrape.om"
+check "OpenMetrics has only HELP, TYPE and EOF comments" \
+	bash -c "! grep '^#' '$T/scrape.om' | grep -qvE '^# (HELP|TYPE) |^# EOF$'"
 check "the query string is ignored (/metrics?x=1)" test "$(code "$URL?x=1")" = 200
 if [ -n "$PROMTOOL" ]; then
 	if out=$("$PROMTOOL" check metrics <"$T/scrape.txt" 2>&1); then
@@ -148,6 +150,31 @@ check "a leak suspect appears in a scrape" grep -q '^pageowner_leak_score{.*culp
 for m in $dash_metrics; do
 	check "dashboard metric $m is in a real scrape" grep -qE "^$m(\{| )" "$T/scrape2.txt"
 done
+
+# ---- a daemon whose snapshots fail: no history, the collection figures still --------------
+FPORT=$(free_port)
+printf 'metrics_listen = 127.0.0.1:%s\n' "$FPORT" >"$T/fail.conf"
+SOCK_KEEP=$SOCK DPID_KEEP=$DPID DLOG_KEEP=$DLOG
+if start_daemon fail --config "$T/fail.conf" --source "$T/no-such-file" --interval 1; then
+	wait_status 'd["snapshots"]["failed"] >= 2' >/dev/null
+	FURL="http://127.0.0.1:$FPORT/metrics"
+	"$CURL" -s -o "$T/fail.txt" "$FURL"
+	"$CURL" -s -o "$T/fail.om" -H 'Accept: application/openmetrics-text; version=1.0.0' "$FURL"
+	check "no history: the scrape counts the failed snapshots" \
+		grep -qE '^pageowner_snapshots_failed_total [1-9]' "$T/fail.txt"
+	check "no history: the last snapshot's time is 0" \
+		grep -qx 'pageowner_last_snapshot_timestamp_seconds 0.000' "$T/fail.txt"
+	check "no history: no leak suspect" grep -qx 'pageowner_leak_suspects 0' "$T/fail.txt"
+	check "no history: OpenMetrics has only HELP, TYPE and EOF comments" \
+		bash -c "! grep '^#' '$T/fail.om' | grep -qvE '^# (HELP|TYPE) |^# EOF$'"
+	if [ -n "$PROMTOOL" ]; then
+		check "no history: promtool check metrics passes" bash -c "'$PROMTOOL' check metrics <'$T/fail.txt'"
+	fi
+	stop_daemon
+else
+	not_ok "page-ownerd starts on a missing source"
+fi
+SOCK=$SOCK_KEEP DPID=$DPID_KEEP DLOG=$DLOG_KEEP
 
 # ---- sockets passed by systemd, told apart by name (systemd-socket-activate) ---------------
 # both orders: the control socket and FileDescriptorName=metrics
