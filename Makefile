@@ -175,6 +175,7 @@ run: deps-build
 # is never overwritten.  The file list is checked by tests/packaging/run.sh.
 DOCDIR		?= $(DATADIR)/doc/page-ownerd
 DASHBOARDDIR	?= $(DATADIR)/page-ownerd/grafana
+PROMRULESDIR	?= $(DATADIR)/page-ownerd/prometheus
 CONFFILE	 = $(SYSCONFDIR)/page-ownerd/page-ownerd.conf
 UNIT_EXEC	 = $(SBINDIR)/page-ownerd$(if $(filter /etc,$(SYSCONFDIR)),, --config=$(CONFFILE))
 PKGDIR		?= $(B)/packages
@@ -190,6 +191,7 @@ install: all
 		systemd/page-ownerd.service >$(DESTDIR)$(UNITDIR)/page-ownerd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/page-ownerd.service
 	install -m 0644 systemd/page-ownerd.socket $(DESTDIR)$(UNITDIR)/page-ownerd.socket
+	install -m 0644 systemd/page-ownerd-metrics.socket $(DESTDIR)$(UNITDIR)/page-ownerd-metrics.socket
 	install -m 0644 systemd/page-ownerd.sysusers $(DESTDIR)$(SYSUSERSDIR)/page-ownerd.conf
 	install -m 0644 systemd/page-ownerd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/page-ownerd.conf
 	install -d $(DESTDIR)$(SYSCONFDIR)/page-ownerd
@@ -212,6 +214,9 @@ install: all
 	install -m 0644 systemd/page-ownerd-export.timer $(DESTDIR)$(UNITDIR)/page-ownerd-export.timer
 	[ -e $(DESTDIR)$(SYSCONFDIR)/page-ownerd/export.env ] || \
 		install -m 0644 etc/export.env $(DESTDIR)$(SYSCONFDIR)/page-ownerd/export.env
+	install -d $(DESTDIR)$(PROMRULESDIR)
+	install -m 0644 packaging/prometheus/page-ownerd.rules.yml \
+		$(DESTDIR)$(PROMRULESDIR)/page-ownerd.rules.yml
 
 # Packages, built from a copy of this tree (the repository stays clean):
 # $(PKGDIR)/*.deb (dpkg-buildpackage) and $(PKGDIR)/*.rpm (rpmbuild).

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "page-ownerd.h"
@@ -45,6 +46,7 @@ config_free(struct config *c)
 	free(c->db);
 	free(c->socket);
 	free(c->group);
+	free(c->metrics_listen);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -57,6 +59,7 @@ config_copy(struct config *dst, const struct config *src)
 	dst->db = po_xstrdup(src->db);
 	dst->socket = po_xstrdup(src->socket);
 	dst->group = po_xstrdup(src->group);
+	dst->metrics_listen = src->metrics_listen ? po_xstrdup(src->metrics_listen) : NULL;
 }
 
 const char *
@@ -114,6 +117,48 @@ set_u32(uint32_t *dst, const char *v, uint64_t min, uint64_t max,
 	}
 	*dst = (uint32_t)u;
 	return 0;
+}
+
+/* ADDR:PORT ("127.0.0.1:9466", "[::1]:9466", "0.0.0.0:9466"), or none. */
+static int
+set_listen(char **dst, const char *v, char **cause)
+{
+	const char *colon = strrchr(v, ':');
+	char host[64], *end;
+	unsigned char addr[16];
+	size_t hlen;
+	unsigned long port;
+
+	if (*v == '\0' || strcmp(v, "none") == 0) {
+		free(*dst);
+		*dst = NULL;
+		return 0;
+	}
+	hlen = colon ? (size_t)(colon - v) : 0;
+	port = colon ? strtoul(colon + 1, &end, 10) : 0;
+	if (colon == NULL || hlen == 0 || hlen >= sizeof(host) || colon[1] == '\0' ||
+	    *end != '\0' || port == 0 || port > 65535)
+		goto bad;
+	if (v[0] == '[') {
+		if (hlen < 3 || v[hlen - 1] != ']')
+			goto bad;
+		memcpy(host, v + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		if (inet_pton(AF_INET6, host, addr) != 1)
+			goto bad;
+	} else {
+		memcpy(host, v, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET, host, addr) != 1)
+			goto bad;
+	}
+	free(*dst);
+	*dst = po_xstrdup(v);
+	return 0;
+bad:
+	po_asprintf(cause, "metrics_listen: '%.100s' is not ADDR:PORT (like "
+	    "127.0.0.1:9466 or [::1]:9466), or none", v);
+	return -EINVAL;
 }
 
 int
@@ -191,6 +236,8 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 		}
 		return 0;
 	}
+	if (strcmp(key, "metrics_listen") == 0)
+		return set_listen(&c->metrics_listen, v, cause);
 	po_asprintf(cause, "unknown setting '%s'", key);
 	return -EINVAL;
 }

@@ -9,8 +9,8 @@
 #include "page-ownerd.h"
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
-static void
-prom_label(char *buf, size_t len, const char *v)
+void
+export_prom_label(char *buf, size_t len, const char *v)
 {
 	size_t o = 0;
 
@@ -96,13 +96,13 @@ prom_dimension(struct history *h, struct text *t, const struct state *st,
 			continue;
 		}
 		if (kind == SERIES_STACK) {
-			prom_label(a, sizeof(a), si->culprit);
-			prom_label(b, sizeof(b), si->module[0] ? si->module : "kernel");
+			export_prom_label(a, sizeof(a), si->culprit);
+			export_prom_label(b, sizeof(b), si->module[0] ? si->module : "kernel");
 			snprintf(c, sizeof(c), "%.12s", si->key);
 			text_add(t, "%s{stack=\"%s\",culprit=\"%s\",module=\"%s\"} %lld\n",
 			    metric, c, a, b, (long long)v[i].pages * page_size);
 		} else {
-			prom_label(a, sizeof(a), si->key[0] ? si->key : "-");
+			export_prom_label(a, sizeof(a), si->key[0] ? si->key : "-");
 			text_add(t, "%s{%s=\"%s\"} %lld\n", metric, label, a,
 			    (long long)v[i].pages * page_size);
 		}

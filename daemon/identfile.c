@@ -48,7 +48,7 @@ identfile_free(struct identfile *f)
 {
 	if (f == NULL)
 		return;
-	identfile_abort(f);	/* closes the stream that uses buf */
+	identfile_abort(f);
 	free(f->buf);
 	free(f->path);
 	free(f->tmp);

@@ -84,6 +84,7 @@ struct daemon {
 	struct config	 cfg;		/* current settings */
 	struct event_base *base;
 	struct server	*server;
+	struct metrics	*metrics;	/* GET /metrics, or NULL */
 	struct history	*hist;		/* the queries' read-only history */
 	struct sched	*sched;
 	struct method_ctx ctx;		/* what methods see */
@@ -162,6 +163,12 @@ reload(struct daemon *d)
 	c.db = po_xstrdup(d->cfg.db);
 	free(c.socket);
 	c.socket = po_xstrdup(d->cfg.socket);
+	if ((c.metrics_listen == NULL) != (d->cfg.metrics_listen == NULL) ||
+	    (c.metrics_listen != NULL && strcmp(c.metrics_listen, d->cfg.metrics_listen) != 0))
+		log_warnx("changing metrics_listen needs a restart; keeping %s",
+		    d->cfg.metrics_listen ? d->cfg.metrics_listen : "none");
+	free(c.metrics_listen);
+	c.metrics_listen = d->cfg.metrics_listen ? po_xstrdup(d->cfg.metrics_listen) : NULL;
 	log_set_level(c.log_level);
 	sched_set_config(d->sched, &c);
 	config_free(&d->cfg);
@@ -325,6 +332,10 @@ main(int argc, char **argv)
 	evsignal_add(d.sig_term, NULL);
 	evsignal_add(d.sig_int, NULL);
 	evsignal_add(d.sig_hup, NULL);
+	if (!fl.once && metrics_new(&d.metrics, d.base, &d.ctx, d.cfg.metrics_listen,
+	    &cause) < 0)
+		fatalx("%s", cause);
+
 	wd = notify_watchdog_usec();
 	if (wd > 0) {
 		struct timeval tv = { (time_t)(wd / 2000000), (suseconds_t)(wd / 2 % 1000000) };
@@ -337,6 +348,8 @@ main(int argc, char **argv)
 		log_notice("page-ownerd %s: reading %s every %gs, database %s, socket %s",
 		    PO_VERSION, d.cfg.source, d.cfg.interval, d.cfg.db,
 		    server_activated(d.server) ? "(from systemd)" : d.cfg.socket);
+		if (d.metrics != NULL)
+			log_notice("serving GET /metrics on %s", metrics_where(d.metrics));
 		notify_ready();
 	}
 
@@ -345,6 +358,7 @@ main(int argc, char **argv)
 	notify_stopping();
 	sched_stop(d.sched);
 	exit_code = sched_state(d.sched)->exit_code;
+	metrics_free(d.metrics);
 	server_free(d.server);
 	sched_free(d.sched);
 	history_free(d.hist);

@@ -10,7 +10,7 @@
  *   scheduling  budget.c sched.c
  *   protocol    rpc.c (errors, envelopes, the peer)
  *   answers     window.c query.c export.c export-stacks.c
- *   methods     method-*.c methods.c server.c
+ *   methods     method-*.c methods.c server.c metrics.c
  *   the process main.c
  *
  * Threads: the main thread runs one libevent loop (listener, clients,
@@ -82,6 +82,7 @@ struct config {
 					   since the last full read forces one */
 	double		 read_pace;	/* share of time a big full read may read */
 	char		*group;		/* group owning the socket */
+	char		*metrics_listen; /* ADDR:PORT of GET /metrics, or NULL */
 };
 
 void	 config_defaults(struct config *c);
@@ -904,6 +905,7 @@ int	 export_folded(struct history *h, json_t *params, json_t **ret,
 	    struct rpc_err *err);
 int	 export_json(struct history *h, struct query *q, json_t **ret,
 	    struct rpc_err *err);
+void	 export_prom_label(char *buf, size_t len, const char *v);
 
 /* ---- export-stacks.c: every stack at a point, for profiles (pprof) -------- */
 
@@ -957,5 +959,17 @@ bool	 server_activated(const struct server *s);
 /* A notification line to every subscribed client. */
 void	 server_broadcast(struct server *s, const char *line, size_t n);
 void	 server_stats(const struct server *s, json_t *into);
+
+/* ---- metrics.c: the Prometheus scrape endpoint (GET /metrics) ------------ */
+
+struct metrics;
+/* listen_on: metrics_listen (NULL: only a socket systemd passes); *ret
+ * stays NULL when there is neither. */
+int	 metrics_new(struct metrics **ret, struct event_base *base,
+	    struct method_ctx *ctx, const char *listen_on, char **cause);
+void	 metrics_free(struct metrics *m);
+const char *metrics_where(const struct metrics *m);
+int	 metrics_text(struct metrics *m, bool openmetrics, char **ret,
+	    size_t *ret_len, char **cause);
 
 #endif

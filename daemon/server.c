@@ -541,6 +541,29 @@ bind_socket(const char *path, const char *group, char **cause)
 	return fd;
 }
 
+/*
+ * The control socket systemd passed: the first listening Unix stream
+ * socket not named "metrics" (page-ownerd-metrics.socket's, metrics.c).
+ * The environment is left for metrics.c to read too.
+ */
+static int
+activated_fd(int *ret_n)
+{
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(0, &names), fd = -1;
+
+	for (int i = 0; i < n; i++) {
+		if (fd < 0 && (names == NULL || strcmp(names[i], "metrics") != 0) &&
+		    sd_is_socket_unix(SD_LISTEN_FDS_START + i, SOCK_STREAM, 1, NULL, 0) > 0)
+			fd = SD_LISTEN_FDS_START + i;
+		if (names != NULL)
+			free(names[i]);
+	}
+	free(names);
+	*ret_n = n;
+	return fd;
+}
+
 int
 server_new(struct server **ret, struct event_base *base, const char *path,
     const char *group, int (*on_line)(struct rpc_peer *p, const char *line,
@@ -552,16 +575,15 @@ server_new(struct server **ret, struct event_base *base, const char *path,
 	s->base = base;
 	s->on_line = on_line;
 	s->userdata = userdata;
-	n = sd_listen_fds(1);
-	if (n >= 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
-		fd = SD_LISTEN_FDS_START;
+	fd = activated_fd(&n);
+	if (fd >= 0) {
 		evutil_make_socket_nonblocking(fd);
 		evutil_make_socket_closeonexec(fd);
 		s->activated = true;
 	} else {
 		if (n > 0)
-			log_warnx("systemd passed %d sockets but the first is not a "
-			    "listening Unix stream socket; binding '%s' instead", n, path);
+			log_warnx("systemd passed %d sockets but none is a listening Unix "
+			    "stream socket; binding '%s' instead", n, path);
 		fd = bind_socket(path, group, cause);
 		if (fd < 0) {
 			free(s);

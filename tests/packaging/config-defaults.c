@@ -53,6 +53,8 @@ main(int argc, char **argv)
 	str("database", def.db, got.db);
 	str("socket", def.socket, got.socket);
 	str("socket_group", def.group, got.group);
+	str("metrics_listen", def.metrics_listen ? def.metrics_listen : "none",
+	    got.metrics_listen ? got.metrics_listen : "none");
 	num("interval", def.interval, got.interval);
 	num("log_level", def.log_level, got.log_level);
 	num("mode", def.mode, got.mode);

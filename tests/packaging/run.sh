@@ -67,11 +67,12 @@ elif [ ! -x "$DAEMON" ]; then
 else
 	mkdir -p "$T/units"
 	sed "s|^ExecStart=/usr/sbin/page-ownerd|ExecStart=$DAEMON|" "$svc" >"$T/units/page-ownerd.service"
-	cp "$sock" "$T/units/"
-	out=$(cd "$T/units" && systemd-analyze verify --man=no ./page-ownerd.socket ./page-ownerd.service 2>&1)
+	cp "$sock" systemd/page-ownerd-metrics.socket "$T/units/"
+	out=$(cd "$T/units" && systemd-analyze verify --man=no ./page-ownerd.socket \
+		./page-ownerd-metrics.socket ./page-ownerd.service 2>&1)
 	rc=$?
 	if [ $rc -eq 0 ] && [ -z "$out" ]; then
-		ok "systemd-analyze verify: both units clean"
+		ok "systemd-analyze verify: the three units clean"
 	else
 		not_ok "systemd-analyze verify (rc $rc): $out"
 	fi
@@ -134,6 +135,14 @@ check "socket listens on the daemon's default path ($sock_path)" grep -qx "Liste
 check "socket is 0660" grep -qx 'SocketMode=0660' "$sock"
 group=$(sed -n 's/.*c->group = po_xstrdup("\(.*\)");/\1/p' daemon/config.c)
 check "socket group is the daemon's socket_group default ($group)" grep -qx "SocketGroup=$group" "$sock"
+msock=systemd/page-ownerd-metrics.socket
+check "metrics socket is passed by name (FileDescriptorName=metrics, daemon/metrics.c)" \
+	bash -c "grep -qx 'FileDescriptorName=metrics' '$msock' && grep -q '\"metrics\"' daemon/metrics.c"
+check "metrics socket activates page-ownerd.service" grep -qx 'Service=page-ownerd.service' "$msock"
+check "metrics socket carries the IP allow/deny lists" \
+	bash -c "grep -qx 'IPAddressDeny=any' '$msock' && grep -q '^IPAddressAllow=' '$msock'"
+check "metrics socket's port is the one page-ownerd(8) documents" \
+	bash -c "port=\$(sed -n 's/^ListenStream=.*:\\([0-9]*\\)$/\\1/p' '$msock'); [ -n \"\$port\" ] && grep -q \"127.0.0.1:\$port\" man/page-ownerd.8"
 check "sysusers makes group $group" grep -qE "^g[[:space:]]+${group}[[:space:]]" systemd/page-ownerd.sysusers
 check "service runs with group $group" grep -qx "Group=$group" "$svc"
 check "state directory holds the daemon's default database" \
@@ -279,7 +288,7 @@ check "dashboard is valid JSON" python3 -m json.tool "$dash" >/dev/null
 metrics=$(grep -o 'pageowner_[a-z_]*' "$dash" | sort -u)
 check "dashboard uses pageowner_stack_bytes" grep -qx pageowner_stack_bytes <<<"$metrics"
 for mt in $metrics; do
-	check "dashboard metric $mt is written by the daemon" grep -q "\"$mt\|$mt " daemon/*.c
+	check "dashboard metric $mt is written by the daemon" grep -q "$mt[{ \"]" daemon/*.c
 done
 
 # ---- make install --------------------------------------------------------------------
@@ -288,6 +297,7 @@ etc/page-ownerd/page-ownerd.conf
 usr/bin/pageownerctl
 usr/lib/systemd/system/page-ownerd-export.service
 usr/lib/systemd/system/page-ownerd-export.timer
+usr/lib/systemd/system/page-ownerd-metrics.socket
 usr/lib/systemd/system/page-ownerd.service
 usr/lib/systemd/system/page-ownerd.socket
 usr/lib/sysusers.d/page-ownerd.conf
@@ -298,7 +308,8 @@ usr/share/doc/page-ownerd/examples/page-ownerd.conf
 usr/share/man/man1/pageownerctl.1
 usr/share/man/man5/page-ownerd.conf.5
 usr/share/man/man8/page-ownerd.8
-usr/share/page-ownerd/grafana/page-ownerd-dashboard.json"
+usr/share/page-ownerd/grafana/page-ownerd-dashboard.json
+usr/share/page-ownerd/prometheus/page-ownerd.rules.yml"
 d=$T/dest-usr
 if make -s install B="$PO_BUILD" DESTDIR="$d" PREFIX=/usr >"$T/install.log" 2>&1; then
 	got=$(cd "$d" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
@@ -364,6 +375,11 @@ else
 	check "postinst creates the group (systemd-sysusers)" grep -q 'systemd-sysusers.*page-ownerd.conf' "$T/debian-control/postinst"
 	check "postinst enables the service (deb-systemd-helper)" grep -q "deb-systemd-helper enable 'page-ownerd.service'" "$T/debian-control/postinst"
 	check "postinst enables the socket (deb-systemd-helper)" grep -q "deb-systemd-helper enable 'page-ownerd.socket'" "$T/debian-control/postinst"
+	# dh_installsystemd --no-enable: enabled again on upgrades only if the
+	# admin had enabled it (the system tier checks a fresh install leaves
+	# it disabled)
+	check "postinst enables the metrics socket only if it was (--no-enable)" \
+		grep -q "deb-systemd-helper debian-installed 'page-ownerd-metrics.socket'" "$T/debian-control/postinst"
 	check "prerm stops the units" grep -q "deb-systemd-invoke stop.*page-ownerd" "$T/debian-control/prerm"
 	check "the .deb depends on procps (/bin/kill in ExecReload)" \
 		bash -c "dpkg-deb -f '$deb' Depends | grep -qw procps"

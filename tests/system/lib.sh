@@ -112,7 +112,7 @@ st_deb_depends() {
 # What every image has besides the package's dependencies: systemd as
 # init, insmod for the test module, useradd and runuser for the test users.
 # shellcheck disable=SC2034 # for run.sh
-ST_BASE_PACKAGES="systemd-sysv kmod passwd util-linux"
+ST_BASE_PACKAGES="systemd-sysv kmod passwd util-linux curl"
 
 # The functions whose text is part of the image key (like KT_RECIPE).
 ST_RECIPE="st_recipe_image"

@@ -13,6 +13,8 @@ tests="clang-tidy cppcheck libclang-rt-14-dev time python3 python3-jsonschema
 	linux-source-6.12 linux-source-6.1 debhelper devscripts lintian rpm
 	debootstrap e2fsprogs dh-dkms man-db wget
 	golang-go"
+# the Prometheus endpoint's tests: a real Prometheus server, promtool, curl
+tests="$tests prometheus curl"
 
 case "${1:-build}" in
 build) want=$build ;;

@@ -6,7 +6,8 @@
 # running sandboxed, snapshots of the real debugfs page_owner, a steady leak
 # found by a member of the page-ownerd group, anyone else refused, history
 # kept across restarts, structured journal fields, socket activation and the
-# daemon's own socket, reload, and removal.
+# daemon's own socket, reload, the Prometheus endpoint's socket unit (curl
+# answers, the service's security score unchanged), and removal.
 #
 # TAP on stdout (the host's tap.log); diagnostics on stderr (the console).
 # Every wait is bounded. Settings for the test (a snapshot every 5 s, a CPU
@@ -218,6 +219,37 @@ check "back to socket activation" bash -c "systemctl stop page-ownerd.service &&
 	systemctl unmask --runtime page-ownerd.socket && systemctl start page-ownerd.service"
 expect_eq "the socket is listening again" active "$(systemctl is-active page-ownerd.socket)"
 check "answers again" as alice pageownerctl status
+
+# ---- the Prometheus endpoint (page-ownerd-metrics.socket) -----------------------------
+MPORT=$(sed -n 's/^ListenStream=.*:\([0-9]*\)$/\1/p' /lib/systemd/system/page-ownerd-metrics.socket)
+expect_eq "page-ownerd-metrics.socket is installed disabled" disabled \
+	"$(systemctl is-enabled page-ownerd-metrics.socket 2>&1)"
+check "nothing listens on 127.0.0.1:${MPORT:-?} before it is enabled" \
+	bash -c "! curl -s --max-time 5 -o /dev/null http://127.0.0.1:$MPORT/metrics"
+check "systemctl enable --now page-ownerd-metrics.socket" \
+	systemctl enable --now page-ownerd-metrics.socket
+check "systemctl restart page-ownerd (it takes the socket at start)" \
+	systemctl restart page-ownerd.service
+if check "curl http://127.0.0.1:$MPORT/metrics answers" \
+	wait_for 120 curl -sf --max-time 20 -o "$ST/metrics.txt" "http://127.0.0.1:$MPORT/metrics"; then
+	check "... with the daemon's metrics (pageowner_info, pageowner_stack_bytes)" \
+		bash -c "grep -q '^pageowner_info{' '$ST/metrics.txt' && grep -q '^pageowner_stack_bytes{' '$ST/metrics.txt'"
+	check "... and the leak" grep -q 'culprit="leaker_leak_pages"' "$ST/metrics.txt"
+else
+	diag "no /metrics"
+fi
+check "the daemon got the metrics socket from systemd" \
+	bash -c "journalctl -u page-ownerd.service --no-pager -o cat | grep -q 'serving GET /metrics on (from systemd)'"
+pid=$(systemctl show -p MainPID --value page-ownerd.service)
+check "with the metrics socket, the daemon still has its own network namespace" \
+	test "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/1/ns/net)"
+sec2=$(systemd-analyze security page-ownerd.service 2>&1)
+score2=$(sed -n 's/.*Overall exposure level for page-ownerd.service: \([0-9.]*\).*/\1/p' <<<"$sec2")
+expect_eq "systemd-analyze security page-ownerd.service unchanged by the metrics socket" "$score" "$score2"
+check "pageownerctl still answers" as alice pageownerctl status
+check "systemctl disable --now page-ownerd-metrics.socket" \
+	systemctl disable --now page-ownerd-metrics.socket
+check "systemctl restart page-ownerd (without it)" systemctl restart page-ownerd.service
 
 # ---- an upgrade (the same package again: postinst with a version) --------------------
 before=$(last_id)
