@@ -7,7 +7,7 @@
  *   collection  source.c pack.c store.c series.c registry.c combo.c
  *               identfile.c rollup.c full.c stacks.c engine.c collect.c
  *   scheduling  budget.c sched.c
- *   answers     window.c history.c cover.c query.c export.c
+ *   answers     window.c history.c cover.c leakscore.c query.c export.c
  *   protocol    rpc.c method-*.c methods.c server.c
  *   the process main.c
  *
@@ -818,6 +818,70 @@ int	 rpc_param_str(json_t *params, const char *name, const char **ret,
 	    struct rpc_err *err);
 int	 rpc_param_limit(json_t *params, int64_t *ret, struct rpc_err *err);
 
+/* ---- leakscore.c: the leak score and its guards (pure: no SQL, no I/O) -- */
+
+#define LEAK_MIN_STEADINESS	0.75
+#define LEAK_MIN_RETENTION	0.5
+#define LEAK_MIN_SIGNIFICANCE	4.0
+#define LEAK_MAX_ORDER		10	/* largest block a stack is assumed to take */
+
+enum leak_read { LEAK_READ_STACKS, LEAK_READ_FULL };
+
+/* One measured point of a stack (or a group of stacks). */
+struct leak_point {
+	enum leak_read	 read;		/* what measured it */
+	int64_t		 pages;		/* pages at this read */
+	int64_t		 blocks;	/* full reads: blocks (stacks reads: ignored) */
+	bool		 merged;	/* full reads: alloc/freed measured, since the
+					   previous full read */
+	int64_t		 alloc, freed;	/* pages, when merged */
+	bool		 reset;		/* a new boot: values restart here */
+};
+
+/* The evidence so far (a stacks point equal to the last one may be left out). */
+struct leak_acc {
+	bool		 started;
+	int64_t		 pages, blocks;	/* now (blocks: of the last full read) */
+	int64_t		 net;		/* pages, over the window */
+	int64_t		 grew, shrank;	/* intervals */
+	int64_t		 rose, fell;	/* pages seen rising, falling */
+	int64_t		 alloc, freed;	/* measured by merged full reads */
+	int64_t		 merges;	/* full reads merged with one in the window */
+	bool		 full_in_window; /* a full read seen so far in the window */
+	int64_t		 full_pages;	/* the last full read's pages and blocks */
+	int64_t		 full_blocks;
+	int64_t		 sizes;		/* gcd of page counts and changes seen */
+};
+
+struct leak_evidence {
+	int64_t		 net_pages;
+	int64_t		 grew, shrank;	/* intervals */
+	double		 steadiness;
+	bool		 freed_known;	/* two full reads in the window */
+	int64_t		 alloc, freed;	/* pages, when known */
+	double		 freed_ratio;	/* NAN when unknown */
+	int64_t		 rose, fell;	/* pages seen rising, falling between reads */
+	double		 visible_retention; /* 1 - fell / rose */
+	double		 retention;	/* used: 1 - freed_ratio, else visible */
+	bool		 order_known;	/* pages per block from a full read */
+	double		 pages_per_block;
+	double		 net_blocks;
+	double		 significance;
+	double		 score;
+	bool		 suspect;
+	const char	*why_not;	/* the first guard failed; NULL for a suspect */
+};
+
+void	 leak_acc_start(struct leak_acc *a, const struct leak_point *start,
+	    const struct leak_point *prior_full);
+void	 leak_acc_add(struct leak_acc *a, const struct leak_point *p);
+/* A rollup: summed changes, interval counts, and how many full reads. */
+void	 leak_acc_add_span(struct leak_acc *a, int64_t d_pages, int64_t grew,
+	    int64_t shrank, int64_t alloc, int64_t freed, int64_t full_reads);
+void	 leak_judge(const struct leak_acc *a, struct leak_evidence *ret);
+void	 leak_score_points(const struct leak_point *v, size_t n,
+	    const struct leak_point *prior_full, struct leak_evidence *ret);
+
 /* ---- query.c: grouping series for an answer ------------------------------ */
 
 enum by { BY_STACK, BY_CULPRIT, BY_MODULE, BY_COMM, BY_MEMCG, BY_ORDER };
@@ -845,6 +909,7 @@ struct qgroup {
 	int64_t		 pages, blocks;	/* at the window's end (or `at`) */
 	int64_t		 pages_a, blocks_a; /* at the window's start (diff) */
 	double		 score;		/* leaks */
+	struct leak_acc	 leak;		/* leaks: the window's evidence, by read */
 	int64_t		*spark;		/* SPARK_POINTS values, for the chosen */
 	int		 nspark;
 };
