@@ -246,6 +246,8 @@ struct snap_ref {
 	double		 time;
 	bool		 baseline;
 	int64_t		 boot;		/* boots.id */
+	bool		 full;		/* a full read (else a stacks read) */
+	bool		 identities;	/* allocated/freed since the previous full read */
 };
 
 /* A series and its latest value (strings valid during the callback). */
@@ -334,6 +336,7 @@ int	 store_snapshot_refs(struct store *s, int64_t lo, int64_t hi,
 	    struct snap_ref **ret, size_t *ret_n);
 int	 store_snapshot_kinds(struct store *s, int64_t lo, int64_t hi,
 	    int64_t *ret_full, int64_t *ret_stacks);
+int	 store_last_full(struct store *s, int64_t at_most, int64_t *ret_id);
 int	 store_baselines(struct store *s, int64_t lo, int64_t hi, int64_t **ret,
 	    size_t *ret_n);
 int	 store_each_series(struct store *s, int64_t after,
@@ -898,6 +901,7 @@ struct query {
 	size_t		 nm;
 	struct window	 w;
 	int64_t		 page_size;
+	bool		 no_leak_evidence; /* query_window_sums: skip the leak walk */
 };
 
 /* A group: one series, or (by culprit) the stack series sharing a culprit. */
@@ -985,6 +989,10 @@ struct method {
 extern const struct method method_status, method_snapshots, method_snapshot,
 	method_subscribe, method_top, method_growers, method_leaks, method_history,
 	method_stack, method_diff, method_export, method_pin, method_prune;
+
+/* method-leaks.c: a group's score and verdict, after query_window_sums */
+void	 leak_score(struct qgroup *g, double *ret_s, double *ret_r, double *ret_z,
+	    bool *ret_suspect);
 
 const struct method *methods_find(const char *name);
 void	 methods_dispatch(struct method_ctx *ctx, struct request *req);

@@ -25,7 +25,7 @@ enum stmt {
 	ST_BOOT_FIND, ST_BOOT_INSERT, ST_BOOT_RANGE,
 	ST_SNAP_INSERT, ST_SNAP_UPDATE, ST_SNAP_PIN, ST_SNAP_LAST, ST_SNAP_ID,
 	ST_SNAP_WINDOW, ST_SNAP_COUNT, ST_SNAP_AT_OR_BEFORE, ST_SNAP_AT_OR_AFTER,
-	ST_SNAP_TIMES, ST_SNAP_KINDS, ST_BASELINES,
+	ST_SNAP_TIMES, ST_SNAP_KINDS, ST_BASELINES, ST_SNAP_LAST_FULL,
 	ST_SERIES_INSERT, ST_SERIES_SINCE, ST_SERIES_GET,
 	ST_STACK_INSERT, ST_STACK_ALL, ST_STACKS_OF_SERIES, ST_STACK_GET,
 	ST_TOTALS_PUT, ST_CHANGES_PUT, ST_CHANGES_RANGE,
@@ -84,12 +84,15 @@ static const char *const sql_text[ST__MAX] = {
 	[ST_SNAP_AT_OR_AFTER] =
 	    "SELECT id FROM snapshots WHERE time >= ?1 ORDER BY time, id LIMIT 1",
 	[ST_SNAP_TIMES] =
-	    "SELECT id, time, baseline, boot FROM snapshots WHERE id BETWEEN ?1 AND ?2 "
-	    "ORDER BY id",
+	    "SELECT id, time, baseline, boot, kind = 'full', identities FROM snapshots "
+	    "WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
 	[ST_SNAP_KINDS] =
 	    "SELECT 'full', COUNT(*) FROM snapshots WHERE kind = 'full' AND id BETWEEN ?1 AND ?2 "
 	    "UNION ALL SELECT 'stacks', COUNT(*) FROM snapshots WHERE kind = 'stacks' AND "
 	    "id BETWEEN ?1 AND ?2",
+	[ST_SNAP_LAST_FULL] =
+	    "SELECT id FROM snapshots WHERE kind = 'full' AND id <= ?1 ORDER BY id DESC "
+	    "LIMIT 1",
 	[ST_BASELINES] =
 	    "SELECT id FROM snapshots WHERE baseline AND id BETWEEN ?1 AND ?2 ORDER BY id",
 	[ST_SERIES_INSERT] =
@@ -948,11 +951,27 @@ store_snapshot_refs(struct store *s, int64_t lo, int64_t hi, struct snap_ref **r
 		v[n].time = sqlite3_column_double(st, 1);
 		v[n].baseline = sqlite3_column_int(st, 2);
 		v[n].boot = sqlite3_column_int64(st, 3);
+		v[n].full = sqlite3_column_int(st, 4) != 0;
+		v[n].identities = sqlite3_column_int(st, 5) != 0;
 		n++;
 	}
 	*ret = v;
 	*ret_n = n;
 	return end_rows(st, rc);
+}
+
+/* The last full read at or before at_most: 1 found, 0 none, or -errno. */
+int
+store_last_full(struct store *s, int64_t at_most, int64_t *ret_id)
+{
+	sqlite3_stmt *st = prep(s, ST_SNAP_LAST_FULL, "i", at_most);
+	int r = step_row(s, st);
+
+	if (r <= 0)
+		return r;
+	*ret_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 1;
 }
 
 /* How many snapshots in lo..hi were full reads, and how many stacks reads. */

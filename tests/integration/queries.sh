@@ -220,8 +220,21 @@ ok(REG in order and order.index(L) < order.index(REG) and
 ok([x['score'] for x in every] == sorted((x['score'] for x in every), reverse=True),
    'leaks --all: ranked by score')
 ok(cj('leaks', '--since', '6')['groups'] == [], 'leaks --since 6: no suspect where nothing leaked')
-ok([x['culprit'] for x in cj('leaks', '--since', '2', '--until', '3')['groups']] == [LEAK],
-   'leaks 2..3: the leak, over the one interval it grew')
+# one interval is one rise: never a suspect on its own (a single burst,
+# one big block); two intervals that both grew are a steady grower
+one = cj('leaks', '--all', '--since', '2', '--until', '3')['groups']
+ok(cj('leaks', '--since', '2', '--until', '3')['groups'] == [] and one and
+   one[0]['culprit'] == LEAK and not one[0]['suspect'] and
+   one[0]['evidence']['not_suspect_because'] == 'grew in fewer than two intervals',
+   'leaks 2..3: one interval of growth is no suspect; --all ranks the leak first and says why')
+def grew_in(lo, hi):
+    return sum(1 for i in range(lo + 1, hi + 1) if tr.pages(L, i) > tr.pages(L, i - 1))
+two = [(lo, min(hi for hi in range(lo + 1, n + 1) if grew_in(lo, hi) >= 2))
+       for lo in range(1, n) if grew_in(lo, n) >= 2]
+bad = [w for w in two if [x['culprit'] for x in cj('leaks', '--since', str(w[0]), '--until',
+                                                   str(w[1]))['groups']][:1] != [LEAK]]
+ok(two and not bad, 'leaks in the shortest windows that saw the leak grow twice: the leak '
+   'first (%s; wrong: %s)' % (two, bad))
 ok([x['module'] for x in cj('leaks', '--by', 'module')['groups']] == ['leaker'],
    'leaks --by module: the module leaker')
 
