@@ -34,11 +34,11 @@
  *   significance z = net growth in blocks / sqrt(block events), events
  *                  being at least the net growth, the allocations and
  *                  frees measured, and the rises and falls seen
- *   score = net pages x s^2 x r^2
- * A suspect grew (net > 0) in at least two intervals, steadily (s >=
- * 0.75), kept most of what it allocated (r > 0.5) and grew beyond chance
- * (z >= 4, so at least 16 blocks with no frees), and holds at least two
- * blocks of growth: a single block, whatever its order, never is.
+ *   score = net growth in pages x s^2 x r^2
+ * A suspect grew (net > 0) in at least two intervals, steadily
+ * (s >= 0.75), kept most of what it allocated (r > 0.5) and grew beyond
+ * chance (z >= 4, so at least 16 blocks with no frees), and holds at least
+ * two blocks of growth: a single block, whatever its order, never is.
  */
 #include <math.h>
 #include <string.h>
