@@ -48,7 +48,7 @@ if ! kt_scenario_prepare "$series" "$KT_DIR/guest/scenario-leakscore.sh" "$out" 
 	kt_finish
 	exit 1
 fi
-if ! KT_BOOT_TIMEOUT=${KT_LEAKSCORE_TIMEOUT:-900} KT_BOOT_NAME=leakscore-$series \
+if ! KT_BOOT_TIMEOUT=${KT_LEAKSCORE_TIMEOUT:-1100} KT_BOOT_NAME=leakscore-$series \
 	kt_scenario_boot "$series" "$out"; then
 	kt_not_ok "$series: the leak-score scenario ran in the guest (console above)"
 	kt_finish
