@@ -30,7 +30,8 @@
  * The score (documented in pageownerctl(1) and `help leaks`):
  *   steadiness s = intervals that grew / intervals that changed
  *   retention  r = 1 - freed / allocated (full reads), else
- *                  1 - pages seen falling / pages seen rising
+ *                  1 - pages seen falling / pages seen rising, since the
+ *                  last full read before the window (leak_acc_context)
  *   significance z = net growth in blocks / sqrt(block events), events
  *                  being at least the net growth, the allocations and
  *                  frees measured, and the rises and falls seen
@@ -61,24 +62,57 @@ gcd64(int64_t a, int64_t b)
 	return a;
 }
 
+/*
+ * The context: from the last full read before the window up to its start.
+ * Its rises and falls say whether the stack gives back what it takes,
+ * where the window alone cannot (no two full reads in it): the full read
+ * that ends such a window measured its allocations and frees from that
+ * same earlier read, so the span is the one the identities would cover.
+ * Nothing else of the context counts: growth, steadiness and measured
+ * frees are the window's.
+ */
+void
+leak_acc_context(struct leak_acc *a, const struct leak_point *prior_full)
+{
+	memset(a, 0, sizeof(*a));
+	a->pages = prior_full->pages;
+	a->blocks = prior_full->blocks;
+	a->full_pages = prior_full->pages;
+	a->full_blocks = prior_full->blocks;
+	a->sizes = gcd64(0, prior_full->pages);
+	a->started = true;
+}
+
+/* The window's first point (after leak_acc_context, or alone). */
+void
+leak_acc_open(struct leak_acc *a, const struct leak_point *start)
+{
+	if (!a->started)
+		memset(a, 0, sizeof(*a));
+	else if (!start->reset && start->pages > a->pages)
+		a->ctx_rose += start->pages - a->pages;
+	else if (!start->reset && start->pages < a->pages)
+		a->ctx_fell += a->pages - start->pages;
+	a->pages = start->pages;
+	a->blocks = start->read == LEAK_READ_FULL ? start->blocks : a->blocks;
+	a->sizes = gcd64(a->sizes, start->pages);
+	if (start->read == LEAK_READ_FULL) {
+		a->full_pages = start->pages;
+		a->full_blocks = start->blocks;
+	}
+	a->full_in_window = start->read == LEAK_READ_FULL;
+	a->in_window = true;
+	a->started = true;
+}
+
 void
 leak_acc_start(struct leak_acc *a, const struct leak_point *start,
     const struct leak_point *prior_full)
 {
 	memset(a, 0, sizeof(*a));
-	a->pages = start->pages;
-	a->blocks = start->blocks;
-	a->sizes = gcd64(0, start->pages);
-	if (start->read == LEAK_READ_FULL) {
-		a->full_in_window = true;
-		a->full_pages = start->pages;
-		a->full_blocks = start->blocks;
-	} else if (prior_full != NULL) {
-		a->full_pages = prior_full->pages;
-		a->full_blocks = prior_full->blocks;
-		a->sizes = gcd64(a->sizes, prior_full->pages);
-	}
-	a->started = true;
+	if (prior_full != NULL && start->read != LEAK_READ_FULL)
+		leak_acc_context(a, prior_full);
+	leak_acc_open(a, start);
 }
 
 void
@@ -90,12 +124,27 @@ leak_acc_add(struct leak_acc *a, const struct leak_point *p)
 		/* a new boot: no change crosses it, no merge either */
 		a->pages = p->pages;
 		a->blocks = p->read == LEAK_READ_FULL ? p->blocks : 0;
-		a->full_in_window = p->read == LEAK_READ_FULL;
+		a->full_in_window = a->in_window && p->read == LEAK_READ_FULL;
 		if (p->read == LEAK_READ_FULL) {
 			a->full_pages = p->pages;
 			a->full_blocks = p->blocks;
 		}
 		a->sizes = gcd64(a->sizes, p->pages);
+		return;
+	}
+	a->sizes = gcd64(a->sizes, d);
+	a->pages = p->pages;
+	if (!a->in_window) {
+		if (d > 0)
+			a->ctx_rose += d;
+		else
+			a->ctx_fell -= d;
+		if (p->read == LEAK_READ_FULL) {
+			a->blocks = p->blocks;
+			a->full_pages = p->pages;
+			a->full_blocks = p->blocks;
+			a->sizes = gcd64(a->sizes, p->pages);
+		}
 		return;
 	}
 	if (d > 0) {
@@ -106,8 +155,6 @@ leak_acc_add(struct leak_acc *a, const struct leak_point *p)
 		a->fell -= d;
 	}
 	a->net += d;
-	a->sizes = gcd64(a->sizes, d);
-	a->pages = p->pages;
 	if (p->read != LEAK_READ_FULL)
 		return;
 	a->blocks = p->blocks;
@@ -126,6 +173,14 @@ void
 leak_acc_add_span(struct leak_acc *a, int64_t d_pages, int64_t grew, int64_t shrank,
     int64_t alloc, int64_t freed, int64_t full_reads)
 {
+	a->pages += d_pages;
+	if (!a->in_window) {
+		if (d_pages > 0)
+			a->ctx_rose += d_pages;
+		else
+			a->ctx_fell -= d_pages;
+		return;
+	}
 	a->grew += grew;
 	a->shrank += shrank;
 	if (d_pages > 0)
@@ -133,7 +188,6 @@ leak_acc_add_span(struct leak_acc *a, int64_t d_pages, int64_t grew, int64_t shr
 	else
 		a->fell -= d_pages;
 	a->net += d_pages;
-	a->pages += d_pages;
 	a->sizes = gcd64(a->sizes, d_pages);
 	if (full_reads <= 0)
 		return;
@@ -176,7 +230,16 @@ leak_judge(const struct leak_acc *a, struct leak_evidence *ret)
 	e.steadiness = changed ? (double)a->grew / (double)changed : 0;
 	e.rose = a->rose;
 	e.fell = a->fell;
-	e.visible_retention = a->rose > 0 ? 1.0 - (double)a->fell / (double)a->rose : 1.0;
+	e.ctx_rose = a->ctx_rose;
+	e.ctx_fell = a->ctx_fell;
+	/* seen: in the window, and where frees were not measured, since the
+	 * last full read before it (leak_acc_context) */
+	if (a->merges > 0)
+		e.visible_retention = a->rose > 0 ?
+		    1.0 - (double)a->fell / (double)a->rose : 1.0;
+	else
+		e.visible_retention = a->rose + a->ctx_rose > 0 ? 1.0 -
+		    (double)(a->fell + a->ctx_fell) / (double)(a->rose + a->ctx_rose) : 1.0;
 	if (e.visible_retention < 0)
 		e.visible_retention = 0;
 	e.freed_known = a->merges > 0;

@@ -136,6 +136,8 @@ leaks(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 		    "full reads" : "rises and falls"));
 		json_object_set_new(ev, "seen_rise_pages", json_integer(le.rose));
 		json_object_set_new(ev, "seen_fall_pages", json_integer(le.fell));
+		json_object_set_new(ev, "context_rise_pages", json_integer(le.ctx_rose));
+		json_object_set_new(ev, "context_fall_pages", json_integer(le.ctx_fell));
 		json_object_set_new(ev, "pages_per_block", json_real(le.pages_per_block));
 		json_object_set_new(ev, "order_from", json_string(le.order_known ?
 		    "full read" : "page counts"));

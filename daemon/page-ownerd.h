@@ -844,10 +844,12 @@ struct leak_point {
 /* The evidence so far (a stacks point equal to the last one may be left out). */
 struct leak_acc {
 	bool		 started;
+	bool		 in_window;	/* else the context before it */
 	int64_t		 pages, blocks;	/* now (blocks: of the last full read) */
 	int64_t		 net;		/* pages, over the window */
 	int64_t		 grew, shrank;	/* intervals */
 	int64_t		 rose, fell;	/* pages seen rising, falling */
+	int64_t		 ctx_rose, ctx_fell; /* the same, in the context */
 	int64_t		 alloc, freed;	/* measured by merged full reads */
 	int64_t		 merges;	/* full reads merged with one in the window */
 	bool		 full_in_window; /* a full read seen so far in the window */
@@ -864,7 +866,9 @@ struct leak_evidence {
 	int64_t		 alloc, freed;	/* pages, when known */
 	double		 freed_ratio;	/* NAN when unknown */
 	int64_t		 rose, fell;	/* pages seen rising, falling between reads */
-	double		 visible_retention; /* 1 - fell / rose */
+	int64_t		 ctx_rose, ctx_fell; /* the same, before the window */
+	double		 visible_retention; /* 1 - fell / rose (with the context's
+					   where frees are unknown) */
 	double		 retention;	/* used: 1 - freed_ratio, else visible */
 	bool		 order_known;	/* pages per block from a full read */
 	double		 pages_per_block;
@@ -875,6 +879,10 @@ struct leak_evidence {
 	const char	*why_not;	/* the first guard failed; NULL for a suspect */
 };
 
+/* The context (the last full read before the window and the points up to
+ * it), then the window's first point; or both at once (no points between). */
+void	 leak_acc_context(struct leak_acc *a, const struct leak_point *prior_full);
+void	 leak_acc_open(struct leak_acc *a, const struct leak_point *start);
 void	 leak_acc_start(struct leak_acc *a, const struct leak_point *start,
 	    const struct leak_point *prior_full);
 void	 leak_acc_add(struct leak_acc *a, const struct leak_point *p);

@@ -504,7 +504,8 @@ group_cmp_net(const void *a, const void *b)
 }
 /*
  * The leak evidence of every group (leakscore.c): the window walked point
- * by point, each point tagged with the read that measured it.  A full
+ * by point, each point tagged with the read that measured it, after its
+ * context (from the last full read before the window to its start).  A full
  * read is a point of every group (it measured them all, changed or not);
  * a stacks read only of the groups it changed, which leaves the evidence
  * as it would be with every point.  The window's start is a point too;
@@ -546,47 +547,18 @@ lw_collect(struct leak_walk *w, uint32_t series, const int64_t *f, int nf)
 	}
 }
 
+/* Feed every group the points of one cover's segments (lo: the cover's start). */
 static int
-leak_walk(struct history *h, const struct query *q, struct groups *g, struct cover *c)
+lw_segments(struct leak_walk *w, struct history *h, struct cover *c, int64_t lo,
+    const struct snap_ref *refs, size_t nrefs)
 {
-	struct store *st = history_store(h);
-	struct leak_walk w = { .g = g, .max_series = history_max_series(h) };
-	struct snap_ref *refs = NULL;
-	struct state s0 = { 0 }, sp = { 0 }, *resets = NULL;
-	size_t nrefs = 0, ri = 0;
-	int64_t prior = 0;
-	bool lo_full = false, have_prior = false;
+	struct groups *g = w->g;
+	struct state *resets = NULL;
+	size_t ri = 0;
 	int r;
 
-	if (g->n == 0)
-		return 0;
-	if ((r = store_snapshot_refs(st, q->w.lo, q->w.hi, &refs, &nrefs)) < 0)
+	if ((r = cover_reset_states(h, c, lo, false, &resets)) < 0)
 		return r;
-	if (nrefs > 0 && refs[0].id == q->w.lo)
-		lo_full = refs[0].full;
-	if ((r = history_state_at(h, q->w.lo, &s0)) < 0)
-		goto out;
-	if (!lo_full && store_last_full(st, q->w.lo, &prior) > 0 &&
-	    history_state_at(h, prior, &sp) == 0)
-		have_prior = true;
-	for (size_t i = 0; i < g->n; i++) {
-		struct qgroup *gr = &g->v[i];
-		struct leak_point start = { .read = lo_full ? LEAK_READ_FULL : LEAK_READ_STACKS,
-		    .pages = state_sum(&s0, gr->series, gr->nseries, false),
-		    .blocks = state_sum(&s0, gr->series, gr->nseries, true) };
-		struct leak_point pf = { .read = LEAK_READ_FULL };
-
-		if (have_prior) {
-			pf.pages = state_sum(&sp, gr->series, gr->nseries, false);
-			pf.blocks = state_sum(&sp, gr->series, gr->nseries, true);
-		}
-		leak_acc_start(&gr->leak, &start, have_prior ? &pf : NULL);
-	}
-	if ((r = cover_reset_states(h, c, q->w.lo, false, &resets)) < 0)
-		goto out;
-	w.d = po_xcalloc(g->n * LW_N, sizeof(int64_t));
-	w.touched = po_xcalloc(g->n, sizeof(size_t));
-	w.mark = po_xcalloc(g->n, 1);
 	for (size_t k = 0; k < c->n; k++) {
 		const struct segment *seg = &c->v[k];
 		int nf = seg->level == LEVEL_SNAPSHOT ? CH__N : BK__N;
@@ -599,9 +571,9 @@ leak_walk(struct history *h, const struct query *q, struct groups *g, struct cov
 			r = -EBADMSG;
 			break;
 		}
-		w.ntouched = 0;
+		w->ntouched = 0;
 		while ((r = pack_next(&pr, &series, f)) > 0)
-			lw_collect(&w, series, f, nf);
+			lw_collect(w, series, f, nf);
 		pack_reader_free(&pr);
 		if (r < 0)
 			break;
@@ -613,13 +585,14 @@ leak_walk(struct history *h, const struct query *q, struct groups *g, struct cov
 				merged = refs[ri].identities;
 			}
 		} else {
-			(void)store_snapshot_kinds(st, seg->first, seg->last, &nfull, &nstacks);
+			(void)store_snapshot_kinds(history_store(h), seg->first, seg->last,
+			    &nfull, &nstacks);
 		}
 		all = seg->reset || full || nfull > 0;
-		for (size_t t = 0; t < (all ? g->n : w.ntouched); t++) {
-			size_t gi = all ? t : w.touched[t];
+		for (size_t t = 0; t < (all ? g->n : w->ntouched); t++) {
+			size_t gi = all ? t : w->touched[t];
 			struct qgroup *gr = &g->v[gi];
-			int64_t *d = &w.d[gi * LW_N];
+			int64_t *d = &w->d[gi * LW_N];
 
 			if (seg->level != LEVEL_SNAPSHOT) {
 				gr->leak.blocks += d[1];
@@ -649,13 +622,78 @@ leak_walk(struct history *h, const struct query *q, struct groups *g, struct cov
 				leak_acc_add(&gr->leak, &p);
 			}
 		}
-		for (size_t t = 0; t < w.ntouched; t++) {
-			memset(&w.d[w.touched[t] * LW_N], 0, LW_N * sizeof(int64_t));
-			w.mark[w.touched[t]] = 0;
+		for (size_t t = 0; t < w->ntouched; t++) {
+			memset(&w->d[w->touched[t] * LW_N], 0, LW_N * sizeof(int64_t));
+			w->mark[w->touched[t]] = 0;
 		}
 	}
-out:
 	cover_reset_states_free(resets, c->n);
+	return r < 0 ? r : 0;
+}
+
+/* How far back the context of a window may reach, in snapshots. */
+#define LW_MAX_CONTEXT	10000
+
+static int
+leak_walk(struct history *h, const struct query *q, struct groups *g, struct cover *c)
+{
+	struct store *st = history_store(h);
+	struct leak_walk w = { .g = g, .max_series = history_max_series(h) };
+	struct snap_ref *refs = NULL;
+	struct state s0 = { 0 }, sp = { 0 };
+	struct cover cc = { 0 };
+	size_t nrefs = 0;
+	int64_t prior = 0;
+	bool lo_full = false, have_prior = false, context = false;
+	int r;
+
+	if (g->n == 0)
+		return 0;
+	if ((r = store_snapshot_refs(st, q->w.lo, q->w.lo, &refs, &nrefs)) < 0)
+		return r;
+	lo_full = nrefs > 0 && refs[0].full;
+	free(refs);
+	refs = NULL;
+	if (!lo_full && store_last_full(st, q->w.lo, &prior) > 0 &&
+	    history_state_at(h, prior, &sp) == 0)
+		have_prior = true;
+	/* the context: from that full read to the window's start */
+	context = have_prior && q->w.lo - prior <= LW_MAX_CONTEXT &&
+	    cover_build(h, prior, q->w.lo, LEVEL_DAY, &cc) == 0;
+	if ((r = store_snapshot_refs(st, context ? prior : q->w.lo, q->w.hi, &refs,
+	    &nrefs)) < 0)
+		goto out;
+	if ((r = history_state_at(h, q->w.lo, &s0)) < 0)
+		goto out;
+	w.d = po_xcalloc(g->n * LW_N, sizeof(int64_t));
+	w.touched = po_xcalloc(g->n, sizeof(size_t));
+	w.mark = po_xcalloc(g->n, 1);
+	for (size_t i = 0; i < g->n; i++) {
+		struct leak_point pf = { .read = LEAK_READ_FULL };
+
+		if (have_prior) {
+			pf.pages = state_sum(&sp, g->v[i].series, g->v[i].nseries, false);
+			pf.blocks = state_sum(&sp, g->v[i].series, g->v[i].nseries, true);
+		}
+		/* without the context's walk, that read still gives the order */
+		if (have_prior)
+			leak_acc_context(&g->v[i].leak, &pf);
+		else
+			memset(&g->v[i].leak, 0, sizeof(g->v[i].leak));
+	}
+	if (context && (r = lw_segments(&w, h, &cc, prior, refs, nrefs)) < 0)
+		goto out;
+	for (size_t i = 0; i < g->n; i++) {
+		struct qgroup *gr = &g->v[i];
+		struct leak_point start = { .read = lo_full ? LEAK_READ_FULL : LEAK_READ_STACKS,
+		    .pages = state_sum(&s0, gr->series, gr->nseries, false),
+		    .blocks = state_sum(&s0, gr->series, gr->nseries, true) };
+
+		leak_acc_open(&gr->leak, &start);
+	}
+	r = lw_segments(&w, h, c, q->w.lo, refs, nrefs);
+out:
+	cover_free(&cc);
 	state_free(&s0);
 	state_free(&sp);
 	free(w.d);
