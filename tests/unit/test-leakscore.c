@@ -17,7 +17,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../daemon/leakscore.c"
+/* the module is pure (no I/O, no other module): included whole, as chrony does */
+#include "../../daemon/leakscore.c"	/* NOLINT(bugprone-suspicious-include) */
 
 #define F	LEAK_READ_FULL
 #define S	LEAK_READ_STACKS
@@ -413,7 +414,7 @@ test_unknown_is_not_evidence(void **state)
 	memset(&h, 0, sizeof(h));
 	add_full(&h, 0, 0, 0, 0);
 	for (int i = 1; i < 6; i++)
-		add_stacks(&h, 100 * i);
+		add_stacks(&h, 100 * (int64_t)i);
 	window(&h, 1, 5, &unknown);
 	add_full(&h, 600, 0, 600, 0);
 	window(&h, 0, 6, &known);
