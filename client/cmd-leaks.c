@@ -7,7 +7,7 @@
 #include "pageownerctl.h"
 
 static void
-leaks_footer(const struct ctl *ctl, json_t *res, size_t shown, bool all)
+leaks_footer(const struct ctl *ctl, json_t *res, size_t shown, bool all, bool unknown)
 {
 	json_t *w = json_object_get(res, "window");
 
@@ -19,6 +19,10 @@ leaks_footer(const struct ctl *ctl, json_t *res, size_t shown, bool all)
 	else if (shown == 0)
 		printf("no leak suspect in this window%s\n", all ? "" :
 		    " (--all lists every group with its evidence)");
+	/* say why FREED/ALLOC is "-" */
+	if (unknown)
+		printf("FREED/ALLOC -: unknown, the window does not hold two full reads "
+		    "of page_owner; the retention comes from the rises and falls seen\n");
 	window_note(ctl, w);
 }
 
@@ -33,7 +37,7 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 	const char *by;
 	struct table *t;
 	size_t i;
-	bool all;
+	bool all, unknown = false;
 	int ret;
 
 	ret = opts_parse_args(&cmd_leaks_entry, ctl, argc, argv, OPT_WINDOW, extra,
@@ -79,10 +83,12 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 		table_cell(t, "%s", slope);
 		table_cell(t, "%.0f%%", 100.0 * jv_num(ev, "steadiness"));
 		/* null: unknown (no two full reads in the window), never 0 */
-		if (json_is_number(json_object_get(ev, "freed_ratio")))
+		if (json_is_number(json_object_get(ev, "freed_ratio"))) {
 			table_cell(t, "%.0f%%", 100.0 * jv_num(ev, "freed_ratio"));
-		else
+		} else {
 			table_cell(t, "-");
+			unknown = true;
+		}
 		table_cell(t, "%s", oldest);
 		table_cell(t, "%s", growing);
 		table_cell(t, "%s", spark);
@@ -90,7 +96,7 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	table_print(t, stdout, !ctl->no_headers);
 	table_free(t);
-	leaks_footer(ctl, res, json_array_size(list), all);
+	leaks_footer(ctl, res, json_array_size(list), all, unknown);
 	json_decref(res);
 	return EXIT_OK;
 }

@@ -31,11 +31,12 @@ LIMIT=${KT_LEAKSCORE_SECONDS:-780}
 kt_say "scenario leakscore: kernel $(uname -r)"
 insmod /kt/leaker.ko
 [ -d "$KT_LEAKER" ] || kt_fail "no $KT_LEAKER after insmod"
-# the leak: 10 order-0 pages every 2 s (slow enough that full_trigger
-# seldom brings a full read forward: under TCG a full read costs seconds
-# of CPU, and the budget stretches the interval to tens of seconds); the
+# the leak: 40 order-0 pages every 2 s, as in the report that asked for
+# this check (a few hundred pages an interval: above what the system's own
+# stacks, the daemon's forked reader included, do in two intervals; it
+# brings full reads forward through full_trigger now and then); the
 # churn: 400 pages every 2 s, each batch freed 1 s after it was allocated
-kt_steady 10 2000
+kt_steady 40 2000
 echo 2000 >/sys/module/leaker/parameters/churn_ms
 echo 1000 >/sys/module/leaker/parameters/churn_hold_ms
 echo 400 >/sys/module/leaker/parameters/churn_pages
