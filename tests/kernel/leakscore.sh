@@ -26,18 +26,15 @@ CLIENT_BIN=${PAGEOWNERCTL_BIN:-$build_dir/pageownerctl}
 if [[ ! -x $DAEMON_BIN || ! -x $CLIENT_BIN ]]; then
 	kt_skip "$series: leak score on a real kernel" "$DAEMON_BIN or $CLIENT_BIN not built"
 	kt_finish
-	exit 0
 fi
 if reason=$(kt_host_unusable "$series"); then
 	kt_skip "$series: leak score on a real kernel" "$reason"
 	kt_finish
-	exit 0
 fi
 case $series in
 6.1|5.*|4.*|3.*)
 	kt_skip "$series: leak score on a real kernel" "no page_owner_stacks before 6.9"
-	kt_finish
-	exit 0 ;;
+	kt_finish ;;
 esac
 
 kt_workdir
@@ -46,13 +43,11 @@ if ! kt_scenario_prepare "$series" "$KT_DIR/guest/scenario-leakscore.sh" "$out" 
 	"$DAEMON_BIN" "$CLIENT_BIN"; then
 	kt_not_ok "$series: kernel, module and initramfs ready"
 	kt_finish
-	exit 1
 fi
 if ! KT_BOOT_TIMEOUT=${KT_LEAKSCORE_TIMEOUT:-1100} KT_BOOT_NAME=leakscore-$series \
 	kt_scenario_boot "$series" "$out"; then
 	kt_not_ok "$series: the leak-score scenario ran in the guest (console above)"
 	kt_finish
-	exit 1
 fi
 kt_ok "$series: the leak-score scenario ran in the guest"
 
