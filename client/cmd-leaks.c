@@ -1,13 +1,13 @@
 /*
  * cmd-leaks.c: `leaks`, the leak suspects of a window ranked by score,
  * with the evidence behind each score.  The score is the daemon's
- * (daemon/query.c, leak_score); the help text below says it in the same
- * words, and must change with it.
+ * (daemon/leakscore.c); the help text below says it in the same words,
+ * and must change with it.
  */
 #include "pageownerctl.h"
 
 static void
-leaks_footer(const struct ctl *ctl, json_t *res, size_t shown, bool all)
+leaks_footer(const struct ctl *ctl, json_t *res, size_t shown, bool all, bool unknown)
 {
 	json_t *w = json_object_get(res, "window");
 
@@ -19,6 +19,10 @@ leaks_footer(const struct ctl *ctl, json_t *res, size_t shown, bool all)
 	else if (shown == 0)
 		printf("no leak suspect in this window%s\n", all ? "" :
 		    " (--all lists every group with its evidence)");
+	/* say why FREED/ALLOC is "-" */
+	if (unknown)
+		printf("FREED/ALLOC -: unknown, the window does not hold two full reads "
+		    "of page_owner; the retention comes from the rises and falls seen\n");
 	window_note(ctl, w);
 }
 
@@ -29,7 +33,7 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 	const char *by;
 	struct table *t;
 	size_t i;
-	bool all;
+	bool all, unknown = false;
 	int ret;
 
 	ret = opts_parse_args(&cmd_leaks_entry, ctl, argc, argv, 0, NULL, NULL, &params, NULL);
@@ -73,10 +77,13 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 		table_cell(t, "%s", growth);
 		table_cell(t, "%s", slope);
 		table_cell(t, "%.0f%%", 100.0 * jv_num(ev, "steadiness"));
-		if (jv_int(ev, "allocated_pages") > 0)
+		/* null: unknown (no two full reads in the window), never 0 */
+		if (json_is_number(json_object_get(ev, "freed_ratio"))) {
 			table_cell(t, "%.0f%%", 100.0 * jv_num(ev, "freed_ratio"));
-		else
+		} else {
 			table_cell(t, "-");
+			unknown = true;
+		}
 		table_cell(t, "%s", oldest);
 		table_cell(t, "%s", growing);
 		table_cell(t, "%s", spark);
@@ -84,7 +91,7 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	table_print(t, stdout, !ctl->no_headers);
 	table_free(t);
-	leaks_footer(ctl, res, json_array_size(list), all);
+	leaks_footer(ctl, res, json_array_size(list), all, unknown);
 	json_decref(res);
 	return EXIT_OK;
 }
@@ -111,22 +118,44 @@ const struct cmd_entry cmd_leaks_entry = {
 	    "A hogger is big; a leak keeps growing and does not give back.  Over the\n"
 	    "window, for each group:\n"
 	    "  steadiness s = intervals that grew / intervals that changed\n"
-	    "  retention  r = 1 - freed / allocated   (1 when nothing was allocated)\n"
-	    "  significance z = net growth in blocks / sqrt(blocks allocated + freed)\n"
+	    "  retention  r = 1 - freed / allocated, measured by full reads; where\n"
+	    "               they are unknown, 1 - pages seen falling / pages seen\n"
+	    "               rising between reads, since the last full read before\n"
+	    "               the window (the span a full read's frees would cover)\n"
+	    "  significance z = net growth in blocks / sqrt(block events), the\n"
+	    "               events being at least the net growth, the allocations\n"
+	    "               and frees measured, and the rises and falls seen\n"
 	    "  score = net growth in pages x s^2 x r^2\n"
-	    "A suspect grew (net > 0), grew steadily (s >= 0.75), kept most of what\n"
-	    "it allocated (r >= 0.5) and grew beyond chance (z >= 4).  A stable\n"
-	    "hogger has no net growth (score 0); a churning cache frees what it\n"
-	    "allocates (r near 0) and shrinks as often as it grows (s near 0.5).\n"
-	    "z is how far the growth lies beyond what as many allocations and frees\n"
-	    "at random would leave (their net is about their square root): over a\n"
-	    "few snapshots a quiet stack that changed once or twice has s = 1 and\n"
-	    "r = 1 by chance, and only a growth of 16 blocks or more kept counts.\n"
+	    "A suspect grew (net > 0) in at least two intervals, steadily (s >=\n"
+	    "0.75), kept most of what it allocated (r > 0.5), grew beyond chance\n"
+	    "(z >= 4: 16 blocks or more with no frees) and by two blocks or more: a\n"
+	    "single block, whatever its order, never is.  A stable hogger has no net\n"
+	    "growth (score 0); a churning cache frees what it allocates (r near 0)\n"
+	    "and shrinks as often as it grows (s near 0.5).\n"
+	    "\n"
+	    "How each piece of evidence is obtained:\n"
+	    "  growth, steadiness   from every read: full reads of page_owner and\n"
+	    "                       reads of page_owner_stacks alike (pages of a stack)\n"
+	    "  freed / allocated    only from full reads, by matching each block's\n"
+	    "                       identity with the previous full read's: known for a\n"
+	    "                       window that holds two full reads, else unknown (\"-\",\n"
+	    "                       null in JSON) and never taken as evidence; pages\n"
+	    "                       seen falling between any two reads are frees too\n"
+	    "  blocks (the order)   only from full reads; between them a stack keeps its\n"
+	    "                       last full read's pages per block; a stack no full\n"
+	    "                       read has seen counts as few blocks as its page\n"
+	    "                       counts allow (the largest power of two, up to 1024\n"
+	    "                       pages, that divides them all)\n"
+	    "  full mode: every read is full, so everything is measured every interval;\n"
+	    "  stacks mode: freed / allocated is never known, blocks only from page\n"
+	    "  counts; auto mode: a full read every full_every snapshots (or sooner\n"
+	    "  when a stack grew past full_trigger pages) and stacks reads between.\n"
 	    "\n"
 	    "Columns: SCORE; GROWTH, the net growth; SLOPE/h, growth per hour;\n"
-	    "STEADY, s as a percentage; FREED/ALLOC, freed / allocated (\"-\": no\n"
-	    "block identities); OLDEST, the age of the oldest block still held;\n"
-	    "GROWING, how long since it last shrank; the size over the window.",
+	    "STEADY, s as a percentage; FREED/ALLOC, freed / allocated (\"-\":\n"
+	    "unknown, the window does not hold two full reads); OLDEST, the age of\n"
+	    "the oldest block still held; GROWING, how long since it last shrank;\n"
+	    "the size over the window.",
 	.opts = cmd_leaks_opts,
 	.exec = cmd_leaks_exec,
 };

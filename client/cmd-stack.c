@@ -60,8 +60,27 @@ stack_print(const struct ctl *ctl, json_t *res)
 	printf("culprit:        %s [%s]\n", jv_str(res, "culprit"), jv_str(res, "module"));
 	printf("first seen:     %s\n", jv_str(res, "first_seen"));
 	printf("last seen:      %s\n", jv_str(res, "last_seen"));
-	printf("pages now:      %lld (%s) in %lld blocks\n", pages, size,
-	    jv_int(res, "blocks_now"));
+	{
+		json_t *now = json_object_get(res, "latest_read");
+		json_t *full = json_object_get(res, "last_full_read");
+
+		/* each figure with the read it comes from, side by side */
+		printf("pages now:      %lld (%s), %s read #%lld at %s\n", pages, size,
+		    jv_str(now, "kind"), jv_int(now, "snapshot"), jv_str(now, "time"));
+		if (json_is_object(full)) {
+			char fsize[32];
+
+			fmt_size((uint64_t)jv_int(full, "pages"), fsize, sizeof(fsize));
+			printf("last full read: %lld pages (%s) in %lld blocks, #%lld at %s%s\n",
+			    jv_int(full, "pages"), fsize, jv_int(full, "blocks"),
+			    jv_int(full, "snapshot"), jv_str(full, "time"),
+			    jv_int(full, "snapshot") == jv_int(now, "snapshot") ?
+			    " (the same read)" : "");
+		} else {
+			printf("last full read: none yet (blocks, orders and holders are "
+			    "unknown)\n");
+		}
+	}
 	printf("growing since:  %s\n", jv_str(res, "growing_since"));
 	printf("oldest block:   %s%s\n", age, strcmp(age, "-") != 0 ? " old" : " (unknown)");
 

@@ -43,8 +43,19 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	po_duration_str(jnum(res, "uptime_s"), dur, sizeof(dur));
 	printf("page-ownerd %s (protocol %lld), pid %lld, up %s\n", jstr(res, "version"),
 	    (long long)jint(res, "protocol"), (long long)jint(res, "pid"), dur);
-	printf("source:     %s (%s), mode %s, every %gs", jstr(src, "path"),
-	    jstr(src, "kind"), jstr(res, "mode"), jnum(res, "interval_s"));
+	printf("source:     %s (%s), mode %s, ", jstr(src, "path"),
+	    jstr(src, "kind"), jstr(res, "mode"));
+	/* the configured interval, and the one kept when they differ (why) */
+	if (strcmp(jstr(res, "interval_reason"), "cpu_budget") == 0) {
+		json_t *b = json_object_get(res, "budget");
+
+		printf("every %.0fs (configured every %gs; stretched to keep within the "
+		    "CPU budget of %g%% of one CPU: a snapshot costs %.2fs of CPU on "
+		    "average)", jnum(res, "effective_interval_s"), jnum(res, "interval_s"),
+		    100 * jnum(b, "cpu_share"), jnum(b, "avg_snapshot_cpu_s"));
+	} else {
+		printf("every %gs (as configured)", jnum(res, "interval_s"));
+	}
 	if (json_object_get(src, "replay") != NULL) {
 		json_t *rp = json_object_get(src, "replay");
 

@@ -11,47 +11,25 @@ static const char *const params[] = { "since", "until", "by", "match", "limit",
 	"all", NULL };
 
 /*
- * The leak score (documented in pageownerctl(1)):
- *   steadiness s = intervals that grew / intervals that changed
- *   retention  r = 1 - freed / allocated   (1 when nothing was allocated)
- *   significance z = net growth in blocks / sqrt(blocks allocated + freed)
- *   score = net growth in pages x s^2 x r^2
- * A suspect grew (net > 0), grew steadily (s >= 0.75), kept most of what
- * it allocated (r >= 0.5) and grew beyond chance (z >= 4).  A stable
- * hogger has no net growth (score 0); a churning cache frees what it
- * allocates (r near 0) and shrinks as often as it grows (s near 0.5).
- * z is how far the growth lies beyond what as many allocations and frees
- * at random would leave (their net is about their square root): over a
- * few snapshots a quiet stack that changed once or twice has s = 1 and
- * r = 1 by chance, and only a growth of 16 blocks or more kept counts.
- * Blocks are pages over the group's pages per block; the allocations are
- * at least the net growth, where a kernel gives no block identities.
+ * A group's leak score and verdict (leakscore.c has the rule and its
+ * guards; pageownerctl(1) documents it): steadiness, the retention the
+ * score used (measured across two full reads of the window, else the
+ * one seen from rises and falls between reads; never unknown taken as
+ * "kept everything"), significance, and whether it is a suspect.  Sets
+ * g->score.  query_window_sums must have walked the window (g->leak).
  */
-static void
+void
 leak_score(struct qgroup *g, double *ret_s, double *ret_r, double *ret_z,
     bool *ret_suspect)
 {
-	int64_t changed = g->sum.grew + g->sum.shrank;
-	double s = changed ? (double)g->sum.grew / (double)changed : 0;
-	double r = g->sum.alloc > 0 ? 1.0 - (double)g->sum.freed / (double)g->sum.alloc : 1.0;
-	double per_block = g->blocks > 0 ? (double)g->pages / (double)g->blocks :
-	    g->sum.d_blocks > 0 ? (double)g->sum.d_pages / (double)g->sum.d_blocks : 1.0;
-	double events = (double)(g->sum.alloc + g->sum.freed), z = 0;
+	struct leak_evidence e;
 
-	if (r < 0)
-		r = 0;
-	if (per_block < 1)
-		per_block = 1;
-	if (g->sum.d_pages > 0) {
-		if (events < (double)g->sum.d_pages)
-			events = (double)g->sum.d_pages;
-		z = (double)g->sum.d_pages / sqrt(per_block * events);
-	}
-	g->score = g->sum.d_pages > 0 ? (double)g->sum.d_pages * s * s * r * r : 0;
-	*ret_s = s;
-	*ret_r = r;
-	*ret_z = z;
-	*ret_suspect = g->sum.d_pages > 0 && s >= 0.75 && r >= 0.5 && z >= 4;
+	leak_judge(&g->leak, &e);
+	g->score = e.score;
+	*ret_s = e.steadiness;
+	*ret_r = e.retention;
+	*ret_z = e.significance;
+	*ret_suspect = e.suspect;
 }
 
 static int
@@ -114,6 +92,7 @@ leaks(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 		struct qgroup *gr = sel[i];
 		json_t *j = group_json(h, &q, gr), *ev;
 		double s, r, z, age = -1, growing = -1;
+		struct leak_evidence le;
 		bool suspect;
 		int64_t ts_min = 0, since = 0;
 
@@ -137,19 +116,34 @@ leaks(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 			if (t > 0)
 				growing = last.time - t;
 		}
-		ev = json_pack("{s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
-		    "net_pages", (json_int_t)gr->sum.d_pages,
-		    "net_bytes", (json_int_t)gr->sum.d_pages * q.page_size,
-		    "slope_pages_per_hour", hours > 0 ? (double)gr->sum.d_pages / hours : 0.0,
+		leak_judge(&gr->leak, &le);
+		ev = json_pack("{s:I, s:I, s:f, s:f, s:I, s:I, s:o, s:o, s:o, s:f, s:f}",
+		    "net_pages", (json_int_t)le.net_pages,
+		    "net_bytes", (json_int_t)le.net_pages * q.page_size,
+		    "slope_pages_per_hour", hours > 0 ? (double)le.net_pages / hours : 0.0,
 		    "steadiness", s,
-		    "intervals_grew", (json_int_t)gr->sum.grew,
-		    "intervals_shrank", (json_int_t)gr->sum.shrank,
-		    "allocated_pages", (json_int_t)gr->sum.alloc,
-		    "freed_pages", (json_int_t)gr->sum.freed,
-		    "freed_ratio", gr->sum.alloc > 0 ?
-		    (double)gr->sum.freed / (double)gr->sum.alloc : 0.0,
+		    "intervals_grew", (json_int_t)le.grew,
+		    "intervals_shrank", (json_int_t)le.shrank,
+		    "allocated_pages", le.freed_known ?
+		    json_integer((json_int_t)le.alloc) : json_null(),
+		    "freed_pages", le.freed_known ?
+		    json_integer((json_int_t)le.freed) : json_null(),
+		    "freed_ratio", le.freed_known ? json_real(le.freed_ratio) : json_null(),
 		    "oldest_block_age_s", age, "growing_for_s", growing);
 		json_object_set_new(ev, "significance", json_real(z));
+		json_object_set_new(ev, "retention", json_real(r));
+		json_object_set_new(ev, "retention_from", json_string(le.freed_known ?
+		    "full reads" : "rises and falls"));
+		json_object_set_new(ev, "seen_rise_pages", json_integer(le.rose));
+		json_object_set_new(ev, "seen_fall_pages", json_integer(le.fell));
+		json_object_set_new(ev, "context_rise_pages", json_integer(le.ctx_rose));
+		json_object_set_new(ev, "context_fall_pages", json_integer(le.ctx_fell));
+		json_object_set_new(ev, "pages_per_block", json_real(le.pages_per_block));
+		json_object_set_new(ev, "order_from", json_string(le.order_known ?
+		    "full read" : "page counts"));
+		json_object_set_new(ev, "net_blocks", json_real(le.net_blocks));
+		json_object_set_new(ev, "not_suspect_because", le.why_not != NULL ?
+		    json_string(le.why_not) : json_null());
 		json_object_set_new(j, "score", json_real(gr->score));
 		json_object_set_new(j, "suspect", json_boolean(suspect));
 		json_object_set_new(j, "pages_now", json_integer(gr->pages));

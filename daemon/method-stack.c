@@ -1,7 +1,9 @@
 /*
  * method-stack.c: `stack`: one stack in full: its exact stacks and frames,
  * its value now, and who holds it (the latest full read's breakdown by
- * comm, memcg, order and gfp).
+ * comm, memcg, order and gfp).  blocks_now is the latest full read's
+ * (stacks reads count no blocks); latest_read and last_full_read say
+ * which snapshot each figure comes from.
  */
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@ frames_json(const char *text, bool signature)
 struct breakdown {
 	int64_t		*stacks;	/* stacks.id of the series */
 	size_t		 nstacks;
+	int64_t		 pages, blocks;	/* the stack's, at that full read */
 	json_t		*by[4];		/* comm, memcg, order, gfp: key -> [pages, blocks] */
 	int64_t		 ts_min;
 };
@@ -66,6 +69,8 @@ bd_row(const struct detail_row *row, void *userdata)
 		;
 	if (i == b->nstacks)
 		return 0;
+	b->pages += (int64_t)row->pages;
+	b->blocks += (int64_t)row->blocks;
 	bd_add(b->by[0], row->comm, row);
 	bd_add(b->by[1], row->memcg[0] ? row->memcg : "-", row);
 	snprintf(buf, sizeof(buf), "%u", row->order);
@@ -112,7 +117,7 @@ stack(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 	struct series_row tot;
 	struct store_blob blob;
 	struct snap_row last;
-	int64_t at;
+	int64_t at = 0;
 	size_t nrows = 0;
 	int code;
 
@@ -170,6 +175,8 @@ stack(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 	if (store_detail_latest(history_store(h), INT64_MAX, &at, &blob) > 0) {
 		(void)detail_each(blob.p, blob.len, bd_row, &b);
 		store_blob_free(&blob);
+	} else {
+		at = 0;
 	}
 	bd = json_object();
 	for (int i = 0; i < 4; i++) {
@@ -198,6 +205,29 @@ stack(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 		    "growing_since", gs, "breakdown", bd,
 		    "oldest_block_age_s", b.ts_min > 0 && last.mono_ns > b.ts_min ?
 		    (double)(last.mono_ns - b.ts_min) / 1e9 : -1.0);
+	}
+	/*
+	 * Each figure with the read it comes from: pages from the latest
+	 * snapshot (a stacks read in auto mode), blocks, orders and holders
+	 * only from the latest full read, whose own pages are given beside
+	 * them; "pages in blocks" of two different reads is no fact.
+	 */
+	{
+		json_t *now = json_pack("{s:I, s:s, s:I}", "snapshot", (json_int_t)last.id,
+		    "kind", last.kind[0] ? last.kind : "full", "pages", (json_int_t)pages);
+		json_t *full = json_null();
+		struct snap_row fr;
+
+		if (at > 0 && store_snapshot(history_store(h), at, &fr) > 0) {
+			po_time_str(fr.time, t, sizeof(t));
+			full = json_pack("{s:I, s:s, s:s, s:I, s:I}", "snapshot", (json_int_t)at,
+			    "kind", "full", "time", t, "pages", (json_int_t)b.pages,
+			    "blocks", (json_int_t)b.blocks);
+		}
+		po_time_str(last.time, t, sizeof(t));
+		json_object_set_new(now, "time", json_string(t));
+		json_object_set_new(j, "latest_read", now);
+		json_object_set_new(j, "last_full_read", full);
 	}
 	json_decref(signature);
 	free(b.stacks);

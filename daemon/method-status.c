@@ -58,6 +58,16 @@ status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err
 	json_object_set_new(j, "budget", budget_json(ctx));
 	json_object_set_new(j, "interval_s", json_real(ctx->cfg->interval));
 	json_object_set_new(j, "effective_interval_s", json_real(ss->interval));
+	/* why the interval the daemon keeps is not the one configured */
+	{
+		struct budget_stats b;
+		const char *why = "configured";
+
+		budget_stats(sched_budget(ctx->sched), po_now_wall(), ctx->cfg->interval, &b);
+		if (ss->interval > ctx->cfg->interval + 0.5 && ctx->cfg->cpu_budget > 0)
+			why = "cpu_budget";
+		json_object_set_new(j, "interval_reason", json_string(why));
+	}
 	if (ss->replay_done || ss->stopping) {
 		json_object_set_new(j, "next_snapshot", json_null());
 	} else {

@@ -9,7 +9,7 @@
  *   collection  identfile.c rollup.c full.c stacks.c engine.c collect.c
  *   scheduling  budget.c sched.c
  *   protocol    rpc.c (errors, envelopes, the peer)
- *   answers     window.c query.c export.c export-stacks.c
+ *   answers     window.c leakscore.c query.c export.c export-stacks.c
  *   methods     method-*.c methods.c server.c metrics.c
  *   the process main.c
  *
@@ -249,6 +249,8 @@ struct snap_ref {
 	double		 time;
 	bool		 baseline;
 	int64_t		 boot;		/* boots.id */
+	bool		 full;		/* a full read (else a stacks read) */
+	bool		 identities;	/* allocated/freed since the previous full read */
 };
 
 /* A series and its latest value (strings valid during the callback). */
@@ -337,6 +339,7 @@ int	 store_snapshot_refs(struct store *s, int64_t lo, int64_t hi,
 	    struct snap_ref **ret, size_t *ret_n);
 int	 store_snapshot_kinds(struct store *s, int64_t lo, int64_t hi,
 	    int64_t *ret_full, int64_t *ret_stacks);
+int	 store_last_full(struct store *s, int64_t at_most, int64_t *ret_id);
 int	 store_baselines(struct store *s, int64_t lo, int64_t hi, int64_t **ret,
 	    size_t *ret_n);
 int	 store_each_series(struct store *s, int64_t after,
@@ -834,6 +837,78 @@ int	 window_parse(struct store *st, json_t *params, int64_t default_limit,
 int	 window_point(struct store *st, json_t *value, const char *what,
 	    int64_t *ret_id, char **cause);
 
+/* ---- leakscore.c: the leak score and its guards (pure: no SQL, no I/O) -- */
+
+#define LEAK_MIN_STEADINESS	0.75
+#define LEAK_MIN_RETENTION	0.5
+#define LEAK_MIN_SIGNIFICANCE	4.0
+#define LEAK_MAX_ORDER		10	/* largest block a stack is assumed to take */
+
+enum leak_read { LEAK_READ_STACKS, LEAK_READ_FULL };
+
+/* One measured point of a stack (or a group of stacks). */
+struct leak_point {
+	enum leak_read	 read;		/* what measured it */
+	int64_t		 pages;		/* pages at this read */
+	int64_t		 blocks;	/* full reads: blocks (stacks reads: ignored) */
+	bool		 merged;	/* full reads: alloc/freed measured, since the
+					   previous full read */
+	int64_t		 alloc, freed;	/* pages, when merged */
+	bool		 reset;		/* a new boot: values restart here */
+};
+
+/* The evidence so far (a stacks point equal to the last one may be left out). */
+struct leak_acc {
+	bool		 started;
+	bool		 in_window;	/* else the context before it */
+	int64_t		 pages, blocks;	/* now (blocks: of the last full read) */
+	int64_t		 net;		/* pages, over the window */
+	int64_t		 grew, shrank;	/* intervals */
+	int64_t		 rose, fell;	/* pages seen rising, falling */
+	int64_t		 ctx_rose, ctx_fell; /* the same, in the context */
+	int64_t		 alloc, freed;	/* measured by merged full reads */
+	int64_t		 merges;	/* full reads merged with one in the window */
+	bool		 full_in_window; /* a full read seen so far in the window */
+	int64_t		 full_pages;	/* the last full read's pages and blocks */
+	int64_t		 full_blocks;
+	int64_t		 sizes;		/* gcd of page counts and changes seen */
+};
+
+struct leak_evidence {
+	int64_t		 net_pages;
+	int64_t		 grew, shrank;	/* intervals */
+	double		 steadiness;
+	bool		 freed_known;	/* two full reads in the window */
+	int64_t		 alloc, freed;	/* pages, when known */
+	double		 freed_ratio;	/* NAN when unknown */
+	int64_t		 rose, fell;	/* pages seen rising, falling between reads */
+	int64_t		 ctx_rose, ctx_fell; /* the same, before the window */
+	double		 visible_retention; /* 1 - fell / rose (with the context's
+					   where frees are unknown) */
+	double		 retention;	/* used: 1 - freed_ratio, else visible */
+	bool		 order_known;	/* pages per block from a full read */
+	double		 pages_per_block;
+	double		 net_blocks;
+	double		 significance;
+	double		 score;
+	bool		 suspect;
+	const char	*why_not;	/* the first guard failed; NULL for a suspect */
+};
+
+/* The context (the last full read before the window and the points up to
+ * it), then the window's first point; or both at once (no points between). */
+void	 leak_acc_context(struct leak_acc *a, const struct leak_point *prior_full);
+void	 leak_acc_open(struct leak_acc *a, const struct leak_point *start);
+void	 leak_acc_start(struct leak_acc *a, const struct leak_point *start,
+	    const struct leak_point *prior_full);
+void	 leak_acc_add(struct leak_acc *a, const struct leak_point *p);
+/* A rollup: summed changes, interval counts, and how many full reads. */
+void	 leak_acc_add_span(struct leak_acc *a, int64_t d_pages, int64_t grew,
+	    int64_t shrank, int64_t alloc, int64_t freed, int64_t full_reads);
+void	 leak_judge(const struct leak_acc *a, struct leak_evidence *ret);
+void	 leak_score_points(const struct leak_point *v, size_t n,
+	    const struct leak_point *prior_full, struct leak_evidence *ret);
+
 /* ---- query.c: grouping series for an answer ------------------------------ */
 
 enum by { BY_STACK, BY_CULPRIT, BY_MODULE, BY_COMM, BY_MEMCG, BY_ORDER };
@@ -850,6 +925,7 @@ struct query {
 	size_t		 nm;
 	struct window	 w;
 	int64_t		 page_size;
+	bool		 no_leak_evidence; /* query_window_sums: skip the leak walk */
 };
 
 /* A group: one series, or (by culprit) the stack series sharing a culprit. */
@@ -861,6 +937,7 @@ struct qgroup {
 	int64_t		 pages, blocks;	/* at the window's end (or `at`) */
 	int64_t		 pages_a, blocks_a; /* at the window's start (diff) */
 	double		 score;		/* leaks */
+	struct leak_acc	 leak;		/* leaks: the window's evidence, by read */
 	int64_t		*spark;		/* SPARK_POINTS values, for the chosen */
 	int		 nspark;
 };
@@ -943,6 +1020,10 @@ struct method {
 extern const struct method method_status, method_snapshots, method_snapshot,
 	method_subscribe, method_top, method_growers, method_leaks, method_history,
 	method_stack, method_diff, method_export, method_pin, method_prune;
+
+/* method-leaks.c: a group's score and verdict, after query_window_sums */
+void	 leak_score(struct qgroup *g, double *ret_s, double *ret_r, double *ret_z,
+	    bool *ret_suspect);
 
 const struct method *methods_find(const char *name);
 void	 methods_dispatch(struct method_ctx *ctx, struct request *req);

@@ -510,6 +510,207 @@ group_cmp_net(const void *a, const void *b)
 		return x->sum.d_pages > y->sum.d_pages ? -1 : 1;
 	return x->first_series < y->first_series ? -1 : 1;
 }
+/*
+ * The leak evidence of every group (leakscore.c): the window walked point
+ * by point, each point tagged with the read that measured it, after its
+ * context (from the last full read before the window to its start).  A full
+ * read is a point of every group (it measured them all, changed or not);
+ * a stacks read only of the groups it changed, which leaves the evidence
+ * as it would be with every point.  The window's start is a point too;
+ * when it is a stacks read, the last full read before it gives the
+ * blocks (and so the order).  Rollup segments are spans: their summed
+ * change, interval counts and whether they hold full reads.
+ */
+struct leak_walk {
+	struct groups	*g;
+	int64_t		*d;		/* by group: d_pages, d_blocks, alloc, freed,
+					   grew, shrank */
+	size_t		*touched;	/* groups changed in this segment */
+	uint8_t		*mark;		/* by group: listed in touched */
+	size_t		 ntouched;
+	int64_t		 max_series;
+};
+
+#define LW_N	6
+
+static void
+lw_collect(struct leak_walk *w, uint32_t series, const int64_t *f, int nf)
+{
+	int64_t gi, *d;
+
+	if ((int64_t)series > w->max_series || (gi = w->g->of_series[series]) == 0)
+		return;
+	d = &w->d[(size_t)(gi - 1) * LW_N];
+	if (!w->mark[gi - 1]) {
+		w->mark[gi - 1] = 1;
+		w->touched[w->ntouched++] = (size_t)(gi - 1);
+	}
+	for (int i = 0; i < 4; i++)
+		d[i] += f[i];
+	if (nf == BK__N) {	/* intervals: the most of any series */
+		if (f[BK_GREW] > d[4])
+			d[4] = f[BK_GREW];
+		if (f[BK_SHRANK] > d[5])
+			d[5] = f[BK_SHRANK];
+	}
+}
+
+/* Feed every group the points of one cover's segments (lo: the cover's start). */
+static int
+lw_segments(struct leak_walk *w, struct history *h, struct cover *c, int64_t lo,
+    const struct snap_ref *refs, size_t nrefs)
+{
+	struct groups *g = w->g;
+	struct state *resets = NULL;
+	size_t ri = 0;
+	int r;
+
+	if ((r = cover_reset_states(h, c, lo, false, &resets)) < 0)
+		return r;
+	for (size_t k = 0; k < c->n; k++) {
+		const struct segment *seg = &c->v[k];
+		int nf = seg->level == LEVEL_SNAPSHOT ? CH__N : BK__N;
+		struct pack_reader pr;
+		int64_t f[BK__N], nfull = 0, nstacks = 0;
+		uint32_t series;
+		bool full = false, merged = false, all;
+
+		if (pack_reader_init(&pr, seg->blob.p, seg->blob.len, (unsigned)nf) < 0) {
+			r = -EBADMSG;
+			break;
+		}
+		w->ntouched = 0;
+		while ((r = pack_next(&pr, &series, f)) > 0)
+			lw_collect(w, series, f, nf);
+		pack_reader_free(&pr);
+		if (r < 0)
+			break;
+		if (seg->level == LEVEL_SNAPSHOT) {
+			while (ri < nrefs && refs[ri].id < seg->first)
+				ri++;
+			if (ri < nrefs && refs[ri].id == seg->first) {
+				full = refs[ri].full;
+				merged = refs[ri].identities;
+			}
+		} else {
+			(void)store_snapshot_kinds(history_store(h), seg->first, seg->last,
+			    &nfull, &nstacks);
+		}
+		all = seg->reset || full || nfull > 0;
+		for (size_t t = 0; t < (all ? g->n : w->ntouched); t++) {
+			size_t gi = all ? t : w->touched[t];
+			struct qgroup *gr = &g->v[gi];
+			int64_t *d = &w->d[gi * LW_N];
+
+			if (seg->level != LEVEL_SNAPSHOT) {
+				gr->leak.blocks += d[1];
+				if (seg->reset) {
+					gr->leak.pages = state_sum(&resets[k], gr->series,
+					    gr->nseries, false);
+					gr->leak.blocks = state_sum(&resets[k], gr->series,
+					    gr->nseries, true);
+				} else {
+					leak_acc_add_span(&gr->leak, d[0], d[4], d[5], d[2],
+					    d[3], nfull);
+				}
+			} else {
+				struct leak_point p = {
+				    .read = full ? LEAK_READ_FULL : LEAK_READ_STACKS,
+				    .pages = gr->leak.pages + d[0],
+				    .blocks = gr->leak.blocks + d[1],
+				    .merged = merged, .alloc = d[2], .freed = d[3],
+				    .reset = seg->reset };
+
+				if (seg->reset) {
+					p.pages = state_sum(&resets[k], gr->series, gr->nseries,
+					    false);
+					p.blocks = state_sum(&resets[k], gr->series, gr->nseries,
+					    true);
+				}
+				leak_acc_add(&gr->leak, &p);
+			}
+		}
+		for (size_t t = 0; t < w->ntouched; t++) {
+			memset(&w->d[w->touched[t] * LW_N], 0, LW_N * sizeof(int64_t));
+			w->mark[w->touched[t]] = 0;
+		}
+	}
+	cover_reset_states_free(resets, c->n);
+	return r < 0 ? r : 0;
+}
+
+/* How far back the context of a window may reach, in snapshots. */
+#define LW_MAX_CONTEXT	10000
+
+static int
+leak_walk(struct history *h, const struct query *q, struct groups *g, struct cover *c)
+{
+	struct store *st = history_store(h);
+	struct leak_walk w = { .g = g, .max_series = history_max_series(h) };
+	struct snap_ref *refs = NULL;
+	struct state s0 = { 0 }, sp = { 0 };
+	struct cover cc = { 0 };
+	size_t nrefs = 0;
+	int64_t prior = 0;
+	bool lo_full = false, have_prior = false, context = false;
+	int r;
+
+	if (g->n == 0)
+		return 0;
+	if ((r = store_snapshot_refs(st, q->w.lo, q->w.lo, &refs, &nrefs)) < 0)
+		return r;
+	lo_full = nrefs > 0 && refs[0].full;
+	free(refs);
+	refs = NULL;
+	if (!lo_full && store_last_full(st, q->w.lo, &prior) > 0 &&
+	    history_state_at(h, prior, &sp) == 0)
+		have_prior = true;
+	/* the context: from that full read to the window's start */
+	context = have_prior && q->w.lo - prior <= LW_MAX_CONTEXT &&
+	    cover_build(h, prior, q->w.lo, LEVEL_DAY, &cc) == 0;
+	if ((r = store_snapshot_refs(st, context ? prior : q->w.lo, q->w.hi, &refs,
+	    &nrefs)) < 0)
+		goto out;
+	if ((r = history_state_at(h, q->w.lo, &s0)) < 0)
+		goto out;
+	w.d = po_xcalloc(g->n * LW_N, sizeof(int64_t));
+	w.touched = po_xcalloc(g->n, sizeof(size_t));
+	w.mark = po_xcalloc(g->n, 1);
+	for (size_t i = 0; i < g->n; i++) {
+		struct leak_point pf = { .read = LEAK_READ_FULL };
+
+		if (have_prior) {
+			pf.pages = state_sum(&sp, g->v[i].series, g->v[i].nseries, false);
+			pf.blocks = state_sum(&sp, g->v[i].series, g->v[i].nseries, true);
+		}
+		/* without the context's walk, that read still gives the order */
+		if (have_prior)
+			leak_acc_context(&g->v[i].leak, &pf);
+		else
+			memset(&g->v[i].leak, 0, sizeof(g->v[i].leak));
+	}
+	if (context && (r = lw_segments(&w, h, &cc, prior, refs, nrefs)) < 0)
+		goto out;
+	for (size_t i = 0; i < g->n; i++) {
+		struct qgroup *gr = &g->v[i];
+		struct leak_point start = { .read = lo_full ? LEAK_READ_FULL : LEAK_READ_STACKS,
+		    .pages = state_sum(&s0, gr->series, gr->nseries, false),
+		    .blocks = state_sum(&s0, gr->series, gr->nseries, true) };
+
+		leak_acc_open(&gr->leak, &start);
+	}
+	r = lw_segments(&w, h, c, q->w.lo, refs, nrefs);
+out:
+	cover_free(&cc);
+	state_free(&s0);
+	state_free(&sp);
+	free(w.d);
+	free(w.touched);
+	free(w.mark);
+	free(refs);
+	return r < 0 ? r : 0;
+}
+
 /* Everything growers and leaks need: sums over the window, values at its end. */
 int
 query_window_sums(struct history *h, struct query *q, struct groups *g, struct cover *c,
@@ -539,6 +740,8 @@ query_window_sums(struct history *h, struct query *q, struct groups *g, struct c
 	groups_set_state(g, &st, false);
 	vec_free(&v);
 	state_free(&st);
+	if (r == 0 && !q->no_leak_evidence)
+		r = leak_walk(h, q, g, c);
 	if (r < 0) {
 		groups_free(g);
 		cover_free(c);

@@ -258,9 +258,10 @@ json_t *
 rpc_snapshot_json(const struct snap_row *r)
 {
 	char t[40];
+	json_t *j;
 
 	po_time_str(r->time, t, sizeof(t));
-	return json_pack("{s:I, s:s, s:f, s:s, s:s, s:b, s:b, s:s, s:s, s:s, s:f, "
+	j = json_pack("{s:I, s:s, s:f, s:s, s:s, s:b, s:b, s:s, s:s, s:s, s:f, "
 	    "s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
 	    "id", (json_int_t)r->id, "time", t, "unix_time", r->time,
 	    "boot_id", r->boot_id, "kernel", r->kernel,
@@ -274,6 +275,11 @@ rpc_snapshot_json(const struct snap_row *r)
 	    "unknown_lines", (json_int_t)r->unknown_lines,
 	    "stacks", (json_int_t)r->stacks, "changed", (json_int_t)r->changed,
 	    "pinned", r->pinned);
+	/* where the total comes from: it must not move with the kind of read */
+	json_object_set_new(j, "pages_from", json_string(strcmp(r->kind, "stacks") == 0 ?
+	    "page_owner_stacks, plus the stacks it does not list (early boot) at "
+	    "their last full read" : "page_owner"));
+	return j;
 }
 
 /* A snapshot's top growers, as its notification shows them. */

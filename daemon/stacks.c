@@ -7,8 +7,9 @@
  *
  * Stack and module series get new values; comm, memcg and order series,
  * blocks and ages carry over from the last full read; pages allocated and
- * freed are not known.  Runs inside the snapshot's transaction (new stacks
- * are stored as they are met).
+ * freed are not known.  The snapshot's total pages are the listed stacks'
+ * plus the carried ones'.  Runs inside the snapshot's transaction (new
+ * stacks are stored as they are met).
  */
 #include <errno.h>
 #include <string.h>
@@ -314,7 +315,7 @@ stacks_read(struct stacks *s, struct read_ctx *rc, struct snap_row *row,
 	uint64_t bytes = 0, threshold = source_count_threshold(rc->src);
 	bool handles = source_available(rc->src, SRC_SHOW_HANDLES) &&
 	    source_available(rc->src, SRC_SHOW_STACKS_HANDLES);
-	int64_t max;
+	int64_t max, carried = 0;
 	int r;
 
 	if (handles) {
@@ -345,9 +346,11 @@ stacks_read(struct stacks *s, struct read_ctx *rc, struct snap_row *row,
 		if (si->kind == SERIES_MODULE)
 			continue;	/* summed from the stacks below */
 		if (si->kind != SERIES_STACK || (!f.seen[i] && (stack_not_listed(si) ||
-		    (threshold > 0 && (uint64_t)si->pages < threshold))))
+		    (threshold > 0 && (uint64_t)si->pages < threshold)))) {
 			v->pages[i] = si->pages;	/* carried over */
-		else
+			if (si->kind == SERIES_STACK)
+				carried += si->pages;
+		} else
 			v->pages[i] = f.pages[i];
 	}
 	for (int64_t i = 1; i <= max; i++) {
@@ -366,7 +369,13 @@ stacks_read(struct stacks *s, struct read_ctx *rc, struct snap_row *row,
 		v->pages[mod] += v->pages[i];
 	}
 	row->records = f.records;
-	row->pages = f.total;
+	/*
+	 * The total counts the stacks show_stacks leaves out (early boot,
+	 * under count_threshold) at their last full read's value, as their
+	 * series do: a total that moved with the kind of read would show
+	 * thousands of pages come and go whenever auto mode switches.
+	 */
+	row->pages = f.total + carried;
 	row->bytes = (int64_t)bytes;
 out:
 	frame_reset(&f);

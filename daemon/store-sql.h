@@ -11,7 +11,7 @@ enum stmt {
 	ST_BOOT_FIND, ST_BOOT_INSERT, ST_BOOT_RANGE,
 	ST_SNAP_INSERT, ST_SNAP_UPDATE, ST_SNAP_PIN, ST_SNAP_LAST, ST_SNAP_ID,
 	ST_SNAP_WINDOW, ST_SNAP_COUNT, ST_SNAP_AT_OR_BEFORE, ST_SNAP_AT_OR_AFTER,
-	ST_SNAP_TIMES, ST_SNAP_KINDS, ST_BASELINES,
+	ST_SNAP_TIMES, ST_SNAP_KINDS, ST_BASELINES, ST_SNAP_LAST_FULL,
 	ST_SERIES_INSERT, ST_SERIES_SINCE, ST_SERIES_GET,
 	ST_STACK_INSERT, ST_STACK_ALL, ST_STACKS_OF_SERIES, ST_STACK_GET,
 	ST_TOTALS_PUT, ST_CHANGES_PUT, ST_CHANGES_RANGE,
@@ -70,12 +70,15 @@ static const char *const sql_text[ST__MAX] = {
 	[ST_SNAP_AT_OR_AFTER] =
 	    "SELECT id FROM snapshots WHERE time >= ?1 ORDER BY time, id LIMIT 1",
 	[ST_SNAP_TIMES] =
-	    "SELECT id, time, baseline, boot FROM snapshots WHERE id BETWEEN ?1 AND ?2 "
-	    "ORDER BY id",
+	    "SELECT id, time, baseline, boot, kind = 'full', identities FROM snapshots "
+	    "WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
 	[ST_SNAP_KINDS] =
 	    "SELECT 'full', COUNT(*) FROM snapshots WHERE kind = 'full' AND id BETWEEN ?1 AND ?2 "
 	    "UNION ALL SELECT 'stacks', COUNT(*) FROM snapshots WHERE kind = 'stacks' AND "
 	    "id BETWEEN ?1 AND ?2",
+	[ST_SNAP_LAST_FULL] =
+	    "SELECT id FROM snapshots WHERE kind = 'full' AND id <= ?1 ORDER BY id DESC "
+	    "LIMIT 1",
 	[ST_BASELINES] =
 	    "SELECT id FROM snapshots WHERE baseline AND id BETWEEN ?1 AND ?2 ORDER BY id",
 	[ST_SERIES_INSERT] =

@@ -809,6 +809,8 @@ fill_ref(sqlite3_stmt *st, void *item, void *ud)
 	v->time = sqlite3_column_double(st, 1);
 	v->baseline = sqlite3_column_int(st, 2);
 	v->boot = sqlite3_column_int64(st, 3);
+	v->full = sqlite3_column_int(st, 4) != 0;
+	v->identities = sqlite3_column_int(st, 5) != 0;
 }
 
 int
@@ -821,6 +823,20 @@ store_snapshot_refs(struct store *s, int64_t lo, int64_t hi, struct snap_ref **r
 
 	*ret = v;
 	return r;
+}
+
+/* The last full read at or before at_most: 1 found, 0 none, or -errno. */
+int
+store_last_full(struct store *s, int64_t at_most, int64_t *ret_id)
+{
+	sqlite3_stmt *st = prep(s, ST_SNAP_LAST_FULL, "i", at_most);
+	int r = step_row(s, st);
+
+	if (r <= 0)
+		return r;
+	*ret_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 1;
 }
 
 /* How many snapshots in lo..hi were full reads, and how many stacks reads. */

@@ -24,6 +24,13 @@
  *           the module held exactly these pages during the dump; the steady
  *           settings and how many times the steady work ran.
  *
+ *   decoy   write "ORDER" (defaults to 9, a THP-size block): allocate one
+ *           block of 2^ORDER pages through leaker_decoy_alloc() and hold it
+ *           until unload (or a write of "free"). One block at a time: a
+ *           second write fails with EBUSY. It is not counted in blocks and
+ *           pages (status says decoy_pages); a leak detector must not take
+ *           one big block for a leak.
+ *
  * Module parameters:
  *   leak_on_load  blocks leaked while loading (order leak_order), read-only.
  *                 The caller's frame is in init text, freed after load, so
@@ -33,6 +40,14 @@
  *   steady_ms     milliseconds; either one at 0 stops it. Both writable at
  *                 runtime in /sys/module/leaker/parameters/ and take effect
  *                 at once.
+ *
+ *   churn_pages    order-0 pages allocated by leaker_churn_pages() every
+ *   churn_ms       churn_ms milliseconds and freed churn_hold_ms later
+ *   churn_hold_ms  (held at most until the next allocation): a cache that
+ *                  gives back all it takes. Writable at runtime; any of the
+ *                  three at 0 stops it (and frees what it holds). Not
+ *                  counted in blocks and pages (status: churn_pages_held,
+ *                  churn_runs).
  *
  * Everything held is freed on unload. One mutex serialises writers, the
  * steady work and parameter changes. Pages are chained through page->lru and
@@ -97,6 +112,10 @@ MODULE_PARM_DESC(leak_order, "order of the blocks leaked at load");
 static unsigned int steady_pages;
 static unsigned int steady_ms;
 
+static unsigned int churn_pages;
+static unsigned int churn_ms;
+static unsigned int churn_hold_ms;
+
 static DEFINE_MUTEX(leaker_lock);
 
 /* Everything below is protected by leaker_lock. */
@@ -112,11 +131,19 @@ static unsigned long leaker_freed_pages;	/* pages freed since load */
 static unsigned long leaker_alloc_failures;	/* allocations that failed */
 static unsigned long leaker_generation;	/* bumped on every change of the set */
 static unsigned long leaker_steady_runs;	/* times the steady work ran */
+static LIST_HEAD(leaker_churn_list);	/* the churn's blocks (order 0) */
+static unsigned long leaker_churn_held;	/* pages on it */
+static bool leaker_churn_holding;	/* the next churn run frees */
+static unsigned long leaker_churn_runs;	/* allocations the churn made */
+static struct page *leaker_decoy;	/* the one big block, or NULL */
+static unsigned int leaker_decoy_order;
 
 static struct dentry *leaker_dir;
 
 static void leaker_steady_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(leaker_steady_work, leaker_steady_fn);
+static void leaker_churn_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(leaker_churn_work, leaker_churn_fn);
 
 /*
  * The function every stack names. noinline and __noclone: a constprop or isra
@@ -203,6 +230,117 @@ static void leaker_steady_fn(struct work_struct *work)
 				      msecs_to_jiffies(steady_ms));
 	}
 	mutex_unlock(&leaker_lock);
+}
+
+/*
+ * The churn's own allocator, so its pages have their own stack (a culprit
+ * other than leaker_leak_pages). Stops at the first failure.
+ */
+static noinline __noclone void leaker_churn_pages(unsigned int nr)
+{
+	struct page *page;
+	unsigned int i;
+
+	lockdep_assert_held(&leaker_lock);
+
+	for (i = 0; i < nr; i++) {
+		page = alloc_pages(GFP_KERNEL, 0);
+		if (!page) {
+			leaker_alloc_failures++;
+			break;
+		}
+		list_add(&page->lru, &leaker_churn_list);
+		leaker_churn_held++;
+	}
+}
+
+static void leaker_churn_release(void)
+{
+	struct page *page, *next;
+
+	lockdep_assert_held(&leaker_lock);
+
+	list_for_each_entry_safe(page, next, &leaker_churn_list, lru) {
+		list_del(&page->lru);
+		__free_pages(page, 0);
+	}
+	leaker_churn_held = 0;
+	leaker_churn_holding = false;
+}
+
+static bool leaker_churn_on(void)
+{
+	return leaker_ready && churn_pages && churn_ms && churn_hold_ms;
+}
+
+/* Allocates, then frees churn_hold_ms later, then waits out the period. */
+static void leaker_churn_fn(struct work_struct *work)
+{
+	unsigned int wait;
+
+	mutex_lock(&leaker_lock);
+	if (!leaker_churn_on()) {
+		leaker_churn_release();
+		mutex_unlock(&leaker_lock);
+		return;
+	}
+	if (leaker_churn_holding) {
+		leaker_churn_release();
+		wait = churn_ms > churn_hold_ms ? churn_ms - churn_hold_ms : 1;
+	} else {
+		leaker_churn_pages(churn_pages);
+		leaker_churn_holding = true;
+		leaker_churn_runs++;
+		wait = churn_hold_ms;
+	}
+	schedule_delayed_work(&leaker_churn_work, msecs_to_jiffies(wait));
+	mutex_unlock(&leaker_lock);
+}
+
+static void leaker_churn_update(void)
+{
+	lockdep_assert_held(&leaker_lock);
+
+	/* the work frees what it holds when it finds the churn off */
+	if (leaker_ready)
+		mod_delayed_work(system_wq, &leaker_churn_work,
+				 leaker_churn_on() ? msecs_to_jiffies(churn_ms) : 0);
+}
+
+static int leaker_churn_param_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (kp->arg == &churn_pages && v > LEAKER_MAX_STEADY_PAGES)
+		return -EINVAL;
+
+	mutex_lock(&leaker_lock);
+	*(unsigned int *)kp->arg = v;
+	leaker_churn_update();
+	mutex_unlock(&leaker_lock);
+	return 0;
+}
+
+static const struct kernel_param_ops leaker_churn_param_ops = {
+	.set	= leaker_churn_param_set,
+	.get	= param_get_uint,
+};
+
+module_param_cb(churn_pages, &leaker_churn_param_ops, &churn_pages, 0644);
+MODULE_PARM_DESC(churn_pages, "order-0 pages the churn allocates every churn_ms (0: off)");
+module_param_cb(churn_ms, &leaker_churn_param_ops, &churn_ms, 0644);
+MODULE_PARM_DESC(churn_ms, "period of the churn in ms (0: off)");
+module_param_cb(churn_hold_ms, &leaker_churn_param_ops, &churn_hold_ms, 0644);
+MODULE_PARM_DESC(churn_hold_ms, "ms the churn holds its pages before freeing them (0: off)");
+
+/* The decoy's own allocator: one block, its own stack. */
+static noinline __noclone struct page *leaker_decoy_alloc(unsigned int order)
+{
+	return alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
 }
 
 static int leaker_steady_param_set(const char *val, const struct kernel_param *kp)
@@ -298,6 +436,48 @@ static ssize_t leaker_free_write(struct file *file, const char __user *ubuf,
 	return len;
 }
 
+static ssize_t leaker_decoy_write(struct file *file, const char __user *ubuf,
+				  size_t len, loff_t *ppos)
+{
+	char buf[LEAKER_WRITE_MAX];
+	unsigned int order = 9;
+	struct page *page;
+	int ret;
+
+	ret = leaker_copy_cmd(buf, ubuf, len);
+	if (ret)
+		return ret;
+
+	mutex_lock(&leaker_lock);
+	if (sysfs_streq(buf, "free")) {
+		if (leaker_decoy)
+			__free_pages(leaker_decoy, leaker_decoy_order);
+		leaker_decoy = NULL;
+		ret = len;
+		goto out;
+	}
+	if (kstrtouint(strim(buf), 0, &order) || order > LEAKER_MAX_ORDER) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (leaker_decoy) {
+		ret = -EBUSY;
+		goto out;
+	}
+	page = leaker_decoy_alloc(order);
+	if (!page) {
+		leaker_alloc_failures++;
+		ret = -ENOMEM;
+		goto out;
+	}
+	leaker_decoy = page;
+	leaker_decoy_order = order;
+	ret = len;
+out:
+	mutex_unlock(&leaker_lock);
+	return ret;
+}
+
 static int leaker_status_show(struct seq_file *m, void *v)
 {
 	int src;
@@ -318,6 +498,13 @@ static int leaker_status_show(struct seq_file *m, void *v)
 	seq_printf(m, "steady_ms %u\n", steady_ms);
 	seq_printf(m, "steady_runs %lu\n", leaker_steady_runs);
 	seq_printf(m, "max_order %u\n", (unsigned int)LEAKER_MAX_ORDER);
+	seq_printf(m, "churn_pages %u\n", churn_pages);
+	seq_printf(m, "churn_ms %u\n", churn_ms);
+	seq_printf(m, "churn_hold_ms %u\n", churn_hold_ms);
+	seq_printf(m, "churn_pages_held %lu\n", leaker_churn_held);
+	seq_printf(m, "churn_runs %lu\n", leaker_churn_runs);
+	seq_printf(m, "decoy_pages %lu\n",
+		   leaker_decoy ? 1UL << leaker_decoy_order : 0UL);
 	mutex_unlock(&leaker_lock);
 	return 0;
 }
@@ -327,6 +514,13 @@ static const struct file_operations leaker_leak_fops = {
 	.owner	= THIS_MODULE,
 	.open	= simple_open,
 	.write	= leaker_leak_write,
+	.llseek	= noop_llseek,
+};
+
+static const struct file_operations leaker_decoy_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= leaker_decoy_write,
 	.llseek	= noop_llseek,
 };
 
@@ -363,6 +557,11 @@ static int __init leaker_init(void)
 		ret = PTR_ERR(d);
 		goto out_debugfs;
 	}
+	d = debugfs_create_file("decoy", 0200, leaker_dir, NULL, &leaker_decoy_fops);
+	if (IS_ERR(d)) {
+		ret = PTR_ERR(d);
+		goto out_debugfs;
+	}
 	d = debugfs_create_file("status", 0444, leaker_dir, NULL, &leaker_status_fops);
 	if (IS_ERR(d)) {
 		ret = PTR_ERR(d);
@@ -378,6 +577,7 @@ static int __init leaker_init(void)
 	}
 	leaker_ready = true;
 	leaker_steady_update();
+	leaker_churn_update();
 	mutex_unlock(&leaker_lock);
 
 	pr_info("loaded: %lu blocks (%lu pages) held, steady %u pages every %u ms\n",
@@ -405,11 +605,16 @@ static void __exit leaker_exit(void)
 	leaker_ready = false;	/* late parameter writes must not rearm */
 	mutex_unlock(&leaker_lock);
 	cancel_delayed_work_sync(&leaker_steady_work);
+	cancel_delayed_work_sync(&leaker_churn_work);
 
 	mutex_lock(&leaker_lock);
 	blocks = leaker_nr_blocks;
 	pages = leaker_nr_pages;
 	leaker_free_blocks(ULONG_MAX);
+	leaker_churn_release();
+	if (leaker_decoy)
+		__free_pages(leaker_decoy, leaker_decoy_order);
+	leaker_decoy = NULL;
 	mutex_unlock(&leaker_lock);
 
 	pr_info("unloaded: freed %lu blocks (%lu pages)\n", blocks, pages);

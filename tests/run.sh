@@ -132,7 +132,9 @@ for tier in $tiers; do
 		fi ;;
 	fuzz) tier_script fuzz smoke 1500 tests/fuzz/run.sh --build "$top/build/fuzz" --smoke ;;
 	lint) tier_script lint lint 900 tests/tools/lint.sh --tap ;;
-	kernel) PO_BUILD="$build" tier_script kernel real-kernel 3600 tests/kernel/run.sh ;;
+	kernel) PO_BUILD="$build" tier_script kernel real-kernel 3600 tests/kernel/run.sh
+		# the leak score on a real kernel, auto mode, the default budget
+		PO_BUILD="$build" tier_script kernel leakscore 1500 tests/kernel/leakscore.sh ;;
 	system) PO_BUILD="$build" tier_script system full-system 3600 tests/system/run.sh ;;
 	packaging) PO_BUILD="$build" tier_script packaging packaging 1800 tests/packaging/run.sh ;;
 	*) echo "tests/run.sh: unknown tier '$tier'" >&2; exit 2 ;;
