@@ -803,6 +803,120 @@ test_bad_entries(void **state)
 	free(b.p);
 }
 
+/*
+ * Fields at the ends of int64 in the kinds that store differences: the
+ * writer must still give them back (the differences wrap, and unwrap).
+ */
+static void
+test_round_trip_extremes(void **state)
+{
+	static const int64_t ext[] = { INT64_MIN, INT64_MAX, -1, 0, 1, INT64_MIN + 1 };
+	static const unsigned kinds[][2] = {
+		{ CH__N, CH_SIGNED }, { BK__N, BK_SIGNED }, { CP__N, CP_SIGNED },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < PO_ARRAY_SIZE(kinds); k++) {
+		struct table t = { 0 };
+		size_t n = 1, nf = kinds[k][0];
+		uint8_t *blob = NULL;
+		size_t len = 0;
+		uint64_t seed = 3;
+
+		for (size_t i = 0; i < nf; i++)
+			n *= PO_ARRAY_SIZE(ext);
+		if (n > 5000)
+			n = 5000;
+		t.nfields = (unsigned)nf;
+		t.smask = kinds[k][1];
+		t.n = n;
+		t.series = po_xcalloc(n, sizeof(*t.series));
+		t.f = po_xcalloc(n * nf, sizeof(*t.f));
+		for (size_t i = 0; i < n; i++) {
+			size_t c = i;
+
+			t.series[i] = (uint32_t)i;
+			for (size_t j = 0; j < nf; j++) {
+				t.f[i * nf + j] = ext[c % PO_ARRAY_SIZE(ext)];
+				c /= PO_ARRAY_SIZE(ext);
+			}
+		}
+		table_pack(&t, &blob, &len);
+		check_read_all(&t, blob, len);
+		check_find(&t, blob, len, &seed);
+		free(blob);
+		table_free(&t);
+	}
+}
+
+/* Stored fields at the ends of int64 (no writer makes them): read, never harm. */
+static void
+test_huge_stored_fields(void **state)
+{
+	static const uint64_t zz_ext[] = {
+		UINT64_MAX, UINT64_MAX - 1, 1, 2, (uint64_t)1 << 63,
+	};
+	static const unsigned kinds[] = { CH__N, BK__N, CP__N };
+
+	(void)state;
+	for (size_t k = 0; k < PO_ARRAY_SIZE(kinds); k++) {
+		for (size_t a = 0; a < PO_ARRAY_SIZE(zz_ext); a++) {
+			for (size_t b = 0; b < PO_ARRAY_SIZE(zz_ext); b++) {
+				struct tu_buf buf = { 0 };
+				struct pack_reader r;
+				int64_t f[PACK_MAX_FIELDS], *dst;
+				uint32_t s;
+				unsigned nf = kinds[k], xf = nf == CP__N ? 2 : 1;
+				int ret;
+
+				/* 'P' 2 nf smask xform, n = 2 in one block, index */
+				tu_buf_put(&buf, "P\002", 2);
+				tu_buf_put(&buf, &(uint8_t){ (uint8_t)nf }, 1);
+				tu_buf_put(&buf, &(uint8_t){ (uint8_t)((1u << nf) - 1) }, 1);
+				tu_buf_put(&buf, &(uint8_t){ (uint8_t)xf }, 1);
+				tu_buf_put(&buf, "\002\001\000\000", 4);
+				for (int e = 0; e < 2; e++) {
+					tu_buf_put(&buf, "\001", 1);	/* series 1, then 2 */
+					tu_buf_put(&buf, &(uint8_t){ (uint8_t)((1u << nf) - 1) }, 1);
+					for (unsigned i = 0; i < nf; i++)
+						put_varint(&buf, i % 2 ? zz_ext[a] : zz_ext[b]);
+				}
+				assert_int_equal(pack_reader_init(&r, buf.p, buf.n, nf), 0);
+				ret = pack_next(&r, &s, f);
+				assert_true(ret == 1 || ret == -EBADMSG);
+				pack_reader_free(&r);
+				if (nf != CP__N) {
+					dst = po_xcalloc(3 * BK__N, sizeof(*dst));
+					assert_int_equal(pack_reader_init(&r, buf.p, buf.n, nf), 0);
+					ret = pack_sum(&r, dst, 2);
+					assert_true(ret == 0 || ret == -EBADMSG);
+					pack_reader_free(&r);
+					free(dst);
+				}
+				free(buf.p);
+			}
+		}
+	}
+}
+
+/* A damaged index is damaged at every call, and costs nothing each time. */
+static void
+test_find_bad_index_again(void **state)
+{
+	struct tu_buf b = { 0 };
+	struct pack_reader r;
+	int64_t f[PACK_MAX_FIELDS];
+
+	(void)state;
+	/* one entry, its block's offset past the entries */
+	tu_buf_put(&b, "P\002\001\000\000\001\001\000\077" "\005\001\001", 12);
+	assert_int_equal(pack_reader_init(&r, b.p, b.n, 1), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pack_find(&r, 5, f), -EBADMSG);
+	pack_reader_free(&r);
+	free(b.p);
+}
+
 /* ---- detail ---------------------------------------------------------------- */
 
 struct rows {
@@ -1052,11 +1166,15 @@ main(void)
 		cmocka_unit_test(test_version1_sum),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_bad_entries),
+		cmocka_unit_test(test_find_bad_index_again),
 		cmocka_unit_test(test_detail_round_trip),
 		cmocka_unit_test(test_detail_strings_once),
 		cmocka_unit_test(test_detail_bad),
+		/* last: under UBSan an overflow in pack.c stops the program */
+		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_round_trip_extremes),
+		cmocka_unit_test(test_huge_stored_fields),
 	};
 
 	return cmocka_run_group_tests_name("pack", tests, NULL, NULL);
