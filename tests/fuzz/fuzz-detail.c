@@ -31,9 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}							\
 	} while (0)
 
-/* Rows as read, with copies of their strings. */
+/* Rows as read, with copies of their strings (owned: 2 a row). */
 struct rows {
 	struct detail_row *v;
+	char		**owned;
 	size_t		 n, cap;
 	size_t		 stop;		/* the callback returns 7 at this row, if > 0 */
 };
@@ -49,13 +50,17 @@ collect_cb(const struct detail_row *row, void *userdata)
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 16;
 		r->v = realloc(r->v, r->cap * sizeof(*r->v));
-		CHECK(r->v != NULL);
+		r->owned = realloc(r->owned, 2 * r->cap * sizeof(*r->owned));
+		CHECK(r->v != NULL && r->owned != NULL);
 	}
-	d = &r->v[r->n++];
+	r->owned[2 * r->n] = strdup(row->comm);
+	r->owned[2 * r->n + 1] = strdup(row->memcg);
+	CHECK(r->owned[2 * r->n] != NULL && r->owned[2 * r->n + 1] != NULL);
+	d = &r->v[r->n];
 	*d = *row;
-	d->comm = strdup(row->comm);
-	d->memcg = strdup(row->memcg);
-	CHECK(d->comm != NULL && d->memcg != NULL);
+	d->comm = r->owned[2 * r->n];
+	d->memcg = r->owned[2 * r->n + 1];
+	r->n++;
 	if (r->stop > 0 && r->n == r->stop)
 		return 7;
 	return 0;
@@ -64,10 +69,9 @@ collect_cb(const struct detail_row *row, void *userdata)
 static void
 rows_free(struct rows *r)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		free((char *)(uintptr_t)r->v[i].comm);
-		free((char *)(uintptr_t)r->v[i].memcg);
-	}
+	for (size_t i = 0; i < 2 * r->n; i++)
+		free(r->owned[i]);
+	free(r->owned);
 	free(r->v);
 	memset(r, 0, sizeof(*r));
 }

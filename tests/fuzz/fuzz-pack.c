@@ -173,7 +173,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret == 0 || pack_reader_init(&(struct pack_reader){ 0 }, data, size,
 	    nfields) == 0) {
 		struct pack_reader r;
-		int64_t *dst = calloc(8 * BK__N, sizeof(*dst)), f[PACK_MAX_FIELDS];
+		int64_t *dst = calloc((size_t)8 * BK__N, sizeof(*dst)), f[PACK_MAX_FIELDS];
 
 		CHECK(dst != NULL);
 		CHECK(pack_reader_init(&r, data, size, nfields) == 0);

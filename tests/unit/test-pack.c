@@ -30,14 +30,14 @@ struct table {
 	unsigned	 smask;
 	size_t		 n;
 	uint32_t	*series;
-	int64_t		*f;		/* n x nfields */
+	int64_t		*vals;		/* n x nfields */
 };
 
 static void
 table_free(struct table *t)
 {
 	free(t->series);
-	free(t->f);
+	free(t->vals);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -99,13 +99,13 @@ table_random(struct table *t, uint64_t *seed, unsigned nfields, unsigned smask,
 	t->nfields = nfields;
 	t->smask = smask;
 	t->series = po_xcalloc(n + 1, sizeof(*t->series));
-	t->f = po_xcalloc((n + 1) * nfields + 1, sizeof(*t->f));
+	t->vals = po_xcalloc((n + 1) * nfields + 1, sizeof(*t->vals));
 	for (size_t i = 0; i < n; i++) {
 		if (s > UINT32_MAX)
 			break;
 		t->series[t->n] = (uint32_t)s;
 		for (unsigned k = 0; k < nfields; k++)
-			t->f[t->n * nfields + k] = random_field(seed, nfields, k,
+			t->vals[t->n * nfields + k] = random_field(seed, nfields, k,
 			    (smask >> k) & 1);
 		t->n++;
 		switch (tu_rand(seed) % 500) {
@@ -125,7 +125,7 @@ table_random(struct table *t, uint64_t *seed, unsigned nfields, unsigned smask,
 	if (n > 0 && tu_rand(seed) % 4 == 0 && t->series[t->n - 1] < UINT32_MAX) {
 		t->series[t->n] = UINT32_MAX;
 		for (unsigned k = 0; k < nfields; k++)
-			t->f[t->n * nfields + k] = random_field(seed, nfields, k,
+			t->vals[t->n * nfields + k] = random_field(seed, nfields, k,
 			    (smask >> k) & 1);
 		t->n++;
 	}
@@ -138,7 +138,7 @@ table_pack(const struct table *t, uint8_t **ret, size_t *ret_len)
 
 	pack_writer_init(&w, t->nfields, t->smask);
 	for (size_t i = 0; i < t->n; i++)
-		pack_add(&w, t->series[i], &t->f[i * t->nfields]);
+		pack_add(&w, t->series[i], &t->vals[i * t->nfields]);
 	pack_finish(&w, ret, ret_len);
 	pack_writer_free(&w);
 }
@@ -169,7 +169,7 @@ check_read_all(const struct table *t, const uint8_t *blob, size_t len)
 		if (s != t->series[i])
 			fail_msg("entry %zu: series %" PRIu32 ", want %" PRIu32, i, s,
 			    t->series[i]);
-		check_fields("pack_next", i, t->nfields, f, &t->f[i * t->nfields]);
+		check_fields("pack_next", i, t->nfields, f, &t->vals[i * t->nfields]);
 	}
 	assert_int_equal(pack_next(&r, &s, f), 0);
 	assert_int_equal(pack_next(&r, &s, f), 0);
@@ -190,11 +190,11 @@ check_find(const struct table *t, const uint8_t *blob, size_t len, uint64_t *see
 
 		memset(f, 0x5a, sizeof(f));
 		assert_int_equal(pack_find(&r, t->series[i], f), 1);
-		check_fields("pack_find", i, t->nfields, f, &t->f[i * t->nfields]);
+		check_fields("pack_find", i, t->nfields, f, &t->vals[i * t->nfields]);
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		assert_int_equal(pack_find(&r, t->series[i], f), 1);
-		check_fields("pack_find", i, t->nfields, f, &t->f[i * t->nfields]);
+		check_fields("pack_find", i, t->nfields, f, &t->vals[i * t->nfields]);
 		if (i + 1 < t->n && t->series[i + 1] > t->series[i] + 1)
 			assert_int_equal(pack_find(&r, t->series[i] + 1, f), 0);
 	}
@@ -339,7 +339,7 @@ sum_check(unsigned nfields, unsigned smask, size_t n, size_t skip, uint32_t max,
 	struct pack_reader r;
 	uint8_t *blob = NULL;
 	size_t len = 0, cap;
-	int64_t *got, *want, f[PACK_MAX_FIELDS];
+	int64_t *got, *want, fld[PACK_MAX_FIELDS];
 	uint32_t s;
 
 	table_random(&t, &seed, nfields, smask, n);
@@ -348,39 +348,39 @@ sum_check(unsigned nfields, unsigned smask, size_t n, size_t skip, uint32_t max,
 		t.series[i] = (uint32_t)(i * 2 + (seed & 1));
 	/* fields as the queries see them: page counts, far from overflow */
 	for (size_t i = 0; i < t.n * nfields; i++)
-		t.f[i] %= 1000000;
+		t.vals[i] %= 1000000;
 	table_pack(&t, &blob, &len);
 	cap = (size_t)max + 1;
 	got = po_xcalloc(cap * BK__N, sizeof(*got));
 	want = po_xcalloc(cap * BK__N, sizeof(*want));
 	for (size_t i = skip; i < t.n; i++) {
-		const int64_t *e = &t.f[i * nfields];
+		size_t e = i * nfields;
 		int64_t *a;
 
 		if (t.series[i] > max)
 			continue;
 		a = want + (size_t)t.series[i] * BK__N;
 		for (unsigned k = 0; k < 4; k++)
-			a[k] += e[k];
+			a[k] += t.vals[e + k];
 		if (nfields == BK__N) {
-			a[4] += e[4];
-			a[5] += e[5];
+			a[4] += t.vals[e + 4];
+			a[5] += t.vals[e + 5];
 		} else {
-			a[4] += e[0] > 0;
-			a[5] += e[0] < 0;
+			a[4] += t.vals[e] > 0;
+			a[5] += t.vals[e] < 0;
 		}
 	}
 	/* a sum may start where pack_next stopped */
 	assert_int_equal(pack_reader_init(&r, blob, len, nfields), 0);
 	for (size_t i = 0; i < skip && i < t.n; i++)
-		assert_int_equal(pack_next(&r, &s, f), 1);
+		assert_int_equal(pack_next(&r, &s, fld), 1);
 	assert_int_equal(pack_sum(&r, got, max), 0);
 	for (size_t i = 0; i < cap * BK__N; i++)
 		if (got[i] != want[i])
 			fail_msg("pack_sum: series %zu field %zu is %" PRId64 ", want %"
 			    PRId64, i / BK__N, i % BK__N, got[i], want[i]);
 	/* and leaves nothing to read */
-	assert_int_equal(pack_next(&r, &s, f), 0);
+	assert_int_equal(pack_next(&r, &s, fld), 0);
 	pack_reader_free(&r);
 	free(got);
 	free(want);
@@ -434,6 +434,14 @@ test_sum_other_kinds(void **state)
 /* ---- version 1, written here from the format in pack.c ----------------- */
 
 static void
+put_byte(struct tu_buf *b, unsigned v)
+{
+	uint8_t c = (uint8_t)v;
+
+	tu_buf_put(b, &c, 1);
+}
+
+static void
 put_varint(struct tu_buf *b, uint64_t v)
 {
 	while (v >= 0x80) {
@@ -442,7 +450,7 @@ put_varint(struct tu_buf *b, uint64_t v)
 		tu_buf_put(b, &c, 1);
 		v >>= 7;
 	}
-	tu_buf_put(b, &(uint8_t){ (uint8_t)v }, 1);
+	put_byte(b, (unsigned)v);
 }
 
 static uint64_t
@@ -471,14 +479,14 @@ pack_v1(const struct table *t, struct tu_buf *out)
 			put_varint(&ent, t->series[i] - t->series[i - 1]);
 		}
 		for (unsigned k = 0; k < t->nfields; k++) {
-			int64_t v = t->f[i * t->nfields + k];
+			int64_t v = t->vals[i * t->nfields + k];
 
 			put_varint(&ent, (t->smask >> k) & 1 ? zz(v) : (uint64_t)v);
 		}
 	}
 	tu_buf_put(out, "P\001", 2);
-	tu_buf_put(out, &(uint8_t){ (uint8_t)t->nfields }, 1);
-	tu_buf_put(out, &(uint8_t){ (uint8_t)t->smask }, 1);
+	put_byte(out, t->nfields);
+	put_byte(out, t->smask);
 	put_varint(out, t->n);
 	put_varint(out, nblocks);
 	tu_buf_put(out, idx.p, idx.n);
@@ -515,30 +523,32 @@ test_version1(void **state)
 static void
 test_version1_sum(void **state)
 {
-	struct table t = { 0 };
-	struct tu_buf b = { 0 };
-	struct pack_reader r;
-	int64_t f[2 * CH__N] = { 4, 2, 9, 5, -6, -3, 0, 6 };
-	uint32_t ids[2] = { 0, 2 };
-	int64_t dst[3 * BK__N] = { 0 };
-	const int64_t want[3 * BK__N] = {
+	static const int64_t f[2 * CH__N] = { 4, 2, 9, 5, -6, -3, 0, 6 };
+	static const int64_t want[3 * BK__N] = {
 		4, 2, 9, 5, 1, 0,
 		0, 0, 0, 0, 0, 0,
 		-6, -3, 0, 6, 0, 1,
 	};
+	struct table t = { 0 };
+	struct tu_buf b = { 0 };
+	struct pack_reader r;
+	int64_t dst[3 * BK__N] = { 0 };
 
 	(void)state;
 	t.nfields = CH__N;
 	t.smask = CH_SIGNED;
 	t.n = 2;
-	t.series = ids;
-	t.f = f;
+	t.series = po_xcalloc(2, sizeof(*t.series));
+	t.series[1] = 2;
+	t.vals = po_xcalloc(PO_ARRAY_SIZE(f), sizeof(*t.vals));
+	memcpy(t.vals, f, sizeof(f));
 	pack_v1(&t, &b);
 	assert_int_equal(pack_reader_init(&r, b.p, b.n, CH__N), 0);
 	assert_int_equal(pack_sum(&r, dst, 2), 0);
 	check_fields("pack_sum v1", 0, 3 * BK__N, dst, want);
 	pack_reader_free(&r);
 	free(b.p);
+	table_free(&t);
 }
 
 /* ---- bad blobs ------------------------------------------------------------ */
@@ -650,14 +660,14 @@ test_truncated(void **state)
 					assert_true(ret == 1 || ret == 0 || ret == -EBADMSG);
 					if (ret == 1)
 						check_fields("pack_find cut", i, nf, f,
-						    &t.f[i * nf]);
+						    &t.vals[i * nf]);
 				}
 				pack_reader_free(&r);
 			}
 			/* pack_sum: the cut is noticed */
 			if ((nf == CH__N || nf == BK__N) &&
 			    pack_reader_init(&r, p, cut, nf) == 0) {
-				int64_t *dst = po_xcalloc(16 * BK__N, sizeof(*dst));
+				int64_t *dst = po_xcalloc((size_t)16 * BK__N, sizeof(*dst));
 
 				assert_int_equal(pack_sum(&r, dst, 15), -EBADMSG);
 				free(dst);
@@ -710,7 +720,7 @@ test_corrupt(void **state)
 				}
 				if ((nf == CH__N || nf == BK__N) &&
 				    pack_reader_init(&r, p, len, nf) == 0) {
-					int64_t *dst = po_xcalloc(64 * BK__N, sizeof(*dst));
+					int64_t *dst = po_xcalloc((size_t)64 * BK__N, sizeof(*dst));
 
 					ret = pack_sum(&r, dst, 63);
 					assert_true(ret == 0 || ret == -EBADMSG);
@@ -831,13 +841,13 @@ test_round_trip_extremes(void **state)
 		t.smask = kinds[k][1];
 		t.n = n;
 		t.series = po_xcalloc(n, sizeof(*t.series));
-		t.f = po_xcalloc(n * nf, sizeof(*t.f));
+		t.vals = po_xcalloc(n * nf, sizeof(*t.vals));
 		for (size_t i = 0; i < n; i++) {
 			size_t c = i;
 
 			t.series[i] = (uint32_t)i;
 			for (size_t j = 0; j < nf; j++) {
-				t.f[i * nf + j] = ext[c % PO_ARRAY_SIZE(ext)];
+				t.vals[i * nf + j] = ext[c % PO_ARRAY_SIZE(ext)];
 				c /= PO_ARRAY_SIZE(ext);
 			}
 		}
@@ -871,13 +881,13 @@ test_huge_stored_fields(void **state)
 
 				/* 'P' 2 nf smask xform, n = 2 in one block, index */
 				tu_buf_put(&buf, "P\002", 2);
-				tu_buf_put(&buf, &(uint8_t){ (uint8_t)nf }, 1);
-				tu_buf_put(&buf, &(uint8_t){ (uint8_t)((1u << nf) - 1) }, 1);
-				tu_buf_put(&buf, &(uint8_t){ (uint8_t)xf }, 1);
+				put_byte(&buf, nf);
+				put_byte(&buf, (1u << nf) - 1);
+				put_byte(&buf, xf);
 				tu_buf_put(&buf, "\002\001\000\000", 4);
 				for (int e = 0; e < 2; e++) {
 					tu_buf_put(&buf, "\001", 1);	/* series 1, then 2 */
-					tu_buf_put(&buf, &(uint8_t){ (uint8_t)((1u << nf) - 1) }, 1);
+					put_byte(&buf, (1u << nf) - 1);
 					for (unsigned i = 0; i < nf; i++)
 						put_varint(&buf, i % 2 ? zz_ext[a] : zz_ext[b]);
 				}
@@ -886,7 +896,7 @@ test_huge_stored_fields(void **state)
 				assert_true(ret == 1 || ret == -EBADMSG);
 				pack_reader_free(&r);
 				if (nf != CP__N) {
-					dst = po_xcalloc(3 * BK__N, sizeof(*dst));
+					dst = po_xcalloc((size_t)3 * BK__N, sizeof(*dst));
 					assert_int_equal(pack_reader_init(&r, buf.p, buf.n, nf), 0);
 					ret = pack_sum(&r, dst, 2);
 					assert_true(ret == 0 || ret == -EBADMSG);

@@ -171,8 +171,10 @@ tu_read_data(const char *name, size_t *ret_len)
 	}
 	po_asprintf(&cmd, "xz -dc '%s'", path);
 	f = popen(cmd, "r");
-	if (f == NULL)
+	if (f == NULL) {
 		fail_msg("cannot run '%s': %s", cmd, strerror(errno));
+		abort();
+	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		tu_buf_put(&b, chunk, n);
 	rc = pclose(f);
