@@ -79,10 +79,17 @@ $(B)/gen/migrations.c: $(SCHEMA_SQL) schema/embed-sql.sh
 	@mkdir -p $(@D)
 	$(call say,GEN,$@)sh schema/embed-sql.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
 
-$(B)/tests/unit/%: tests/unit/%.c $(LIBPO)
+# Unit tests link the daemon's modules too: every daemon object but main.o,
+# in an archive (only what a test calls is linked), before $(LIBPO).
+LIBPOD		:= $(if $(DAEMON_SRCS),$(B)/libpod.a)
+$(B)/libpod.a: $(filter-out $(B)/daemon/main.o,$(DAEMON_OBJS))
+	@rm -f $@
+	$(call say,AR,$@)$(AR) rcs $@ $^
+
+$(B)/tests/unit/%: tests/unit/%.c $(LIBPOD) $(LIBPO)
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
-		-DPO_SRCDIR='"$(CURDIR)"' -o $@ $< $(LIBPO) \
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -Idaemon -Wno-missing-prototypes -Wno-missing-declarations \
+		-DPO_SRCDIR='"$(CURDIR)"' -o $@ $< $(LIBPOD) $(LIBPO) \
 		$(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs cmocka) $(PKG_LIBS)
 
 $(B)/tests/gen-dump: tests/bench/gen-dump.c

@@ -3,9 +3,10 @@
 #
 # Every test program speaks TAP on stdout: "ok - what", "not ok - what",
 # "ok - what # SKIP why".  A program that exits non-zero without printing a
-# "not ok" line counts as one failure; one that prints nothing counts as one
-# pass only if it exits 0.  The last line is "N passed, N failed, N skipped"
-# and the exit status is non-zero if anything failed.
+# "not ok" line counts as one failure; so does one that prints no TAP line at
+# all, whatever its exit status (it checked nothing).  The last line is
+# "N passed, N failed, N skipped" and the exit status is non-zero if
+# anything failed.
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,7 +70,8 @@ run_prog() {
 		fi
 	fi
 	if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
-		p=1
+		f=1
+		echo "  ${c_bad}FAIL${c_off} printed no TAP line (\"ok - ...\", \"not ok - ...\"): it checked nothing"
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 	echo "  $p passed, $f failed, $s skipped ($((SECONDS - t0))s)"

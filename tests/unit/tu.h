@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../lib/po.h"
 
@@ -133,6 +134,57 @@ tu_read_fixture(const char *name, size_t *ret_len)
 		fail_msg("cannot read fixture %s: %s", path, strerror(errno));
 	free(path);
 	return data;
+}
+
+/*
+ * A file of tests/data (part of the tree), decompressed when its name ends
+ * in .xz.  Its absence, or xz's, is a test failure: never a skip.
+ */
+static TU_UNUSED char *
+tu_data_path(const char *name)
+{
+	char *path = NULL;
+
+	po_asprintf(&path, "%s/tests/data/%s", tu_srcdir(), name);
+	if (access(path, R_OK) != 0)
+		fail_msg("cannot read %s: %s (tests/data is part of the tree)", path,
+		    strerror(errno));
+	return path;
+}
+
+static TU_UNUSED char *
+tu_read_data(const char *name, size_t *ret_len)
+{
+	char *path = tu_data_path(name), *cmd = NULL, chunk[65536];
+	struct tu_buf b = { 0 };
+	size_t n, len = strlen(name);
+	FILE *f;
+	int rc;
+
+	if (len < 3 || strcmp(name + len - 3, ".xz") != 0) {
+		char *data = tu_read_file(path, ret_len);
+
+		if (data == NULL)
+			fail_msg("cannot read %s: %s", path, strerror(errno));
+		free(path);
+		return data;
+	}
+	po_asprintf(&cmd, "xz -dc '%s'", path);
+	f = popen(cmd, "r");
+	if (f == NULL) {
+		fail_msg("cannot run '%s': %s", cmd, strerror(errno));
+		abort();
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		tu_buf_put(&b, chunk, n);
+	rc = pclose(f);
+	if (rc != 0 || b.n == 0)
+		fail_msg("'%s' failed (status %d, %zu bytes): is xz-utils installed?",
+		    cmd, rc, b.n);
+	free(cmd);
+	free(path);
+	*ret_len = b.n;
+	return b.p;
 }
 
 /* ---- names of po.h's enums, written from its comments ------------------ */
