@@ -110,6 +110,19 @@ get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
 
 /* ---- packed tables -------------------------------------------------------- */
 
+/* a - b and a + b, wrapping: a damaged blob's fields may be anything */
+static inline int64_t
+wrap_sub(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
+static inline int64_t
+wrap_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 static unsigned
 xform_for(unsigned nfields)
 {
@@ -126,10 +139,10 @@ xform_store(unsigned xform, const int64_t *in, int64_t *out, unsigned n)
 {
 	memcpy(out, in, n * sizeof(*out));
 	if (xform == XFORM_DELTA && n >= 4) {
-		out[1] = in[1] - in[0];
-		out[3] = in[3] - (in[2] - in[0]);
+		out[1] = wrap_sub(in[1], in[0]);
+		out[3] = wrap_sub(in[3], wrap_sub(in[2], in[0]));
 	} else if (xform == XFORM_CHECKPOINT && n >= 2) {
-		out[1] = in[0] - in[1];
+		out[1] = wrap_sub(in[0], in[1]);
 	}
 }
 
@@ -138,10 +151,10 @@ static void
 xform_load(unsigned xform, int64_t *f, unsigned n)
 {
 	if (xform == XFORM_DELTA && n >= 4) {
-		f[1] += f[0];
-		f[3] += f[2] - f[0];
+		f[1] = wrap_add(f[1], f[0]);
+		f[3] = wrap_add(f[3], wrap_sub(f[2], f[0]));
 	} else if (xform == XFORM_CHECKPOINT && n >= 2) {
-		f[1] = f[0] - f[1];
+		f[1] = wrap_sub(f[0], f[1]);
 	}
 }
 
@@ -369,13 +382,13 @@ pack_sum(struct pack_reader *r, int64_t *dst, uint32_t max_series)
 		if (series > max_series)
 			continue;
 		a = dst + (size_t)series * BK__N;
-		a[0] += f[0];
-		a[1] += f[1];
-		a[2] += f[2];
-		a[3] += f[3];
+		a[0] = wrap_add(a[0], f[0]);
+		a[1] = wrap_add(a[1], f[1]);
+		a[2] = wrap_add(a[2], f[2]);
+		a[3] = wrap_add(a[3], f[3]);
 		if (nf == BK__N) {
-			a[4] += f[4];
-			a[5] += f[5];
+			a[4] = wrap_add(a[4], f[4]);
+			a[5] = wrap_add(a[5], f[5]);
 		} else {
 			a[4] += f[0] > 0;
 			a[5] += f[0] < 0;
@@ -393,6 +406,8 @@ index_decode(struct pack_reader *r)
 	const uint8_t *ip = r->idx;
 	uint64_t first = 0, off = 0, df, doff;
 
+	/* a damaged index fails every call: each one decodes it afresh */
+	pack_reader_free(r);
 	r->ix_first = po_xcalloc(r->nblocks + 1, sizeof(*r->ix_first));
 	r->ix_off = po_xcalloc(r->nblocks + 1, sizeof(*r->ix_off));
 	for (uint32_t b = 0; b < r->nblocks; b++) {

@@ -130,6 +130,14 @@ want_max_stacks(const struct config *c, const void *w) { assert_int_equal(c->max
 static void
 want_max_series(const struct config *c, const void *w) { assert_int_equal(c->max_series, *(const uint32_t *)w); }
 static void
+want_listen(const struct config *c, const void *w)
+{
+	if (w == NULL)
+		assert_null(c->metrics_listen);
+	else
+		assert_string_equal(c->metrics_listen, (const char *)w);
+}
+static void
 want_max_db(const struct config *c, const void *w) { assert_true(c->max_db_size == *(const uint64_t *)w); }
 
 static const double d1 = 1, d90 = 90, d5400 = 5400, dday = DAY, d3600 = 3600,
@@ -180,6 +188,10 @@ static const struct good goods[] = {
 	{ "full_every = 1", want_full_every, &u1 },
 	{ "full_every = 100000", want_full_every, &u100k },
 	{ "full_trigger = 1", want_full_trigger, &u1 },
+	{ "metrics_listen = 127.0.0.1:9466", want_listen, "127.0.0.1:9466" },
+	{ "metrics_listen = [::1]:1", want_listen, "[::1]:1" },
+	{ "metrics_listen = 0.0.0.0:65535", want_listen, "0.0.0.0:65535" },
+	{ "metrics_listen = none", want_listen, NULL },
 	{ "full_trigger = 4294967295", want_full_trigger, &u_max },
 	{ "max_stacks = 100", want_max_stacks, &u100 },
 	{ "max_stacks = 100000000", want_max_stacks, &u100m },
@@ -278,6 +290,12 @@ test_bad_values(void **state)
 		{ "full_every = 1.5", "full_every" },
 		{ "full_every = 99999999999999999999999", "full_every" },
 		{ "full_trigger = 0", "full_trigger" },
+		{ "metrics_listen = 127.0.0.1", "metrics_listen" },
+		{ "metrics_listen = 127.0.0.1:0", "metrics_listen" },
+		{ "metrics_listen = 127.0.0.1:65536", "metrics_listen" },
+		{ "metrics_listen = localhost:9466", "metrics_listen" },
+		{ "metrics_listen = [::1:9466", "metrics_listen" },
+		{ "metrics_listen = 1.2.3.4:9466x", "metrics_listen" },
 		{ "full_trigger = 4294967296", "full_trigger" },
 		{ "full_trigger = 18446744073709551616", "full_trigger" },
 		{ "max_stacks = 99", "max_stacks" },
@@ -479,7 +497,7 @@ test_shipped_file(void **state)
 		line = nl ? nl + 1 : NULL;
 	}
 	/* every key of page-ownerd.conf(5) */
-	assert_int_equal(nset, 17);
+	assert_int_equal(nset, 18);
 	config_defaults(&c);
 	if (config_parse(&c, b.p, b.n, path, &cause) != 0)
 		fail_msg("%s", cause);
