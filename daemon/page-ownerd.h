@@ -144,6 +144,18 @@ void	 source_position(const struct source *s, size_t *ret_next, size_t *ret_tota
 /* The message for a failed read (-errno from source_read), into buf. */
 const char *source_strerror(const struct source *s, int err, char *buf, size_t len);
 uint64_t source_count_threshold(const struct source *s);
+/* PFN windows [lo, hi) of the full dump (hi = UINT64_MAX: to the end) */
+enum source_seek {
+	PFNSEEK_UNKNOWN,		/* the kernel was not asked yet */
+	PFNSEEK_KERNEL,		/* the kernel takes a PFN as the file offset */
+	PFNSEEK_NONE,		/* it does not: whole reads, filtered by PFN */
+	PFNSEEK_FILE,		/* a regular file: a binary search by PFN */
+};
+int	 source_open_range(struct source *s, uint64_t lo, uint64_t hi, char **cause);
+int	 source_pfn_span(struct source *s, uint64_t *ret_lo, uint64_t *ret_hi,
+	    char **cause);
+enum source_seek source_seek(const struct source *s, const char **ret_why);
+const char *source_seek_name(enum source_seek k);
 
 /* ---- pack.c: packed per-series tables (the blobs in the database) ------- */
 
@@ -506,6 +518,7 @@ struct read_ctx {
 	size_t		 buflen;
 	volatile int	*stop;		/* the daemon is stopping */
 	char		**cause;	/* why it failed, for people */
+	uint64_t	 pfn_lo, pfn_hi; /* full reads: the PFN window; hi 0 = all */
 };
 
 /* The series one combo counts in, by kind - 1. */
@@ -522,6 +535,7 @@ struct full_read {
 	bool		 merged;	/* allocated/freed are known */
 	bool		 page_owner_off; /* the kernel has no page_owner (failed) */
 	uint64_t	 idents;	/* identities written */
+	uint64_t	 records, pages; /* page records and pages in the window */
 	struct po_parse_stats stats;
 };
 int	 full_read(struct read_ctx *rc, struct identfile *idf, FILE *prev,

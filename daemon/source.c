@@ -56,6 +56,9 @@ struct source {
 	bool		 got_data;	/* bytes came since source_open */
 	enum source_file open_file;	/* which file fd is */
 	bool		 at_eof;	/* fd was read to its end */
+	enum source_seek seek;		/* how a PFN window is found (debugfs) */
+	char		*seek_why;	/* what the detection saw */
+	uint64_t	 win_lo, win_hi; /* the open read's PFN window */
 };
 
 static bool
@@ -102,6 +105,7 @@ source_free(struct source *s)
 	free(s->path);
 	free(s->last);
 	free(s->cur);
+	free(s->seek_why);
 	free(s);
 }
 
@@ -271,13 +275,18 @@ mono_ns(void)
  * Only async-signal-safe calls here: the parent has threads.
  */
 static void __attribute__((noreturn))
-reader_child(const char *path, int out, char *buf, double pace)
+reader_child(const char *path, int out, char *buf, double pace, uint64_t lo,
+    uint64_t hi)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	uint64_t total = 0, slice_start = mono_ns();
 
 	if (fd < 0)
 		_exit(errno & 0x7f);
+	/* a PFN window (the kernel honours seeks, see detect_seek): the
+	 * offset is a PFN, and after each record it is that record's PFN + 1 */
+	if (lo > 0 && lseek(fd, (off_t)lo, SEEK_SET) != (off_t)lo)
+		_exit(ESPIPE);
 	for (;;) {
 		ssize_t n = read(fd, buf, CHILD_BUF), off = 0;
 
@@ -287,6 +296,12 @@ reader_child(const char *path, int out, char *buf, double pace)
 			_exit(errno & 0x7f);
 		if (n == 0)
 			_exit(0);
+		if (hi != UINT64_MAX) {
+			off_t pos = lseek(fd, 0, SEEK_CUR);
+
+			if (pos > 0 && (uint64_t)pos - 1 >= hi)
+				_exit(0);
+		}
 		while (off < n) {
 			ssize_t w = write(out, buf + off, (size_t)(n - off));
 
@@ -314,7 +329,7 @@ reader_child(const char *path, int out, char *buf, double pace)
 }
 
 static int
-start_reader(struct source *s, char **cause)
+start_reader(struct source *s, uint64_t lo, uint64_t hi, char **cause)
 {
 	int p[2];
 	char *buf;
@@ -350,7 +365,7 @@ start_reader(struct source *s, char **cause)
 		(void)setpriority(PRIO_PROCESS, 0, 19);
 		(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
 		    3 << 13 /* IOPRIO_CLASS_IDLE */);
-		reader_child(s->path, p[1], buf, s->pace);
+		reader_child(s->path, p[1], buf, s->pace, lo, hi);
 	}
 	free(buf);
 	close(p[1]);
@@ -446,8 +461,10 @@ source_open(struct source *s, enum source_file which, char **cause)
 	source_end(s);
 	s->open_file = which;
 	s->at_eof = false;
+	s->win_lo = 0;
+	s->win_hi = UINT64_MAX;
 	if (s->kind == SOURCE_DEBUGFS && which == SRC_PAGE_OWNER)
-		return start_reader(s, cause);
+		return start_reader(s, 0, UINT64_MAX, cause);
 	p = file_path(s, which);
 	s->fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (s->fd < 0) {
@@ -621,4 +638,328 @@ source_count_threshold(const struct source *s)
 		line[0] = '\0';
 	fclose(f);
 	return strtoull(line, NULL, 10);
+}
+
+/* ---- PFN windows ------------------------------------------------------------ */
+
+#define PROBE_BUF	((size_t)256 << 10)	/* a record is a few KiB at most */
+#define PROBE_TRIES	4
+
+static const char rec_start[] = "Page allocated via order ";
+
+const char *
+source_seek_name(enum source_seek k)
+{
+	switch (k) {
+	case PFNSEEK_UNKNOWN: return "unknown";
+	case PFNSEEK_KERNEL: return "pfn";
+	case PFNSEEK_NONE: return "whole reads";
+	case PFNSEEK_FILE: return "file index";
+	}
+	return "?";
+}
+
+/* The PFN of the record at the start of buf[0..n), or -1. */
+static int64_t
+record_pfn(const char *buf, size_t n)
+{
+	struct po_record r;
+
+	if (n == 0 || po_parse_record(buf, n, &r, NULL) < 0 || r.kind != PO_REC_PAGE)
+		return -1;
+	return (int64_t)r.pfn;
+}
+
+/* One record from the kernel's file at its current offset: its PFN, and
+ * the offset the kernel left; -1 when there is none or it does not parse. */
+static int64_t
+probe_read(int fd, char *buf, off_t *ret_pos)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, CHILD_BUF);
+	while (n < 0 && errno == EINTR);
+	*ret_pos = lseek(fd, 0, SEEK_CUR);
+	return n > 0 ? record_pfn(buf, (size_t)n) : -1;
+}
+
+/*
+ * Does the running kernel take a PFN as the file offset?  Read two
+ * records A and B from the start, then seek to A's PFN + 1: a kernel that
+ * honours it returns a record whose PFN is past A and at most B's (more,
+ * if B was freed in between: try again), and leaves the offset at that
+ * PFN + 1.  A kernel that counts from min_low_pfn, or ignores seeks,
+ * fails one of these, and is read whole, its records filtered by PFN.
+ */
+static void
+detect_seek(struct source *s)
+{
+	char *buf;
+	int fd;
+
+	if (s->seek != PFNSEEK_UNKNOWN)
+		return;
+	s->seek = PFNSEEK_NONE;
+	free(s->seek_why);
+	s->seek_why = NULL;
+	fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		po_asprintf(&s->seek_why, "cannot open '%s': %s", s->path,
+		    strerror(errno));
+		s->seek = PFNSEEK_UNKNOWN;		/* ask again next time */
+		return;
+	}
+	buf = po_xmalloc(CHILD_BUF);
+	for (int t = 0; t < PROBE_TRIES; t++) {
+		int64_t a, b, c;
+		off_t pa, pb, pc;
+
+		a = probe_read(fd, buf, &pa);
+		b = probe_read(fd, buf, &pb);
+		if (a < 0 || b < 0) {
+			po_asprintf(&s->seek_why, "fewer than two records to test with");
+			break;
+		}
+		if (pa != (off_t)a + 1 || pb != (off_t)b + 1 || b <= a) {
+			po_asprintf(&s->seek_why, "the offset after PFN %lld is %lld, "
+			    "not the PFN + 1", (long long)a, (long long)pa);
+			break;
+		}
+		if (lseek(fd, (off_t)a + 1, SEEK_SET) != (off_t)a + 1) {
+			po_asprintf(&s->seek_why, "lseek to a PFN failed: %s",
+			    strerror(errno));
+			break;
+		}
+		c = probe_read(fd, buf, &pc);
+		if (c > a && c <= b && pc == (off_t)c + 1) {
+			s->seek = PFNSEEK_KERNEL;
+			po_asprintf(&s->seek_why, "a seek to PFN %lld read PFN %lld",
+			    (long long)a + 1, (long long)c);
+			break;
+		}
+		free(s->seek_why);
+		po_asprintf(&s->seek_why, "a seek to PFN %lld read PFN %lld, expected "
+		    "%lld..%lld", (long long)a + 1, (long long)c, (long long)a + 1,
+		    (long long)b);
+		if (c >= 0 && c <= a)
+			break;		/* went backwards: the offset is not a PFN */
+		/* B freed in between, perhaps: try again further on */
+	}
+	free(buf);
+	close(fd);
+}
+
+/* In a regular file: the first record starting at or after off, its offset
+ * and PFN; -ENOENT when none does. */
+static int
+file_record_at(int fd, off_t off, char *buf, off_t *ret_off, int64_t *ret_pfn)
+{
+	for (int guard = 0; guard < 64; guard++) {
+		ssize_t n = pread(fd, buf, PROBE_BUF, off);
+		const char *p = buf, *end;
+
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENOENT;
+		end = buf + n;
+		for (;;) {
+			p = memmem(p, (size_t)(end - p), rec_start, sizeof(rec_start) - 1);
+			if (p == NULL)
+				break;
+			if ((p == buf && off == 0) || (p > buf && p[-1] == '\n')) {
+				int64_t pfn = record_pfn(p, (size_t)(end - p));
+
+				if (pfn >= 0) {
+					*ret_off = off + (p - buf);
+					*ret_pfn = pfn;
+					return 0;
+				}
+			}
+			p++;
+		}
+		if ((size_t)n < PROBE_BUF)
+			return -ENOENT;
+		off += (off_t)(PROBE_BUF - sizeof(rec_start));
+	}
+	return -ENOENT;
+}
+
+/*
+ * A regular file's offset to start a window at PFN lo: a binary search
+ * over byte offsets (records are in PFN order).  It may start a little
+ * before the window (the reader drops records below lo), never after.
+ */
+static off_t
+file_window_start(int fd, uint64_t lo)
+{
+	struct stat st;
+	off_t a = 0, b, ro;
+	int64_t pfn;
+	char *buf;
+
+	if (lo == 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	buf = po_xmalloc(PROBE_BUF);
+	b = st.st_size;
+	while (b - a > (off_t)PROBE_BUF) {
+		off_t mid = a + (b - a) / 2;
+
+		if (file_record_at(fd, mid, buf, &ro, &pfn) < 0 || ro >= b ||
+		    (uint64_t)pfn >= lo)
+			b = mid;
+		else
+			a = ro + 1;
+	}
+	if (a > 0 && file_record_at(fd, a, buf, &ro, &pfn) == 0)
+		a = ro;
+	else if (a > 0)
+		a = b;
+	free(buf);
+	return a;
+}
+
+/*
+ * Open the full dump for the PFN window [lo, hi): the kernel's file from
+ * lo when it honours seeks (else whole: the caller drops records outside
+ * the window, which it must do anyway), a regular file from a byte
+ * offset found by binary search, a FIFO whole.
+ */
+int
+source_open_range(struct source *s, uint64_t lo, uint64_t hi, char **cause)
+{
+	bool windowed = lo > 0 || hi != UINT64_MAX;
+	int r;
+
+	if (s->kind == SOURCE_DEBUGFS) {
+		source_end(s);
+		s->open_file = SRC_PAGE_OWNER;
+		s->at_eof = false;
+		if (windowed)
+			detect_seek(s);
+		s->win_lo = lo;
+		s->win_hi = hi;
+		if (windowed && s->seek == PFNSEEK_KERNEL)
+			return start_reader(s, lo, hi, cause);
+		return start_reader(s, 0, UINT64_MAX, cause);
+	}
+	if ((r = source_open(s, SRC_PAGE_OWNER, cause)) < 0)
+		return r;
+	s->win_lo = lo;
+	s->win_hi = hi;
+	if (windowed && !s->fifo) {
+		off_t at = file_window_start(s->fd, lo);
+
+		if (at > 0 && lseek(s->fd, at, SEEK_SET) != at) {
+			r = -errno;
+			po_asprintf(cause, "cannot seek in '%s': %s", s->path,
+			    strerror(errno));
+			source_end(s);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* How a window is found: for the kernel, what detect_seek saw. */
+enum source_seek
+source_seek(const struct source *s, const char **ret_why)
+{
+	if (ret_why != NULL)
+		*ret_why = s->seek_why;
+	if (s->kind == SOURCE_DEBUGFS)
+		return s->seek;
+	return s->fifo ? PFNSEEK_NONE : PFNSEEK_FILE;
+}
+
+/* The kernel's PFN span, from /proc/zoneinfo (start_pfn + spanned). */
+static int
+zoneinfo_span(uint64_t *ret_lo, uint64_t *ret_hi)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	uint64_t lo = UINT64_MAX, hi = 0, spanned = 0;
+	char line[256];
+
+	if (f == NULL)
+		return -errno;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long long v;
+
+		if (sscanf(line, " spanned %llu", &v) == 1)
+			spanned = v;
+		else if (sscanf(line, " start_pfn: %llu", &v) == 1 && spanned > 0) {
+			if (v < lo)
+				lo = v;
+			if (v + spanned > hi)
+				hi = v + spanned;
+			spanned = 0;
+		}
+	}
+	fclose(f);
+	if (hi == 0)
+		return -ENODATA;
+	*ret_lo = lo;
+	*ret_hi = hi;
+	return 0;
+}
+
+/* A regular file's span: its first record's PFN, its last record's + 1. */
+static int
+file_span(const char *path, uint64_t *ret_lo, uint64_t *ret_hi)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	off_t ro, at;
+	int64_t pfn, last = -1;
+	char *buf;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ESPIPE;
+	}
+	buf = po_xmalloc(PROBE_BUF);
+	r = file_record_at(fd, 0, buf, &ro, &pfn);
+	if (r == 0) {
+		*ret_lo = (uint64_t)pfn;
+		/* the last record: walk the records of the file's tail */
+		at = st.st_size > (off_t)PROBE_BUF ? st.st_size - (off_t)PROBE_BUF : 0;
+		while (file_record_at(fd, at, buf, &ro, &pfn) == 0) {
+			last = pfn;
+			at = ro + 1;
+		}
+		*ret_hi = (uint64_t)(last >= 0 ? last : (int64_t)*ret_lo) + 1;
+	}
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/*
+ * The PFN span [lo, hi) windows are cut from: the kernel's zones, or the
+ * current dump's first and last records.  -ESPIPE: not known (a FIFO).
+ */
+int
+source_pfn_span(struct source *s, uint64_t *ret_lo, uint64_t *ret_hi, char **cause)
+{
+	char *p;
+	int r;
+
+	if (s->kind == SOURCE_DEBUGFS) {
+		r = zoneinfo_span(ret_lo, ret_hi);
+		if (r < 0)
+			po_asprintf(cause, "cannot read the PFN span from "
+			    "/proc/zoneinfo: %s", strerror(-r));
+		return r;
+	}
+	p = file_path(s, SRC_PAGE_OWNER);
+	r = file_span(p, ret_lo, ret_hi);
+	if (r < 0)
+		po_asprintf(cause, "cannot find the PFN span of '%s': %s", p,
+		    r == -ENOENT ? "no record in it" : strerror(-r));
+	free(p);
+	return r;
 }
