@@ -35,6 +35,9 @@ config_defaults(struct config *c)
 	c->read_timeout = 30;
 	c->full_trigger = 2560;
 	c->read_pace = 0.5;
+	c->window = UINT64_C(1) << 30;
+	c->sweep_windows = 0;
+	c->readers = 1;
 }
 
 void
@@ -66,6 +69,7 @@ config_mode_name(enum collect_mode m)
 	case MODE_FULL: return "full";
 	case MODE_STACKS: return "stacks";
 	case MODE_AUTO: return "auto";
+	case MODE_SWEEP: return "sweep";
 	}
 	return "?";
 }
@@ -150,8 +154,11 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 			c->mode = MODE_STACKS;
 		else if (strcmp(v, "auto") == 0)
 			c->mode = MODE_AUTO;
+		else if (strcmp(v, "sweep") == 0)
+			c->mode = MODE_SWEEP;
 		else {
-			po_asprintf(cause, "mode: '%s' is not one of full, stacks, auto", v);
+			po_asprintf(cause, "mode: '%s' is not one of full, stacks, auto, "
+			    "sweep", v);
 			return -EINVAL;
 		}
 		return 0;
@@ -191,6 +198,20 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 		}
 		return 0;
 	}
+	if (strcmp(key, "window") == 0) {
+		/* whole pages, at least 1 MiB of memory: a window is a PFN range */
+		if (po_size_parse(v, &c->window) < 0 || c->window < (UINT64_C(1) << 20) ||
+		    c->window > (UINT64_C(1) << 50)) {
+			po_asprintf(cause, "window: '%s' is not a size from 1M to 1P "
+			    "(like 256M, 1G)", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "sweep_windows") == 0)
+		return set_u32(&c->sweep_windows, v, 0, 1000000, key, cause);
+	if (strcmp(key, "readers") == 0)
+		return set_u32(&c->readers, v, 1, 64, key, cause);
 	po_asprintf(cause, "unknown setting '%s'", key);
 	return -EINVAL;
 }

@@ -54,6 +54,13 @@ identfile_free(struct identfile *f)
 	free(f);
 }
 
+/* The file being written (between identfile_begin and identfile_finish). */
+FILE *
+identfile_out(struct identfile *f)
+{
+	return f->out;
+}
+
 const char *
 identfile_tmp(const struct identfile *f)
 {
@@ -65,6 +72,15 @@ identfile_tmp(const struct identfile *f)
 FILE *
 identfile_open_prev(struct identfile *f, int64_t snapshot, int64_t boot)
 {
+	return identfile_open_prev_count(f, snapshot, boot, NULL);
+}
+
+/* The same, and how many identities the file holds (what follows them is
+ * the writer's: a sweep window's combos). */
+FILE *
+identfile_open_prev_count(struct identfile *f, int64_t snapshot, int64_t boot,
+    uint64_t *ret_count)
+{
 	struct ident_header h;
 	FILE *in = fopen(f->path, "re");
 
@@ -75,6 +91,8 @@ identfile_open_prev(struct identfile *f, int64_t snapshot, int64_t boot)
 		fclose(in);
 		return NULL;
 	}
+	if (ret_count != NULL)
+		*ret_count = h.count;
 	return in;
 }
 

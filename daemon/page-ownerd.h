@@ -58,6 +58,7 @@ enum collect_mode {
 	MODE_FULL,	/* the page_owner file every time */
 	MODE_STACKS,	/* page_owner_stacks/ only */
 	MODE_AUTO,	/* stacks often, the full file now and then */
+	MODE_SWEEP,	/* PFN windows of the full file, in rotation (sweep.c) */
 };
 
 struct config {
@@ -80,6 +81,9 @@ struct config {
 					   since the last full read forces one */
 	double		 read_pace;	/* share of time a big full read may read */
 	char		*group;		/* group owning the socket */
+	uint64_t	 window;	/* sweep: bytes of memory a PFN window spans */
+	uint32_t	 sweep_windows;	/* sweep: windows per snapshot; 0 = budget */
+	uint32_t	 readers;	/* full reads: reader processes */
 };
 
 void	 config_defaults(struct config *c);
@@ -373,6 +377,24 @@ int	 store_each_change(struct store *s, int64_t lo, int64_t hi,
 	    int (*fn)(int64_t snapshot, const void *blob, size_t len, void *ud),
 	    void *ud);
 
+/* A sweep's PFN window (store_each_window). */
+struct window_row {
+	int64_t		 idx;		/* first PFN / window size */
+	uint64_t	 lo, hi;	/* PFN range [lo, hi) */
+	int64_t		 snapshot;	/* the snapshot that read it last */
+	int64_t		 boot;
+	double		 time;		/* of that read */
+};
+int	 store_window_put(struct store *s, const struct window_row *w,
+	    const void *blob, size_t len);
+int	 store_window_drop(struct store *s, int64_t idx);
+int	 store_windows_clear(struct store *s);
+int	 store_each_window(struct store *s,
+	    int (*fn)(const struct window_row *w, const void *blob, size_t len,
+	    void *ud), void *ud);
+int	 store_windows_summary(struct store *s, int64_t *ret_n, double *ret_oldest,
+	    int64_t *ret_oldest_snapshot);
+
 /* ---- series.c: what a history is kept of --------------------------------- */
 
 enum series_kind {
@@ -482,6 +504,10 @@ int	 identfile_commit(struct identfile *f, char **cause);
 void	 identfile_abort(struct identfile *f);
 /* The previous identities for a merge, positioned after the header. */
 FILE	*identfile_open_prev(struct identfile *f, int64_t snapshot, int64_t boot);
+FILE	*identfile_out(struct identfile *f);
+FILE	*identfile_open_prev_count(struct identfile *f, int64_t snapshot,
+	    int64_t boot, uint64_t *ret_count);
+#define IDENTFILE_RECORD 16	/* bytes per identity on disk (lib/ident.c) */
 
 /* ---- rollup.c: values to deltas, totals, hourly and daily rollups -------- */
 
@@ -559,6 +585,33 @@ bool	 stacks_available(const struct source *src);
 int	 stacks_read(struct stacks *s, struct read_ctx *rc, struct snap_row *row,
 	    struct series_values *v);
 
+/* ---- sweep.c: PFN windows of the full dump, in rotation ------------------ */
+
+struct sweep_status {
+	bool		 active;	/* the latest snapshot was a sweep */
+	uint32_t	 windows;	/* windows of the PFN span */
+	uint32_t	 per_snapshot;	/* windows a snapshot reads */
+	uint32_t	 k;		/* every window is read within k snapshots */
+	uint32_t	 read;		/* windows the latest snapshot read */
+	uint32_t	 stale;		/* windows whose latest read failed */
+	uint32_t	 unmerged;	/* read without identities to diff against */
+	uint32_t	 unread;	/* never read yet: the picture is partial */
+	double		 oldest;	/* wall time of the oldest window's read */
+	uint64_t	 window_pages;	/* PFNs a window spans */
+	uint64_t	 span_lo, span_hi; /* the PFN span */
+	double		 cost;		/* CPU seconds a window costs (estimate) */
+	char		 seek[32];	/* how a window is found in the source */
+};
+
+struct sweep;
+struct sweep *sweep_new(const char *db_path);
+void	 sweep_free(struct sweep *sw);
+int	 sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
+	    struct snap_row *row, struct series_values *v);
+void	 sweep_commit(struct sweep *sw);
+void	 sweep_abort(struct sweep *sw);
+const struct sweep_status *sweep_status(const struct sweep *sw);
+
 /* ---- engine.c: one job at a time on the write connection ----------------- */
 
 /* The outcome of one snapshot, handed to the main loop. */
@@ -576,6 +629,7 @@ struct snap_result {
 	uint64_t	 overflowed;	/* new: lookups folded into (overflow) */
 	size_t		 replay_next;	/* replay: files read so far */
 	size_t		 replay_total;	/* replay: files in the capture */
+	struct sweep_status sweep;	/* a sweep's windows (sweep.active) */
 };
 void	 snap_result_free(struct snap_result *r);
 
@@ -666,6 +720,7 @@ struct sched_state {
 	char		 status_line[512]; /* also sent as STATUS= */
 	bool		 stopping;
 	int		 exit_code;	/* --once */
+	struct sweep_status sweep;	/* the latest sweep's windows */
 };
 
 struct history;
