@@ -305,6 +305,15 @@ prepare(struct engine *e, const struct config *cfg, struct snap_result *res)
 	}
 	source_set_timeout(e->src, cfg->read_timeout);
 	source_set_pace(e->src, cfg->read_pace);
+	{
+		/* readers after the first spool their ranges beside the database */
+		char *dir = po_xstrdup(e->db_path), *slash = strrchr(dir, '/');
+
+		if (slash != NULL)
+			*slash = '\0';
+		source_set_readers(e->src, cfg->readers, slash != NULL ? dir : ".");
+		free(dir);
+	}
 	return 0;
 }
 

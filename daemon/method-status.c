@@ -71,7 +71,8 @@ status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err
 	j = json_pack("{s:s, s:i, s:i, s:s, s:f}", "version", PO_VERSION,
 	    "protocol", PO_PROTO_VERSION, "pid", (int)getpid(), "started", t,
 	    "uptime_s", po_now_wall() - ctx->started);
-	src = json_pack("{s:s, s:s}", "path", ctx->cfg->source, "kind", ctx->source_kind);
+	src = json_pack("{s:s, s:s, s:I}", "path", ctx->cfg->source, "kind",
+	    ctx->source_kind, "readers", (json_int_t)ctx->cfg->readers);
 	if (ss->replay_total > 0)
 		json_object_set_new(src, "replay", json_pack("{s:I, s:I, s:b}",
 		    "next", (json_int_t)ss->replay_next,

@@ -160,6 +160,9 @@ int	 source_pfn_span(struct source *s, uint64_t *ret_lo, uint64_t *ret_hi,
 	    char **cause);
 enum source_seek source_seek(const struct source *s, const char **ret_why);
 const char *source_seek_name(enum source_seek k);
+/* Full reads by n processes on disjoint PFN ranges (spooling beside dir). */
+void	 source_set_readers(struct source *s, unsigned n, const char *spool_dir);
+unsigned source_parts(const struct source *s);
 
 /* ---- pack.c: packed per-series tables (the blobs in the database) ------- */
 

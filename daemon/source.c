@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sched.h>
@@ -59,6 +60,14 @@ struct source {
 	enum source_seek seek;		/* how a PFN window is found (debugfs) */
 	char		*seek_why;	/* what the detection saw */
 	uint64_t	 win_lo, win_hi; /* the open read's PFN window */
+	unsigned	 readers;	/* reader processes for a full read */
+	char		*spool_dir;	/* where readers after the first spool */
+	struct part {
+		int	 fd;		/* a spool file, -1 once read */
+		pid_t	 child;		/* its reader, 0 once reaped */
+	}		*more;		/* the ranges after the first, in order */
+	unsigned	 nmore, next_more;
+	unsigned	 nparts;	/* readers the open read uses */
 };
 
 static bool
@@ -86,6 +95,7 @@ source_new(struct source **ret, const char *path, char **cause)
 	s->fd = -1;
 	s->stall = READ_STALL;
 	s->pace = 1.0;
+	s->readers = 1;
 	if (on_debugfs(path))
 		s->kind = SOURCE_DEBUGFS;
 	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
@@ -106,6 +116,8 @@ source_free(struct source *s)
 	free(s->last);
 	free(s->cur);
 	free(s->seek_why);
+	free(s->spool_dir);
+	free(s->more);
 	free(s);
 }
 
@@ -328,11 +340,87 @@ reader_child(const char *path, int out, char *buf, double pace, uint64_t lo,
 	}
 }
 
+static char *file_path(const struct source *s, enum source_file which);
+
+/* A reader child's copy of bytes [lo, hi) of a regular file (hi < 0: all). */
+static void __attribute__((noreturn))
+copy_child(const char *path, int out, char *buf, off_t lo, off_t hi)
+{
+	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+
+	if (fd < 0)
+		_exit(ENOENT);
+	for (off_t at = lo; hi < 0 || at < hi;) {
+		size_t want = hi < 0 || (off_t)CHILD_BUF < hi - at ? CHILD_BUF :
+		    (size_t)(hi - at);
+		ssize_t n = pread(fd, buf, want, at), off = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			_exit(errno & 0x7f);
+		if (n == 0)
+			break;
+		while (off < n) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				_exit(EPIPE);
+			off += w;
+		}
+		at += n;
+	}
+	_exit(0);
+}
+
+/*
+ * A reader child for a range: of the kernel's file, PFNs [lo, hi); of a
+ * regular file, bytes [off_lo, off_hi) (off_hi < 0: to its end).  Its
+ * output goes to out.  The pid, or -errno.
+ */
+static pid_t
+spawn_reader(struct source *s, int out, int close_in_child, uint64_t lo, uint64_t hi,
+    off_t off_lo, off_t off_hi)
+{
+	/* before fork: the parent has threads, the child only reads and writes */
+	char *buf = po_xmalloc(CHILD_BUF);
+	char *path = s->kind == SOURCE_DEBUGFS ? NULL : file_path(s, SRC_PAGE_OWNER);
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		int e = errno;
+
+		free(buf);
+		free(path);
+		return -e;
+	}
+	if (pid == 0) {
+		struct sched_param sp = { 0 };
+
+		if (close_in_child >= 0)
+			close(close_in_child);
+		/* the reader (and the kernel's formatting for it) yields to
+		 * everything else, but is never starved outright as SCHED_IDLE
+		 * could be on a busy host: it is only bookkeeping */
+		(void)sched_setscheduler(0, SCHED_BATCH, &sp);
+		(void)setpriority(PRIO_PROCESS, 0, 19);
+		(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
+		    3 << 13 /* IOPRIO_CLASS_IDLE */);
+		if (s->kind == SOURCE_DEBUGFS)
+			reader_child(s->path, out, buf, s->pace, lo, hi);
+		copy_child(path, out, buf, off_lo, off_hi);
+	}
+	free(buf);
+	free(path);
+	return pid;
+}
+
 static int
 start_reader(struct source *s, uint64_t lo, uint64_t hi, char **cause)
 {
 	int p[2];
-	char *buf;
 	pid_t pid;
 
 	if (access(s->path, R_OK) < 0)
@@ -343,32 +431,13 @@ start_reader(struct source *s, uint64_t lo, uint64_t hi, char **cause)
 	}
 	/* our end waits with poll(), so a reader stuck in the kernel times out */
 	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
-	buf = po_xmalloc(CHILD_BUF);	/* before fork: the child only reads and writes */
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-
-		free(buf);
-		close(p[0]);
-		close(p[1]);
-		po_asprintf(cause, "cannot fork the page_owner reader: %s", strerror(e));
-		return -e;
-	}
-	if (pid == 0) {
-		struct sched_param sp = { 0 };
-
-		close(p[0]);
-		/* the reader (and the kernel's formatting for it) yields to
-		 * everything else, but is never starved outright as SCHED_IDLE
-		 * could be on a busy host: it is only bookkeeping */
-		(void)sched_setscheduler(0, SCHED_BATCH, &sp);
-		(void)setpriority(PRIO_PROCESS, 0, 19);
-		(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
-		    3 << 13 /* IOPRIO_CLASS_IDLE */);
-		reader_child(s->path, p[1], buf, s->pace, lo, hi);
-	}
-	free(buf);
+	pid = spawn_reader(s, p[1], p[0], lo, hi, 0, -1);
 	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		po_asprintf(cause, "cannot fork the page_owner reader: %s", strerror((int)-pid));
+		return (int)pid;
+	}
 	s->fd = p[0];
 	s->child = pid;
 	return 0;
@@ -451,9 +520,19 @@ source_available(const struct source *s, enum source_file which)
 	return ok;
 }
 
+static int open_plain(struct source *s, enum source_file which, char **cause);
+
 /* Open file `which` of the current snapshot for source_read. */
 int
 source_open(struct source *s, enum source_file which, char **cause)
+{
+	if (which == SRC_PAGE_OWNER && s->readers > 1)
+		return source_open_range(s, 0, UINT64_MAX, cause);
+	return open_plain(s, which, cause);
+}
+
+static int
+open_plain(struct source *s, enum source_file which, char **cause)
 {
 	char *p;
 	struct stat st;
@@ -461,6 +540,7 @@ source_open(struct source *s, enum source_file which, char **cause)
 	source_end(s);
 	s->open_file = which;
 	s->at_eof = false;
+	s->nparts = 1;
 	s->win_lo = 0;
 	s->win_hi = UINT64_MAX;
 	if (s->kind == SOURCE_DEBUGFS && which == SRC_PAGE_OWNER)
@@ -476,6 +556,51 @@ source_open(struct source *s, enum source_file which, char **cause)
 	free(p);
 	s->fifo = fstat(s->fd, &st) == 0 && S_ISFIFO(st.st_mode);
 	s->got_data = false;
+	return 0;
+}
+
+/*
+ * The next range of a parallel read: its reader has spooled it into a
+ * file; wait for it to finish (as long as the spool keeps growing), then
+ * read the file from its start.
+ */
+static int
+next_part(struct source *s)
+{
+	struct part *p = &s->more[s->next_more++];
+	double deadline = po_now_mono() + s->stall;
+	off_t last = -1;
+	int status, e;
+
+	for (;;) {
+		struct stat st;
+		pid_t w = waitpid(p->child, &status, WNOHANG);
+
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (w == p->child)
+			break;
+		if (fstat(p->fd, &st) == 0 && st.st_size != last) {
+			last = st.st_size;
+			deadline = po_now_mono() + s->stall;
+		} else if (po_now_mono() > deadline) {
+			return -ETIMEDOUT;
+		}
+		(void)poll(NULL, 0, 5);
+	}
+	p->child = 0;
+	if (WIFSIGNALED(status))
+		return -ECHILD;
+	e = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+	if (e != 0)
+		return -e;
+	if (lseek(p->fd, 0, SEEK_SET) < 0)
+		return -errno;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = p->fd;
+	p->fd = -1;
+	s->fifo = false;
 	return 0;
 }
 
@@ -511,6 +636,14 @@ source_read(struct source *s, char *buf, size_t len)
 				e = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
 				if (e != 0)
 					return -e;
+			}
+			if (n == 0 && s->next_more < s->nmore) {
+				int r = next_part(s);
+
+				if (r < 0)
+					return r;
+				deadline = po_now_mono() + s->stall;
+				continue;
 			}
 			return n;
 		}
@@ -586,6 +719,15 @@ source_end(struct source *s)
 		(void)waitpid(s->child, NULL, 0);
 		s->child = 0;
 	}
+	for (unsigned i = 0; i < s->nmore; i++) {
+		if (s->more[i].fd >= 0)
+			close(s->more[i].fd);
+		if (s->more[i].child > 0) {
+			kill(s->more[i].child, SIGKILL);
+			(void)waitpid(s->more[i].child, NULL, 0);
+		}
+	}
+	s->nmore = s->next_more = 0;
 }
 
 /* The message for a failed read (-errno from source_read), into buf. */
@@ -641,6 +783,8 @@ source_count_threshold(const struct source *s)
 }
 
 /* ---- PFN windows ------------------------------------------------------------ */
+
+static int open_parallel(struct source *s, uint64_t lo, uint64_t hi, char **cause);
 
 #define PROBE_BUF	((size_t)256 << 10)	/* a record is a few KiB at most */
 #define PROBE_TRIES	4
@@ -832,6 +976,16 @@ source_open_range(struct source *s, uint64_t lo, uint64_t hi, char **cause)
 	bool windowed = lo > 0 || hi != UINT64_MAX;
 	int r;
 
+	s->nparts = 1;
+	if (s->readers > 1) {
+		s->open_file = SRC_PAGE_OWNER;
+		s->at_eof = false;
+		s->win_lo = lo;
+		s->win_hi = hi;
+		if ((r = open_parallel(s, lo, hi, cause)) <= 0)
+			return r;
+		s->nparts = 1;
+	}
 	if (s->kind == SOURCE_DEBUGFS) {
 		source_end(s);
 		s->open_file = SRC_PAGE_OWNER;
@@ -844,7 +998,7 @@ source_open_range(struct source *s, uint64_t lo, uint64_t hi, char **cause)
 			return start_reader(s, lo, hi, cause);
 		return start_reader(s, 0, UINT64_MAX, cause);
 	}
-	if ((r = source_open(s, SRC_PAGE_OWNER, cause)) < 0)
+	if ((r = open_plain(s, SRC_PAGE_OWNER, cause)) < 0)
 		return r;
 	s->win_lo = lo;
 	s->win_hi = hi;
@@ -961,5 +1115,197 @@ source_pfn_span(struct source *s, uint64_t *ret_lo, uint64_t *ret_hi, char **cau
 		po_asprintf(cause, "cannot find the PFN span of '%s': %s", p,
 		    r == -ENOENT ? "no record in it" : strerror(-r));
 	free(p);
+	return r;
+}
+
+/* ---- parallel readers ---------------------------------------------------------- */
+
+#define EXACT_BUF	((size_t)1 << 20)
+
+void
+source_set_readers(struct source *s, unsigned n, const char *spool_dir)
+{
+	s->readers = n >= 1 ? n : 1;
+	free(s->spool_dir);
+	s->spool_dir = spool_dir != NULL ? po_xstrdup(spool_dir) : NULL;
+}
+
+unsigned
+source_parts(const struct source *s)
+{
+	return s->nparts;
+}
+
+/* The offset of the first record at or after PFN lo in a regular file
+ * (its size when there is none): where a reader's byte range starts. */
+static off_t
+file_exact_start(int fd, uint64_t lo)
+{
+	off_t at = file_window_start(fd, lo);
+	char *buf = po_xmalloc(EXACT_BUF);
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		free(buf);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = pread(fd, buf, EXACT_BUF, at);
+		const char *p = buf, *end, *resume = NULL;
+
+		if (n <= 0)
+			break;
+		end = buf + n;
+		while ((p = memmem(p, (size_t)(end - p), rec_start,
+		    sizeof(rec_start) - 1)) != NULL) {
+			if ((p == buf && at == 0) || (p > buf && p[-1] == '\n')) {
+				int64_t pfn = record_pfn(p, (size_t)(end - p));
+
+				if (pfn >= 0 && (uint64_t)pfn >= lo) {
+					off_t found = at + (p - buf);
+
+					free(buf);
+					return found;
+				}
+				if (pfn < 0 && end - p < (ptrdiff_t)(64 << 10) && p > buf) {
+					resume = p;	/* cut off by the buffer */
+					break;
+				}
+			}
+			p++;
+		}
+		if ((size_t)n < EXACT_BUF && resume == NULL)
+			break;
+		at += resume != NULL ? resume - buf :
+		    (off_t)(EXACT_BUF - sizeof(rec_start));
+	}
+	free(buf);
+	return st.st_size;
+}
+
+static int
+spool_open(const struct source *s)
+{
+	int fd = -1;
+
+	if (s->spool_dir != NULL)
+		fd = open(s->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fd = memfd_create("page-owner-spool", MFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * A full read of [lo, hi) by `readers` processes on disjoint PFN ranges:
+ * the first streams into a pipe, the others spool into unlinked files
+ * (beside the database, else in memory) that are read after it, in PFN
+ * order.  1 when this read cannot be split (one reader, a kernel that
+ * ignores seeks, a FIFO, an unknown span): the caller reads it whole.
+ */
+static int
+open_parallel(struct source *s, uint64_t lo, uint64_t hi, char **cause)
+{
+	unsigned n = s->readers;
+	uint64_t slo, shi, a, b, cuts[65];
+	off_t offs[65];
+	char *why = NULL;
+	int p[2], r, fd = -1;
+	pid_t pid;
+
+	if (n < 2)
+		return 1;
+	if (n > 64)
+		n = 64;
+	if (s->kind == SOURCE_DEBUGFS) {
+		detect_seek(s);
+		if (s->seek != PFNSEEK_KERNEL)
+			return 1;
+	} else {
+		char *path = file_path(s, SRC_PAGE_OWNER);
+		struct stat st;
+
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		free(path);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+	}
+	if (source_pfn_span(s, &slo, &shi, &why) < 0) {
+		free(why);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	a = lo > slo ? lo : slo;
+	b = hi < shi ? hi : shi;
+	if (b <= a || b - a < n) {
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	cuts[0] = lo;
+	cuts[n] = hi;
+	for (unsigned i = 1; i < n; i++)
+		cuts[i] = a + (uint64_t)((double)(b - a) * i / n);
+	offs[0] = 0;
+	offs[n] = -1;
+	if (fd >= 0) {
+		offs[0] = lo > 0 ? file_window_start(fd, lo) : 0;
+		for (unsigned i = 1; i < n; i++)
+			offs[i] = file_exact_start(fd, cuts[i]);
+		if (hi != UINT64_MAX)
+			offs[n] = file_exact_start(fd, hi);
+		close(fd);
+	}
+
+	source_end(s);
+	s->more = po_xrealloc(s->more, n - 1, sizeof(*s->more));
+	/* the spooling readers first: none of them may hold the pipe's
+	 * write end, or the first range would never end */
+	for (unsigned i = 1; i < n; i++) {
+		struct part *pt = &s->more[s->nmore];
+
+		pt->fd = spool_open(s);
+		pt->child = 0;
+		if (pt->fd < 0) {
+			r = pt->fd;
+			po_asprintf(cause, "cannot make a spool file for reader %u: %s",
+			    i + 1, strerror(-r));
+			goto fail;
+		}
+		s->nmore++;
+		pid = spawn_reader(s, pt->fd, -1, cuts[i], cuts[i + 1], offs[i], offs[i + 1]);
+		if (pid < 0) {
+			r = (int)pid;
+			po_asprintf(cause, "cannot fork page_owner reader %u: %s", i + 1,
+			    strerror(-r));
+			goto fail;
+		}
+		pt->child = pid;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = -errno;
+		po_asprintf(cause, "cannot make a pipe: %s", strerror(errno));
+		goto fail;
+	}
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	pid = spawn_reader(s, p[1], p[0], cuts[0], cuts[1], offs[0], offs[1]);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		r = (int)pid;
+		po_asprintf(cause, "cannot fork the page_owner reader: %s", strerror(-r));
+		goto fail;
+	}
+	s->fd = p[0];
+	s->child = pid;
+	s->fifo = false;
+	s->got_data = false;
+	s->nparts = n;
+	return 0;
+fail:
+	source_end(s);
 	return r;
 }

@@ -213,6 +213,42 @@ test_window_fifo(void **state)
 	free(cause);
 }
 
+/* N readers on disjoint PFN ranges, merged in PFN order, read what one does. */
+static void
+test_readers(void **state)
+{
+	char *path = unpack("tests/data/real-6.12.117-leak2000.page_owner.xz");
+	char *cause = NULL;
+	struct source *src;
+	struct got one, w1, wn, many;
+	uint64_t lo, hi;
+
+	(void)state;
+	assert_int_equal(source_new(&src, path, &cause), 0);
+	read_window(src, 0, UINT64_MAX, &one);
+	assert_int_equal(source_pfn_span(src, &lo, &hi, &cause), 0);
+	read_window(src, lo + 100, lo + 9000, &w1);
+	assert_true(w1.n > 100);
+	for (unsigned n = 2; n <= 5; n += 3) {
+		source_set_readers(src, n, "/tmp");
+		read_window(src, 0, UINT64_MAX, &many);
+		assert_int_equal(source_parts(src), n);
+		assert_int_equal(many.n, one.n);
+		assert_string_equal(many.text.p, one.text.p);
+		read_window(src, lo + 100, lo + 9000, &wn);
+		assert_int_equal(wn.n, w1.n);
+		assert_string_equal(wn.text.p, w1.text.p);
+		free(many.text.p);
+		free(wn.text.p);
+	}
+	free(one.text.p);
+	free(w1.text.p);
+	source_free(src);
+	unlink(path);
+	free(path);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -220,6 +256,7 @@ main(void)
 		cmocka_unit_test(test_window_612),
 		cmocka_unit_test(test_window_61),
 		cmocka_unit_test(test_window_fifo),
+		cmocka_unit_test(test_readers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
