@@ -143,6 +143,8 @@ struct load {
 	int64_t		 boot;
 	int64_t		*drop;		/* rows to delete */
 	size_t		 ndrop;
+	int64_t		*gone;		/* by series: their pages, freed with them */
+	int64_t		 ngone;
 };
 
 static int
@@ -151,12 +153,31 @@ load_row(const struct window_row *w, const void *blob, size_t len, void *ud)
 	struct load *l = ud;
 	struct win *x;
 
-	(void)blob;
-	(void)len;
 	if (w->idx < l->first || w->idx > l->last || w->boot != l->boot) {
-		/* memory that went away (hot-unplug), or another boot's */
+		struct pack_reader rd;
+		int64_t f[WIN_FIELDS];
+		uint32_t series;
+
+		/* memory that went away (hot-unplug), or another boot's: its
+		 * blocks went with it, freed (so allocated - freed = net) */
 		l->drop = po_xrealloc(l->drop, l->ndrop + 1, sizeof(*l->drop));
 		l->drop[l->ndrop++] = w->idx;
+		if (w->boot == l->boot &&
+		    pack_reader_init(&rd, blob, len, WIN_FIELDS) == 0) {
+			while (pack_next(&rd, &series, f) > 0) {
+				if ((int64_t)series >= l->ngone) {
+					int64_t n = (int64_t)series + 1024;
+
+					l->gone = po_xrealloc(l->gone, (size_t)n,
+					    sizeof(*l->gone));
+					memset(l->gone + l->ngone, 0,
+					    (size_t)(n - l->ngone) * sizeof(*l->gone));
+					l->ngone = n;
+				}
+				l->gone[series] += f[0];
+			}
+			pack_reader_free(&rd);
+		}
 		return 0;
 	}
 	x = &l->sw->w[w->idx - l->first];
@@ -327,6 +348,10 @@ read_window(struct sweep *sw, struct read_ctx *rc, struct win *x, uint64_t wpfns
 	free(base);
 	if (x->stored && x->boot == row->boot)
 		in = identfile_open_prev_count(idf, x->snapshot, x->boot, &count);
+	else if (!x->stored)
+		/* memory new to this boot (hot-add, or the first sweep, which
+		 * is a baseline anyway): every block in it was allocated */
+		in = fopen("/dev/null", "re");
 	if (in != NULL && load_combos(in, count, &prev, &nprev) < 0) {
 		fclose(in);
 		in = NULL;
@@ -516,6 +541,8 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 	sum.max = registry_max_series(rc->reg);
 	if ((r = store_each_window(rc->st, sum_row, &sum)) < 0 || (r = sum.error) < 0)
 		goto out;
+	for (int64_t s = 1; s < l.ngone && s <= sum.max; s++)
+		v->freed[s] += l.gone[s];
 	for (size_t i = 0; i < sw->n; i++) {
 		if (!sw->w[i].stored)
 			unread++;
@@ -549,6 +576,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 out:
 	free(due);
 	free(l.drop);
+	free(l.gone);
 	if (r < 0)
 		sweep_abort(sw);
 	return r;

@@ -5,6 +5,8 @@
 # 3 dumps each with 5% churn and a leak, replayed in three ways:
 #   full         every snapshot reads the whole dump (the baseline)
 #   sweep        1 GiB PFN windows, BENCH_SWEEP_WINDOWS (4) a snapshot
+#   sweep-all    every window every snapshot: what full reads give, in
+#                memory that holds one window at a time
 #   readers=2    whole reads by two reader processes
 # Printed: the daemon's peak RSS, CPU per GiB of text, bytes read per
 # snapshot, snapshots to full coverage (K), database growth per snapshot,
@@ -56,7 +58,8 @@ size = sum(os.path.getsize(p) for p in (db, db + '-wal') if os.path.exists(p))
 import json
 st = json.load(open(os.path.join(os.path.dirname(db), 'bighost-status.json')))
 k = ('%d of %d windows' % (st['sweep']['k'], st['sweep']['windows'])) if 'sweep' in st else '-'
-ratio = ('%.2fx analyze' % (cpu / an)) if an > 0 and rows[-1][3] == 'full' else ''
+ratio = ('%.2fx analyze' % (cpu / an)) if an > 0 and (rows[-1][3] == 'full' or
+    label == 'sweep-all') else ''
 print('     %-10s RSS %7.1f MiB  CPU/snapshot %7.2fs  CPU/GiB %6.2fs  read/snapshot %8.1f MiB  '
       'K %s  DB +%7.1f KiB/snapshot  %s' % (label, rss / 1024, cpu, cpu * n / max(gib, 1e-9),
       byt / 2**20, k, size / 1024 / n, ratio))
@@ -84,6 +87,9 @@ for n in "${sizes[@]}"; do
 	printf 'mode = sweep\nwindow = 1G\nsweep_windows = %s\ncpu_budget = 100%%\n' "$per" >"$work/bh-sweep.conf"
 	rss=$(replay "$dir" "$work/bh-sweep.db" "$work/bh-sweep.conf")
 	BENCH_SWEEP_WINDOWS=$per figures sweep "$work/bh-sweep.db" "$rss" "$an"
+	printf 'mode = sweep\nwindow = 1G\nsweep_windows = 1000000\ncpu_budget = 100%%\n' >"$work/bh-all.conf"
+	rss=$(replay "$dir" "$work/bh-all.db" "$work/bh-all.conf")
+	figures sweep-all "$work/bh-all.db" "$rss" "$an"
 	printf 'mode = full\nreaders = 2\ncpu_budget = 100%%\n' >"$work/bh-r2.conf"
 	rss=$(replay "$dir" "$work/bh-r2.db" "$work/bh-r2.conf")
 	figures "readers=2" "$work/bh-r2.db" "$rss" "$an"

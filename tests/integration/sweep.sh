@@ -116,6 +116,45 @@ sys.exit(not d["groups"] or any(g["freed_pages"] or g["allocated_pages"] for g i
 PYEOF
 stop_daemon
 
+# ---- memory removed and added back (hot-unplug, hot-add) ----------------------------------
+hp="$T/hotplug"
+mkdir "$hp"
+cp "$cap/0001.page_owner" "$hp/0001.page_owner"
+"$PY" - "$cap/0002.page_owner" "$hp/0002.page_owner" <<'PYEOF'
+import sys
+recs = open(sys.argv[1]).read().split("\n\n")
+pfn = lambda r: int(r.split("\n")[1].split()[1], 0)
+cut = (pfn(recs[0]) + pfn([r for r in recs if r.strip()][-1])) // 2
+open(sys.argv[2], "w").write("".join(r + "\n\n" for r in recs if r.strip() and pfn(r) < cut))
+PYEOF
+cp "$cap/0003.page_owner" "$hp/0003.page_owner"
+printf 'mode = sweep\nwindow = 256M\nsweep_windows = 100\n' >"$T/hp.conf"
+start_daemon hp --config "$T/hp.conf" --source "$hp" --interval 3600 ||
+	{ not_ok "start for the hot-plug check"; done_testing; }
+ctl --json snapshot >"$T/hp2.json"
+ctl --json status >"$T/hp2-status.json"
+ctl --json snapshot >"$T/hp3.json"
+ctl --json status >"$T/hp3-status.json"
+check "hot-unplug: the upper half of the PFNs gone, fewer windows (11 -> $(pyjson "$T/hp2-status.json" 'd["sweep"]["windows"]'))" \
+	[ "$(pyjson "$T/hp2-status.json" 'd["sweep"]["windows"] < 11')" = True ]
+check "hot-unplug: the log says windows were dropped" log_has "windows left the PFN span"
+check "hot-add: the memory back, 11 windows again, its blocks allocated (identities true)" \
+	[ "$(pyjson "$T/hp3.json" 'd["identities"]')" = True ]
+check "hot-add: 11 windows again" \
+	[ "$(pyjson "$T/hp3-status.json" 'd["sweep"]["windows"]')" = 11 ]
+for iv in "1 2" "2 3"; do
+	set -- $iv
+	ctl --json growers --since "$1" --until "$2" --limit 10000 >"$T/hp.json"
+	check "hot-plug: snapshot $2: allocated - freed = net for every stack" "$PY" - "$T/hp.json" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = [g for g in d["groups"] if g["allocated_pages"] - g["freed_pages"] != g["net_pages"]]
+print("# mismatched:", bad[:2]) if bad else None
+sys.exit(bool(bad) or not d["groups"])
+PYEOF
+done
+stop_daemon
+
 # ---- auto: a whole read over budget turns into a sweep ----------------------------------
 printf 'mode = auto\ncpu_budget = 0.0001%%\nwindow = 256M\nsweep_windows = 3\n' >"$T/auto.conf"
 start_daemon auto --config "$T/auto.conf" --source "$cap" --interval 3600 ||
