@@ -38,6 +38,7 @@ config_defaults(struct config *c)
 	c->window = UINT64_C(1) << 30;
 	c->sweep_windows = 0;
 	c->readers = 1;
+	c->max_combos = 200000;
 }
 
 void
@@ -210,6 +211,8 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 	}
 	if (strcmp(key, "sweep_windows") == 0)
 		return set_u32(&c->sweep_windows, v, 0, 1000000, key, cause);
+	if (strcmp(key, "max_combos") == 0)
+		return set_u32(&c->max_combos, v, 1000, 100000000, key, cause);
 	if (strcmp(key, "readers") == 0)
 		return set_u32(&c->readers, v, 1, 64, key, cause);
 	po_asprintf(cause, "unknown setting '%s'", key);

@@ -504,7 +504,8 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	    meta.kernel[0] ? meta.kernel : e->host_kernel);
 	snprintf(row->source, sizeof(row->source), "%s", meta.name);
 	rc = (struct read_ctx){ .src = e->src, .st = e->st, .reg = e->reg, .buf = e->buf,
-	    .buflen = READ_BUF, .stop = stop, .cause = &res->cause };
+	    .buflen = READ_BUF, .stop = stop, .cause = &res->cause,
+	    .max_combos = cfg->max_combos };
 
 	sweep = want_sweep(e, cfg);
 	full = !sweep && want_full(e, cfg, row->boot_id);

@@ -153,6 +153,7 @@ full_read(struct read_ctx *rc, struct identfile *idf, FILE *prev, size_t nprev,
 	}
 	po_parser_new(&parser);
 	ret->combos = combo_table_new();
+	combo_set_fold(ret->combos, rc->max_combos);
 	ret->prev_freed = po_xcalloc(nprev + 1, sizeof(int64_t));
 	if (prev != NULL) {
 		po_ident_merge_init(&fr.merge, prev, on_freed, on_allocated, &fr);

@@ -84,6 +84,8 @@ struct config {
 	uint64_t	 window;	/* sweep: bytes of memory a PFN window spans */
 	uint32_t	 sweep_windows;	/* sweep: windows per snapshot; 0 = budget */
 	uint32_t	 readers;	/* full reads: reader processes */
+	uint32_t	 max_combos;	/* full reads: (stack, comm, memcg, order,
+					   gfp) kept apart before folding */
 };
 
 void	 config_defaults(struct config *c);
@@ -472,8 +474,14 @@ struct combo {
 	uint64_t	 ts_min;	/* oldest allocation, ns; 0 = unknown */
 };
 
+/* Past a read's max_combos, a stack's further (comm, memcg, gfp) combos
+ * are counted as one, named this, per order. */
+#define COMBO_OTHER	"(other)"
+
 struct combo_table;
 struct combo_table *combo_table_new(void);
+void	 combo_set_fold(struct combo_table *t, uint32_t n);
+uint64_t combo_folded(const struct combo_table *t);
 void	 combo_table_free(struct combo_table *t);
 int	 combo_add(struct combo_table *t, const struct po_record *r,
 	    uint32_t *ret_combo, uint64_t *ret_ident);
@@ -548,6 +556,7 @@ struct read_ctx {
 	volatile int	*stop;		/* the daemon is stopping */
 	char		**cause;	/* why it failed, for people */
 	uint64_t	 pfn_lo, pfn_hi; /* full reads: the PFN window; hi 0 = all */
+	uint32_t	 max_combos;	/* full reads: then fold (0 = never) */
 };
 
 /* The series one combo counts in, by kind - 1. */
