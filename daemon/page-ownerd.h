@@ -945,6 +945,7 @@ enum series_kind query_by_kind(enum by b);
 void	 query_align(struct history *h, struct query *q);
 json_t	*query_window_json(struct history *h, const struct query *q,
 	    const struct cover *c, int64_t nsnap);
+void	 query_sweep_json(struct history *h, double t, json_t *into);
 int	 query_window_sums(struct history *h, struct query *q, struct groups *g,
 	    struct cover *c, int64_t *ret_intervals, struct rpc_err *err);
 void	 groups_build(struct history *h, const struct query *q, struct groups *g);

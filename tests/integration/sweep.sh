@@ -82,6 +82,18 @@ sys.exit(bool(bad) or not d["groups"])
 PYEOF
 check "sweep: the reply says how old its oldest window is" \
 	[ "$(pyjson "$T/rot.json" '"oldest_window_age_s" in d["window"]["sweep"] and d["window"]["sweep"]["windows"] == 11')" = True ]
+ctl --json top --limit 5 >"$T/rot-top.json"
+check "sweep: top says how old its oldest window is" \
+	[ "$(pyjson "$T/rot-top.json" 'd["sweep"]["windows"] == 11 and d["sweep"]["oldest_window_age_s"] >= 0')" = True ]
+if "$PY" -c 'import jsonschema' 2>/dev/null; then
+	for v in "status rot-status" "growers rot" "top rot-top"; do
+		set -- $v
+		check "sweep: the $1 reply is valid $1.schema.json" \
+			"$PY" "$PO_SRCDIR/tests/tools/validate-json.py" "$PO_SRCDIR/schema/$1.schema.json" "$T/$2.json"
+	done
+else
+	skip "sweep: replies valid against their schemas" "python3-jsonschema is not installed"
+fi
 leak=$(pyjson "$T/rot.json" 'd["groups"][0]["net_pages"]')
 echo "# leak growth over snapshots $first-8 seen by the sweep: $leak pages (true: $((4 * 300)))"
 stop_daemon
