@@ -51,6 +51,7 @@ identfile_free(struct identfile *f)
 	identfile_abort(f);
 	free(f->path);
 	free(f->tmp);
+	free(f->buf);
 	free(f);
 }
 

@@ -73,14 +73,15 @@ read_window(struct source *src, uint64_t lo, uint64_t hi, struct got *g)
 static char *
 unpack(const char *rel)
 {
-	char *path = strdup("/tmp/po-window-XXXXXX"), *cmd = NULL;
+	char *path = strdup("/tmp/po-window-XXXXXX"), *cmd = NULL, *src = tu_path(rel);
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
 	close(fd);
-	po_asprintf(&cmd, "xz -dc '%s' > '%s'", tu_path(rel), path);
+	po_asprintf(&cmd, "xz -dc '%s' > '%s'", src, path);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
+	free(src);
 	return path;
 }
 
