@@ -163,6 +163,9 @@ identfile_finish(struct identfile *f, int64_t snapshot, int64_t boot, uint64_t c
 	f->out = NULL;
 	if (fclose(out) != 0 && r == 0)
 		r = errno ? -errno : -EIO;
+	/* a sweep keeps one finished file per window until the commit */
+	free(f->buf);
+	f->buf = NULL;
 	if (r < 0) {
 		po_asprintf(cause, "cannot write '%s': %s", f->tmp, strerror(-r));
 		(void)unlink(f->tmp);
