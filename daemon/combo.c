@@ -20,6 +20,9 @@ struct combo_table {
 	uint32_t	*slots;		/* combo index + 1, 0 = empty */
 	uint32_t	 mask;
 	uint32_t	 empty_name;	/* id of "" */
+	uint32_t	 fold_at;	/* combos past which new ones fold */
+	uint32_t	 other_name;	/* id of "(other)" */
+	uint64_t	 folded;	/* records counted in a folded combo */
 };
 
 static uint64_t
@@ -36,6 +39,8 @@ combo_table_new(void)
 	po_strtab_new(&t->names);
 	po_stacktab_new(&t->stacks, t->names);
 	t->empty_name = po_strtab_intern(t->names, "", 0);
+	t->other_name = po_strtab_intern(t->names, COMBO_OTHER, strlen(COMBO_OTHER));
+	t->fold_at = UINT32_MAX;
 	t->mask = 4095;
 	t->slots = po_xcalloc(t->mask + 1, sizeof(*t->slots));
 	return t;
@@ -104,6 +109,15 @@ find_or_add(struct combo_table *t, const struct combo_key *k, uint64_t h)
 		if (memcmp(&t->v[i - 1].k, k, sizeof(*k)) == 0)
 			return &t->v[i - 1];
 		s = (s + 1) & t->mask;
+	}
+	if (t->n >= t->fold_at && k->comm != t->other_name) {
+		/* past the cap: the stack's further tasks and memcgs are
+		 * counted together, so memory stays flat in the host's size */
+		struct combo_key f = { .stack = k->stack, .comm = t->other_name,
+		    .memcg = t->other_name, .order = k->order };
+
+		t->folded++;
+		return find_or_add(t, &f, key_hash(&f));
 	}
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 4096;
@@ -209,6 +223,19 @@ combo_add_batch(struct combo_table *t, const struct po_record *rs, size_t n,
 		if (rets[i] == 0)
 			count_record(t, find_or_add(t, &k[i], h[i]), &rs[i],
 			    &combos[i], &idents[i]);
+}
+
+/* At most about n combos: past them, new ones fold (see find_or_add). */
+void
+combo_set_fold(struct combo_table *t, uint32_t n)
+{
+	t->fold_at = n > 0 ? n : UINT32_MAX;
+}
+
+uint64_t
+combo_folded(const struct combo_table *t)
+{
+	return t->folded;
 }
 
 uint32_t

@@ -36,6 +36,10 @@ config_defaults(struct config *c)
 	c->read_timeout = 30;
 	c->full_trigger = 2560;
 	c->read_pace = 0.5;
+	c->window = UINT64_C(1) << 30;
+	c->sweep_windows = 0;
+	c->readers = 1;
+	c->max_combos = 200000;
 }
 
 void
@@ -69,6 +73,7 @@ config_mode_name(enum collect_mode m)
 	case MODE_FULL: return "full";
 	case MODE_STACKS: return "stacks";
 	case MODE_AUTO: return "auto";
+	case MODE_SWEEP: return "sweep";
 	}
 	return "?";
 }
@@ -195,8 +200,11 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 			c->mode = MODE_STACKS;
 		else if (strcmp(v, "auto") == 0)
 			c->mode = MODE_AUTO;
+		else if (strcmp(v, "sweep") == 0)
+			c->mode = MODE_SWEEP;
 		else {
-			po_asprintf(cause, "mode: '%s' is not one of full, stacks, auto", v);
+			po_asprintf(cause, "mode: '%s' is not one of full, stacks, auto, "
+			    "sweep", v);
 			return -EINVAL;
 		}
 		return 0;
@@ -238,6 +246,22 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 	}
 	if (strcmp(key, "metrics_listen") == 0)
 		return set_listen(&c->metrics_listen, v, cause);
+	if (strcmp(key, "window") == 0) {
+		/* whole pages, at least 1 MiB of memory: a window is a PFN range */
+		if (po_size_parse(v, &c->window) < 0 || c->window < (UINT64_C(1) << 20) ||
+		    c->window > (UINT64_C(1) << 50)) {
+			po_asprintf(cause, "window: '%s' is not a size from 1M to 1P "
+			    "(like 256M, 1G)", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "sweep_windows") == 0)
+		return set_u32(&c->sweep_windows, v, 0, 1000000, key, cause);
+	if (strcmp(key, "max_combos") == 0)
+		return set_u32(&c->max_combos, v, 1000, 100000000, key, cause);
+	if (strcmp(key, "readers") == 0)
+		return set_u32(&c->readers, v, 1, 64, key, cause);
 	po_asprintf(cause, "unknown setting '%s'", key);
 	return -EINVAL;
 }

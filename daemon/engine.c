@@ -62,6 +62,8 @@ struct engine {
 	int64_t		*full_pages;	/* stack series' pages at the last full read */
 	int64_t		 full_cap;
 	bool		 reopen;	/* opened read-only, writable now: reopen */
+	struct sweep	*sweep;		/* PFN windows in rotation (sweep.c) */
+	double		 full_cpu;	/* CPU seconds of the last whole full read */
 };
 
 void
@@ -210,6 +212,7 @@ engine_open(struct engine **ret, const struct config *cfg, char **cause)
 	e->ident = identfile_new(cfg->db);
 	e->rollup = rollup_new();
 	e->stacks = stacks_new();
+	e->sweep = sweep_new(cfg->db);
 	e->buf = po_xmalloc(READ_BUF);
 	read_line_file("/proc/sys/kernel/random/boot_id", e->host_boot, sizeof(e->host_boot));
 	if (e->host_boot[0] == '\0')
@@ -236,6 +239,7 @@ engine_close(struct engine *e)
 	rollup_free(e->rollup);
 	identfile_free(e->ident);
 	stacks_free(e->stacks);
+	sweep_free(e->sweep);
 	source_free(e->src);
 	free(e->src_path);
 	free(e->db_path);
@@ -301,6 +305,15 @@ prepare(struct engine *e, const struct config *cfg, struct snap_result *res)
 	}
 	source_set_timeout(e->src, cfg->read_timeout);
 	source_set_pace(e->src, cfg->read_pace);
+	{
+		/* readers after the first spool their ranges beside the database */
+		char *dir = po_xstrdup(e->db_path), *slash = strrchr(dir, '/');
+
+		if (slash != NULL)
+			*slash = '\0';
+		source_set_readers(e->src, cfg->readers, slash != NULL ? dir : ".");
+		free(dir);
+	}
 	return 0;
 }
 
@@ -317,6 +330,20 @@ want_full(struct engine *e, const struct config *cfg, const char *boot_id)
 	    !e->prev_ident_ok)
 		return true;
 	return e->force_full || e->since_full + 1 >= cfg->full_every;
+}
+
+/*
+ * A sweep of PFN windows instead of a whole read?  Asked for (mode =
+ * sweep), or auto on a kernel without page_owner_stacks whose last whole
+ * read cost more than the budget allows a snapshot.
+ */
+static bool
+want_sweep(struct engine *e, const struct config *cfg)
+{
+	if (cfg->mode == MODE_SWEEP)
+		return true;
+	return cfg->mode == MODE_AUTO && !stacks_available(e->src) &&
+	    e->full_cpu > cfg->cpu_budget * cfg->interval;
 }
 
 /* The snapshot's row in its transaction: a baseline if first or a new boot. */
@@ -375,6 +402,11 @@ store_full(struct engine *e, struct read_ctx *rc, const struct full_read *fr,
 	    &e->vals, ret_combos, &detail, &dlen);
 	if (r < 0)
 		return r;
+	/* a whole read: a sweep starts afresh after it */
+	if ((r = store_windows_clear(e->st)) < 0) {
+		free(detail);
+		return r;
+	}
 	row->diff_s = po_now_mono();	/* made a duration by the caller */
 	r = rollup_apply(e->rollup, e->st, e->reg, row, &e->vals, top);
 	if (r >= 0) {
@@ -385,6 +417,28 @@ store_full(struct engine *e, struct read_ctx *rc, const struct full_read *fr,
 		r = store_drop_old_detail(e->st, row->id);
 	free(detail);
 	return r;
+}
+
+/* A sweep: the due windows, the picture, its deltas; inside the transaction. */
+static int
+store_sweep(struct engine *e, const struct config *cfg, struct read_ctx *rc,
+    struct snap_row *row, struct snap_result *res)
+{
+	double t0 = po_now_mono();
+	int r;
+
+	snprintf(row->kind, sizeof(row->kind), "sweep");
+	if ((r = sweep_run(e->sweep, rc, cfg, row, &e->vals)) < 0)
+		return r;
+	row->parse_s = po_now_mono() - t0;
+	/* the windows' identity files are of this snapshot, not the whole
+	 * read's: a later whole read must not merge against an older one */
+	e->prev_ident_ok = false;
+	r = rollup_apply(e->rollup, e->st, e->reg, row, &e->vals, res->top);
+	if (r < 0)
+		return r;
+	row->changed = r;
+	return 0;
 }
 
 /* The snapshot's top growers, named, for the main loop (full reads only). */
@@ -420,7 +474,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	struct full_read fr = { 0 };
 	struct combo_series *combos = NULL;
 	double t0, u0, s0, u1, s1, t_read;
-	bool full, open = false;
+	bool full, sweep, open = false;
 	char *why = NULL;
 	int r;
 
@@ -450,9 +504,11 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	    meta.kernel[0] ? meta.kernel : e->host_kernel);
 	snprintf(row->source, sizeof(row->source), "%s", meta.name);
 	rc = (struct read_ctx){ .src = e->src, .st = e->st, .reg = e->reg, .buf = e->buf,
-	    .buflen = READ_BUF, .stop = stop, .cause = &res->cause };
+	    .buflen = READ_BUF, .stop = stop, .cause = &res->cause,
+	    .max_combos = cfg->max_combos };
 
-	full = want_full(e, cfg, row->boot_id);
+	sweep = want_sweep(e, cfg);
+	full = !sweep && want_full(e, cfg, row->boot_id);
 	if (full) {
 		FILE *prev = e->prev_ident_ok ? identfile_open_prev(e->ident,
 		    e->full_snapshot, e->full_boot) : NULL;
@@ -475,15 +531,17 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		row->stacks = po_stacktab_count(combo_stacks(fr.combos));
 	}
 	t_read = po_now_mono() - t0;
-	r = begin_row(e, row, full && fr.merged, &open, &res->cause);
-	if (r == 0)
+	r = begin_row(e, row, (full && fr.merged) || sweep, &open, &res->cause);
+	if (r == 0 && sweep)
+		r = store_sweep(e, cfg, &rc, row, res);
+	else if (r == 0)
 		r = full ? store_full(e, &rc, &fr, row, res->top, &combos) :
 		    read_stacks(e, cfg, &rc, row);
 	if (r < 0)
 		goto out;
 
 	cpu_now(&u1, &s1);
-	row->parse_s = full ? t_read : po_now_mono() - t0;
+	row->parse_s = full ? t_read : sweep ? row->parse_s : po_now_mono() - t0;
 	row->diff_s = full ? row->diff_s - t0 - t_read : 0;
 	row->cpu_user = u1 - u0;
 	row->cpu_sys = s1 - s0;
@@ -496,10 +554,17 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		goto out;
 	open = false;
 	advance(e, row);
+	if (sweep) {
+		sweep_commit(e->sweep);
+		res->sweep = *sweep_status(e->sweep);
+		name_growers(e, res);
+		goto out;
+	}
 	if (!full) {
 		e->since_full++;
 		goto out;
 	}
+	e->full_cpu = row->cpu_user + row->cpu_sys;
 
 	/* committed: the new identities and combos become the previous ones */
 	e->prev_ident_ok = identfile_commit(e->ident, &why) == 0;
@@ -540,6 +605,7 @@ out:
 			reload_state(e);
 		}
 		identfile_abort(e->ident);
+		sweep_abort(e->sweep);
 		if (res->cause == NULL)
 			po_asprintf(&res->cause, "snapshot failed: %s", strerror(-r));
 		memset(res->top, 0, sizeof(res->top));

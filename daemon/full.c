@@ -24,6 +24,8 @@ struct frame {
 	size_t		 nprev;		/* previous combos */
 	int		 werr;		/* first identity write error */
 	volatile int	*stop;
+	uint64_t	 lo, hi;	/* the PFN window; hi 0 = all */
+	bool		 past;		/* a record at or past hi came: done */
 };
 
 static void
@@ -75,15 +77,39 @@ on_records(const struct po_record *rs, size_t n, void *userdata)
 	uint64_t ih[PO_BATCH];
 	int rets[PO_BATCH];
 
+	struct po_record in[PO_BATCH];
+
 	if (*f->stop)
 		return 1;
 	if (n > PO_BATCH)
 		n = PO_BATCH;
+	if (f->hi != 0) {
+		/* a window: the records of [lo, hi) only (a whole read's others
+		 * are dropped here; records come in PFN order) */
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (rs[i].kind != PO_REC_PAGE || rs[i].pfn < f->lo)
+				continue;
+			if (rs[i].pfn >= f->hi) {
+				f->past = true;
+				break;
+			}
+			in[k++] = rs[i];
+		}
+		if (k == 0)
+			return f->past ? 1 : 0;
+		rs = in;
+		n = k;
+	}
 	combo_add_batch(f->out->combos, rs, n, gid, ih, rets);
 	for (size_t i = 0; i < n; i++)
-		if (rets[i] == 0)
+		if (rets[i] == 0) {
 			take_ident(f, &rs[i], gid[i], ih[i]);
-	return 0;
+			f->out->records++;
+			f->out->pages += UINT64_C(1) << rs[i].order;
+		}
+	return f->past ? 1 : 0;
 }
 
 void
@@ -105,7 +131,8 @@ int
 full_read(struct read_ctx *rc, struct identfile *idf, FILE *prev, size_t nprev,
     const char *name, struct full_read *ret)
 {
-	struct frame fr = { .out = ret, .nprev = nprev, .stop = rc->stop };
+	struct frame fr = { .out = ret, .nprev = nprev, .stop = rc->stop,
+	    .lo = rc->pfn_lo, .hi = rc->pfn_hi };
 	struct po_parser *parser = NULL;
 	const struct po_parse_stats *ps;
 	uint64_t malformed_before;
@@ -113,7 +140,8 @@ full_read(struct read_ctx *rc, struct identfile *idf, FILE *prev, size_t nprev,
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = source_open(rc->src, SRC_PAGE_OWNER, rc->cause);
+	r = rc->pfn_hi != 0 ? source_open_range(rc->src, rc->pfn_lo, rc->pfn_hi,
+	    rc->cause) : source_open(rc->src, SRC_PAGE_OWNER, rc->cause);
 	if (r < 0) {
 		ret->page_owner_off = source_get_kind(rc->src) == SOURCE_DEBUGFS &&
 		    (r == -ENOENT || r == -EINVAL);
@@ -125,6 +153,7 @@ full_read(struct read_ctx *rc, struct identfile *idf, FILE *prev, size_t nprev,
 	}
 	po_parser_new(&parser);
 	ret->combos = combo_table_new();
+	combo_set_fold(ret->combos, rc->max_combos);
 	ret->prev_freed = po_xcalloc(nprev + 1, sizeof(int64_t));
 	if (prev != NULL) {
 		po_ident_merge_init(&fr.merge, prev, on_freed, on_allocated, &fr);
@@ -142,16 +171,19 @@ full_read(struct read_ctx *rc, struct identfile *idf, FILE *prev, size_t nprev,
 		}
 		if (n == 0)
 			break;
-		if (po_parser_feed_batch(parser, rc->buf, (size_t)n, on_records, &fr) != 0 ||
-		    *rc->stop) {
+		(void)po_parser_feed_batch(parser, rc->buf, (size_t)n, on_records, &fr);
+		if (*rc->stop) {
 			r = -ECANCELED;
 			po_asprintf(rc->cause, "snapshot abandoned: the daemon is stopping");
 			goto out;
 		}
+		if (fr.past)
+			break;
 	}
 	source_end(rc->src);
 	malformed_before = po_parser_stats(parser)->malformed;
-	po_parser_finish(parser, NULL, NULL);
+	if (!fr.past)	/* past the window's end, the rest was not read */
+		po_parser_finish(parser, NULL, NULL);
 	ps = po_parser_stats(parser);
 	ret->stats = *ps;
 	if (ps->malformed > malformed_before) {
@@ -162,7 +194,7 @@ full_read(struct read_ctx *rc, struct identfile *idf, FILE *prev, size_t nprev,
 		    (unsigned long long)ps->bytes);
 		goto out;
 	}
-	if (ps->page_records == 0) {
+	if (ps->page_records == 0 && rc->pfn_hi == 0) {
 		r = -ENODATA;
 		if (ps->bytes == 0)
 			po_asprintf(rc->cause, "'%s' gave no data", name);

@@ -52,7 +52,15 @@ identfile_free(struct identfile *f)
 	free(f->buf);
 	free(f->path);
 	free(f->tmp);
+	free(f->buf);
 	free(f);
+}
+
+/* The file being written (between identfile_begin and identfile_finish). */
+FILE *
+identfile_out(struct identfile *f)
+{
+	return f->out;
 }
 
 const char *
@@ -66,6 +74,15 @@ identfile_tmp(const struct identfile *f)
 FILE *
 identfile_open_prev(struct identfile *f, int64_t snapshot, int64_t boot)
 {
+	return identfile_open_prev_count(f, snapshot, boot, NULL);
+}
+
+/* The same, and how many identities the file holds (what follows them is
+ * the writer's: a sweep window's combos). */
+FILE *
+identfile_open_prev_count(struct identfile *f, int64_t snapshot, int64_t boot,
+    uint64_t *ret_count)
+{
 	struct ident_header h;
 	FILE *in = fopen(f->path, "re");
 
@@ -76,6 +93,8 @@ identfile_open_prev(struct identfile *f, int64_t snapshot, int64_t boot)
 		fclose(in);
 		return NULL;
 	}
+	if (ret_count != NULL)
+		*ret_count = h.count;
 	return in;
 }
 
@@ -145,6 +164,9 @@ identfile_finish(struct identfile *f, int64_t snapshot, int64_t boot, uint64_t c
 	f->out = NULL;
 	if (fclose(out) != 0 && r == 0)
 		r = errno ? -errno : -EIO;
+	/* a sweep keeps one finished file per window until the commit */
+	free(f->buf);
+	f->buf = NULL;
 	if (r < 0) {
 		po_asprintf(cause, "cannot write '%s': %s", f->tmp, strerror(-r));
 		(void)unlink(f->tmp);

@@ -32,7 +32,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: page-ownerd [--config FILE] [--source PATH] [--db PATH]\n"
-	    "                   [--socket PATH] [--interval SECS] [--mode full|stacks|auto]\n"
+	    "                   [--socket PATH] [--interval SECS] [--mode full|stacks|auto|sweep]\n"
 	    "                   [--once] [--foreground] [--log-level LEVEL]\n"
 	    "\n"
 	    "Reads /sys/kernel/debug/page_owner (or a dump file, or a directory of\n"
@@ -44,7 +44,7 @@ usage(FILE *f)
 	    "  -d, --db PATH         database (default %s)\n"
 	    "  -S, --socket PATH     control socket (default %s)\n"
 	    "  -i, --interval SECS   time between snapshots (default 60; 90s, 5m...)\n"
-	    "  -m, --mode MODE       full, stacks or auto (default auto)\n"
+	    "  -m, --mode MODE       full, stacks, auto or sweep (default auto)\n"
 	    "  -1, --once            take one snapshot, store it, exit\n"
 	    "  -f, --foreground      do not detach (implied under systemd)\n"
 	    "  -l, --log-level LVL   error, warning, notice, info, debug\n"

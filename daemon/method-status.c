@@ -30,6 +30,29 @@ budget_json(const struct method_ctx *ctx)
 	    (b.cpu - b.full_cpu) / (b.n - b.nfull) : 0.0);
 }
 
+/* A sweep's windows: K, coverage, and how old the oldest window is. */
+static json_t *
+sweep_json(const struct sched_state *ss)
+{
+	const struct sweep_status *w = &ss->sweep;
+
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, "
+	    "s:s}",
+	    "windows", (json_int_t)w->windows,
+	    "window_pages", (json_int_t)w->window_pages,
+	    "per_snapshot", (json_int_t)w->per_snapshot,
+	    "k", (json_int_t)w->k,
+	    "read", (json_int_t)w->read,
+	    "stale", (json_int_t)w->stale,
+	    "without_identities", (json_int_t)w->unmerged,
+	    "unread", (json_int_t)w->unread,
+	    "oldest_window_age_s", w->oldest > 0 ? po_now_wall() - w->oldest : 0.0,
+	    "window_cpu_s", w->cost,
+	    "span_first_pfn", (json_int_t)w->span_lo,
+	    "span_end_pfn", (json_int_t)w->span_hi,
+	    "seek", w->seek);
+}
+
 static int
 status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *err)
 {
@@ -48,7 +71,8 @@ status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err
 	j = json_pack("{s:s, s:i, s:i, s:s, s:f}", "version", PO_VERSION,
 	    "protocol", PO_PROTO_VERSION, "pid", (int)getpid(), "started", t,
 	    "uptime_s", po_now_wall() - ctx->started);
-	src = json_pack("{s:s, s:s}", "path", ctx->cfg->source, "kind", ctx->source_kind);
+	src = json_pack("{s:s, s:s, s:I}", "path", ctx->cfg->source, "kind",
+	    ctx->source_kind, "readers", (json_int_t)ctx->cfg->readers);
 	if (ss->replay_total > 0)
 		json_object_set_new(src, "replay", json_pack("{s:I, s:I, s:b}",
 		    "next", (json_int_t)ss->replay_next,
@@ -56,6 +80,8 @@ status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err
 	json_object_set_new(j, "source", src);
 	json_object_set_new(j, "mode", json_string(config_mode_name(ctx->cfg->mode)));
 	json_object_set_new(j, "budget", budget_json(ctx));
+	if (ss->sweep.active)
+		json_object_set_new(j, "sweep", sweep_json(ss));
 	json_object_set_new(j, "interval_s", json_real(ctx->cfg->interval));
 	json_object_set_new(j, "effective_interval_s", json_real(ss->interval));
 	/* why the interval the daemon keeps is not the one configured */

@@ -56,15 +56,19 @@ top(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *e
 	{
 		struct snap_row row;
 		char t[40] = "";
+		double when = po_now_wall();
 
-		if (store_snapshot(history_store(h), id, &row) > 0)
+		if (store_snapshot(history_store(h), id, &row) > 0) {
 			po_time_str(row.time, t, sizeof(t));
+			when = row.time;
+		}
 		*ret = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:b, s:o}",
 		    "at", (json_int_t)id, "at_time", t, "by", query_by_names[q.by],
 		    "page_size", (json_int_t)q.page_size,
 		    "total_pages", (json_int_t)total,
 		    "total_groups", (json_int_t)g.n, "approximate", st.approx,
 		    "groups", list);
+		query_sweep_json(h, when, *ret);
 	}
 	groups_free(&g);
 	state_free(&st);

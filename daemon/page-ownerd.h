@@ -60,6 +60,7 @@ enum collect_mode {
 	MODE_FULL,	/* the page_owner file every time */
 	MODE_STACKS,	/* page_owner_stacks/ only */
 	MODE_AUTO,	/* stacks often, the full file now and then */
+	MODE_SWEEP,	/* PFN windows of the full file, in rotation (sweep.c) */
 };
 
 struct config {
@@ -83,6 +84,11 @@ struct config {
 	double		 read_pace;	/* share of time a big full read may read */
 	char		*group;		/* group owning the socket */
 	char		*metrics_listen; /* ADDR:PORT of GET /metrics, or NULL */
+	uint64_t	 window;	/* sweep: bytes of memory a PFN window spans */
+	uint32_t	 sweep_windows;	/* sweep: windows per snapshot; 0 = budget */
+	uint32_t	 readers;	/* full reads: reader processes */
+	uint32_t	 max_combos;	/* full reads: (stack, comm, memcg, order,
+					   gfp) kept apart before folding */
 };
 
 void	 config_defaults(struct config *c);
@@ -147,6 +153,21 @@ void	 source_position(const struct source *s, size_t *ret_next, size_t *ret_tota
 /* The message for a failed read (-errno from source_read), into buf. */
 const char *source_strerror(const struct source *s, int err, char *buf, size_t len);
 uint64_t source_count_threshold(const struct source *s);
+/* PFN windows [lo, hi) of the full dump (hi = UINT64_MAX: to the end) */
+enum source_seek {
+	PFNSEEK_UNKNOWN,		/* the kernel was not asked yet */
+	PFNSEEK_KERNEL,		/* the kernel takes a PFN as the file offset */
+	PFNSEEK_NONE,		/* it does not: whole reads, filtered by PFN */
+	PFNSEEK_FILE,		/* a regular file: a binary search by PFN */
+};
+int	 source_open_range(struct source *s, uint64_t lo, uint64_t hi, char **cause);
+int	 source_pfn_span(struct source *s, uint64_t *ret_lo, uint64_t *ret_hi,
+	    char **cause);
+enum source_seek source_seek(const struct source *s, const char **ret_why);
+const char *source_seek_name(enum source_seek k);
+/* Full reads by n processes on disjoint PFN ranges (spooling beside dir). */
+void	 source_set_readers(struct source *s, unsigned n, const char *spool_dir);
+unsigned source_parts(const struct source *s);
 
 /* ---- pack.c: packed per-series tables (the blobs in the database) ------- */
 
@@ -367,6 +388,24 @@ int	 store_each_change(struct store *s, int64_t lo, int64_t hi,
 	    int (*fn)(int64_t snapshot, const void *blob, size_t len, void *ud),
 	    void *ud);
 
+/* A sweep's PFN window (store_each_window). */
+struct window_row {
+	int64_t		 idx;		/* first PFN / window size */
+	uint64_t	 lo, hi;	/* PFN range [lo, hi) */
+	int64_t		 snapshot;	/* the snapshot that read it last */
+	int64_t		 boot;
+	double		 time;		/* of that read */
+};
+int	 store_window_put(struct store *s, const struct window_row *w,
+	    const void *blob, size_t len);
+int	 store_window_drop(struct store *s, int64_t idx);
+int	 store_windows_clear(struct store *s);
+int	 store_each_window(struct store *s,
+	    int (*fn)(const struct window_row *w, const void *blob, size_t len,
+	    void *ud), void *ud);
+int	 store_windows_summary(struct store *s, int64_t *ret_n, double *ret_oldest,
+	    int64_t *ret_oldest_snapshot);
+
 /* ---- series.c: what a history is kept of --------------------------------- */
 
 enum series_kind {
@@ -441,8 +480,14 @@ struct combo {
 	uint64_t	 ts_min;	/* oldest allocation, ns; 0 = unknown */
 };
 
+/* Past a read's max_combos, a stack's further (comm, memcg, gfp) combos
+ * are counted as one, named this, per order. */
+#define COMBO_OTHER	"(other)"
+
 struct combo_table;
 struct combo_table *combo_table_new(void);
+void	 combo_set_fold(struct combo_table *t, uint32_t n);
+uint64_t combo_folded(const struct combo_table *t);
 void	 combo_table_free(struct combo_table *t);
 int	 combo_add(struct combo_table *t, const struct po_record *r,
 	    uint32_t *ret_combo, uint64_t *ret_ident);
@@ -557,6 +602,10 @@ int	 identfile_commit(struct identfile *f, char **cause);
 void	 identfile_abort(struct identfile *f);
 /* The previous identities for a merge, positioned after the header. */
 FILE	*identfile_open_prev(struct identfile *f, int64_t snapshot, int64_t boot);
+FILE	*identfile_out(struct identfile *f);
+FILE	*identfile_open_prev_count(struct identfile *f, int64_t snapshot,
+	    int64_t boot, uint64_t *ret_count);
+#define IDENTFILE_RECORD 16	/* bytes per identity on disk (lib/ident.c) */
 
 /* ---- rollup.c: values to deltas, totals, hourly and daily rollups -------- */
 
@@ -593,6 +642,8 @@ struct read_ctx {
 	size_t		 buflen;
 	volatile int	*stop;		/* the daemon is stopping */
 	char		**cause;	/* why it failed, for people */
+	uint64_t	 pfn_lo, pfn_hi; /* full reads: the PFN window; hi 0 = all */
+	uint32_t	 max_combos;	/* full reads: then fold (0 = never) */
 };
 
 /* The series one combo counts in, by kind - 1. */
@@ -609,6 +660,7 @@ struct full_read {
 	bool		 merged;	/* allocated/freed are known */
 	bool		 page_owner_off; /* the kernel has no page_owner (failed) */
 	uint64_t	 idents;	/* identities written */
+	uint64_t	 records, pages; /* page records and pages in the window */
 	struct po_parse_stats stats;
 };
 int	 full_read(struct read_ctx *rc, struct identfile *idf, FILE *prev,
@@ -632,6 +684,33 @@ bool	 stacks_available(const struct source *src);
 int	 stacks_read(struct stacks *s, struct read_ctx *rc, struct snap_row *row,
 	    struct series_values *v);
 
+/* ---- sweep.c: PFN windows of the full dump, in rotation ------------------ */
+
+struct sweep_status {
+	bool		 active;	/* the latest snapshot was a sweep */
+	uint32_t	 windows;	/* windows of the PFN span */
+	uint32_t	 per_snapshot;	/* windows a snapshot reads */
+	uint32_t	 k;		/* every window is read within k snapshots */
+	uint32_t	 read;		/* windows the latest snapshot read */
+	uint32_t	 stale;		/* windows whose latest read failed */
+	uint32_t	 unmerged;	/* read without identities to diff against */
+	uint32_t	 unread;	/* never read yet: the picture is partial */
+	double		 oldest;	/* wall time of the oldest window's read */
+	uint64_t	 window_pages;	/* PFNs a window spans */
+	uint64_t	 span_lo, span_hi; /* the PFN span */
+	double		 cost;		/* CPU seconds a window costs (estimate) */
+	char		 seek[32];	/* how a window is found in the source */
+};
+
+struct sweep;
+struct sweep *sweep_new(const char *db_path);
+void	 sweep_free(struct sweep *sw);
+int	 sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
+	    struct snap_row *row, struct series_values *v);
+void	 sweep_commit(struct sweep *sw);
+void	 sweep_abort(struct sweep *sw);
+const struct sweep_status *sweep_status(const struct sweep *sw);
+
 /* ---- engine.c: one job at a time on the write connection ----------------- */
 
 /* The outcome of one snapshot, handed to the main loop. */
@@ -649,6 +728,7 @@ struct snap_result {
 	uint64_t	 overflowed;	/* new: lookups folded into (overflow) */
 	size_t		 replay_next;	/* replay: files read so far */
 	size_t		 replay_total;	/* replay: files in the capture */
+	struct sweep_status sweep;	/* a sweep's windows (sweep.active) */
 };
 void	 snap_result_free(struct snap_result *r);
 
@@ -741,6 +821,7 @@ struct sched_state {
 	char		 status_line[512]; /* also sent as STATUS= */
 	bool		 stopping;
 	int		 exit_code;	/* --once */
+	struct sweep_status sweep;	/* the latest sweep's windows */
 };
 
 struct sched;
@@ -958,6 +1039,7 @@ enum series_kind query_by_kind(enum by b);
 void	 query_align(struct history *h, struct query *q);
 json_t	*query_window_json(struct history *h, const struct query *q,
 	    const struct cover *c, int64_t nsnap);
+void	 query_sweep_json(struct history *h, double t, json_t *into);
 int	 query_window_sums(struct history *h, struct query *q, struct groups *g,
 	    struct cover *c, int64_t *ret_intervals, struct rpc_err *err);
 void	 groups_build(struct history *h, const struct query *q, struct groups *g);

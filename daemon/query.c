@@ -327,12 +327,13 @@ query_window_json(struct history *h, const struct query *q, const struct cover *
 {
 	int64_t full = 0, stacks = 0;
 	char a[40], b[40];
+	json_t *j;
 
 	/* from lo + 1, as "snapshots" counts */
 	(void)store_snapshot_kinds(history_store(h), q->w.lo + 1, q->w.hi, &full, &stacks);
 	po_time_str(q->w.t_lo, a, sizeof(a));
 	po_time_str(q->w.t_hi, b, sizeof(b));
-	return json_pack("{s:I, s:I, s:s, s:s, s:f, s:f, s:I, s:s, s:b, s:s?, "
+	j = json_pack("{s:I, s:I, s:s, s:s, s:f, s:f, s:I, s:s, s:b, s:s?, "
 	    "s:{s:I, s:I}}",
 	    "since", (json_int_t)q->w.lo, "until", (json_int_t)q->w.hi,
 	    "since_time", a, "until_time", b,
@@ -345,6 +346,27 @@ query_window_json(struct history *h, const struct query *q, const struct cover *
 	    "aligned", q->aligned == LEVEL_DAY ? "day" : q->aligned == LEVEL_HOUR ?
 	    "hour" : NULL,
 	    "reads", "full", (json_int_t)full, "stacks", (json_int_t)stacks);
+	query_sweep_json(h, q->w.t_hi, j);
+	return j;
+}
+
+/*
+ * A sweep's picture rests on PFN windows read at different times: into
+ * `into`, "sweep" with the windows and how old the oldest one is at time t
+ * (nothing when the history holds no sweep).
+ */
+void
+query_sweep_json(struct history *h, double t, json_t *into)
+{
+	int64_t nwin = 0, oldest_snap = 0;
+	double oldest = 0;
+
+	if (into != NULL && store_windows_summary(history_store(h), &nwin, &oldest,
+	    &oldest_snap) > 0)
+		json_object_set_new(into, "sweep", json_pack("{s:I, s:I, s:f}",
+		    "windows", (json_int_t)nwin,
+		    "oldest_window_snapshot", (json_int_t)oldest_snap,
+		    "oldest_window_age_s", t > oldest ? t - oldest : 0.0));
 }
 
 /*

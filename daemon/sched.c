@@ -91,6 +91,15 @@ budget_update(struct sched *s, const struct snap_row *row)
 	budget_note(s->budget, po_now_wall(), row->cpu_user + row->cpu_sys,
 	    strcmp(row->kind, "full") == 0);
 	want = budget_interval(s->budget, po_now_wall(), &s->cfg);
+	/* a sweep fits its windows to the budget: the interval stretches only
+	 * when one window alone costs more than the budget allows */
+	if (strcmp(row->kind, "sweep") == 0) {
+		double one = s->st.sweep.cost;
+
+		want = s->cfg.interval;
+		if (s->cfg.sweep_windows == 0 && one > s->cfg.cpu_budget * s->cfg.interval)
+			want = one / s->cfg.cpu_budget;
+	}
 	if (fabs(want - s->st.interval) > 0.5) {
 		struct budget_stats b;
 
@@ -205,6 +214,8 @@ job_done(struct job_result *res, void *ud)
 		reopen_history(s, sr);
 		s->st.replay_next = sr->replay_next;
 		s->st.replay_total = sr->replay_total;
+		if (sr->error == 0)
+			s->st.sweep = sr->sweep;
 		if (sr->error < 0)
 			snapshot_failed(s, sr);
 		else

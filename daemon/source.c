@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sched.h>
@@ -56,6 +57,17 @@ struct source {
 	bool		 got_data;	/* bytes came since source_open */
 	enum source_file open_file;	/* which file fd is */
 	bool		 at_eof;	/* fd was read to its end */
+	enum source_seek seek;		/* how a PFN window is found (debugfs) */
+	char		*seek_why;	/* what the detection saw */
+	uint64_t	 win_lo, win_hi; /* the open read's PFN window */
+	unsigned	 readers;	/* reader processes for a full read */
+	char		*spool_dir;	/* where readers after the first spool */
+	struct part {
+		int	 fd;		/* a spool file, -1 once read */
+		pid_t	 child;		/* its reader, 0 once reaped */
+	}		*more;		/* the ranges after the first, in order */
+	unsigned	 nmore, next_more;
+	unsigned	 nparts;	/* readers the open read uses */
 };
 
 static bool
@@ -83,6 +95,7 @@ source_new(struct source **ret, const char *path, char **cause)
 	s->fd = -1;
 	s->stall = READ_STALL;
 	s->pace = 1.0;
+	s->readers = 1;
 	if (on_debugfs(path))
 		s->kind = SOURCE_DEBUGFS;
 	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
@@ -102,6 +115,9 @@ source_free(struct source *s)
 	free(s->path);
 	free(s->last);
 	free(s->cur);
+	free(s->seek_why);
+	free(s->spool_dir);
+	free(s->more);
 	free(s);
 }
 
@@ -271,13 +287,18 @@ mono_ns(void)
  * Only async-signal-safe calls here: the parent has threads.
  */
 static void __attribute__((noreturn))
-reader_child(const char *path, int out, char *buf, double pace)
+reader_child(const char *path, int out, char *buf, double pace, uint64_t lo,
+    uint64_t hi)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	uint64_t total = 0, slice_start = mono_ns();
 
 	if (fd < 0)
 		_exit(errno & 0x7f);
+	/* a PFN window (the kernel honours seeks, see detect_seek): the
+	 * offset is a PFN, and after each record it is that record's PFN + 1 */
+	if (lo > 0 && lseek(fd, (off_t)lo, SEEK_SET) != (off_t)lo)
+		_exit(ESPIPE);
 	for (;;) {
 		ssize_t n = read(fd, buf, CHILD_BUF), off = 0;
 
@@ -287,6 +308,12 @@ reader_child(const char *path, int out, char *buf, double pace)
 			_exit(errno & 0x7f);
 		if (n == 0)
 			_exit(0);
+		if (hi != UINT64_MAX) {
+			off_t pos = lseek(fd, 0, SEEK_CUR);
+
+			if (pos > 0 && (uint64_t)pos - 1 >= hi)
+				_exit(0);
+		}
 		while (off < n) {
 			ssize_t w = write(out, buf + off, (size_t)(n - off));
 
@@ -313,11 +340,87 @@ reader_child(const char *path, int out, char *buf, double pace)
 	}
 }
 
+static char *file_path(const struct source *s, enum source_file which);
+
+/* A reader child's copy of bytes [lo, hi) of a regular file (hi < 0: all). */
+static void __attribute__((noreturn))
+copy_child(const char *path, int out, char *buf, off_t lo, off_t hi)
+{
+	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+
+	if (fd < 0)
+		_exit(ENOENT);
+	for (off_t at = lo; hi < 0 || at < hi;) {
+		size_t want = hi < 0 || (off_t)CHILD_BUF < hi - at ? CHILD_BUF :
+		    (size_t)(hi - at);
+		ssize_t n = pread(fd, buf, want, at), off = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			_exit(errno & 0x7f);
+		if (n == 0)
+			break;
+		while (off < n) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				_exit(EPIPE);
+			off += w;
+		}
+		at += n;
+	}
+	_exit(0);
+}
+
+/*
+ * A reader child for a range: of the kernel's file, PFNs [lo, hi); of a
+ * regular file, bytes [off_lo, off_hi) (off_hi < 0: to its end).  Its
+ * output goes to out.  The pid, or -errno.
+ */
+static pid_t
+spawn_reader(struct source *s, int out, int close_in_child, uint64_t lo, uint64_t hi,
+    off_t off_lo, off_t off_hi)
+{
+	/* before fork: the parent has threads, the child only reads and writes */
+	char *buf = po_xmalloc(CHILD_BUF);
+	char *path = s->kind == SOURCE_DEBUGFS ? NULL : file_path(s, SRC_PAGE_OWNER);
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		int e = errno;
+
+		free(buf);
+		free(path);
+		return -e;
+	}
+	if (pid == 0) {
+		struct sched_param sp = { 0 };
+
+		if (close_in_child >= 0)
+			close(close_in_child);
+		/* the reader (and the kernel's formatting for it) yields to
+		 * everything else, but is never starved outright as SCHED_IDLE
+		 * could be on a busy host: it is only bookkeeping */
+		(void)sched_setscheduler(0, SCHED_BATCH, &sp);
+		(void)setpriority(PRIO_PROCESS, 0, 19);
+		(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
+		    3 << 13 /* IOPRIO_CLASS_IDLE */);
+		if (s->kind == SOURCE_DEBUGFS)
+			reader_child(s->path, out, buf, s->pace, lo, hi);
+		copy_child(path, out, buf, off_lo, off_hi);
+	}
+	free(buf);
+	free(path);
+	return pid;
+}
+
 static int
-start_reader(struct source *s, char **cause)
+start_reader(struct source *s, uint64_t lo, uint64_t hi, char **cause)
 {
 	int p[2];
-	char *buf;
 	pid_t pid;
 
 	if (access(s->path, R_OK) < 0)
@@ -328,32 +431,13 @@ start_reader(struct source *s, char **cause)
 	}
 	/* our end waits with poll(), so a reader stuck in the kernel times out */
 	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
-	buf = po_xmalloc(CHILD_BUF);	/* before fork: the child only reads and writes */
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-
-		free(buf);
-		close(p[0]);
-		close(p[1]);
-		po_asprintf(cause, "cannot fork the page_owner reader: %s", strerror(e));
-		return -e;
-	}
-	if (pid == 0) {
-		struct sched_param sp = { 0 };
-
-		close(p[0]);
-		/* the reader (and the kernel's formatting for it) yields to
-		 * everything else, but is never starved outright as SCHED_IDLE
-		 * could be on a busy host: it is only bookkeeping */
-		(void)sched_setscheduler(0, SCHED_BATCH, &sp);
-		(void)setpriority(PRIO_PROCESS, 0, 19);
-		(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
-		    3 << 13 /* IOPRIO_CLASS_IDLE */);
-		reader_child(s->path, p[1], buf, s->pace);
-	}
-	free(buf);
+	pid = spawn_reader(s, p[1], p[0], lo, hi, 0, -1);
 	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		po_asprintf(cause, "cannot fork the page_owner reader: %s", strerror((int)-pid));
+		return (int)pid;
+	}
 	s->fd = p[0];
 	s->child = pid;
 	return 0;
@@ -436,9 +520,19 @@ source_available(const struct source *s, enum source_file which)
 	return ok;
 }
 
+static int open_plain(struct source *s, enum source_file which, char **cause);
+
 /* Open file `which` of the current snapshot for source_read. */
 int
 source_open(struct source *s, enum source_file which, char **cause)
+{
+	if (which == SRC_PAGE_OWNER && s->readers > 1)
+		return source_open_range(s, 0, UINT64_MAX, cause);
+	return open_plain(s, which, cause);
+}
+
+static int
+open_plain(struct source *s, enum source_file which, char **cause)
 {
 	char *p;
 	struct stat st;
@@ -446,8 +540,11 @@ source_open(struct source *s, enum source_file which, char **cause)
 	source_end(s);
 	s->open_file = which;
 	s->at_eof = false;
+	s->nparts = 1;
+	s->win_lo = 0;
+	s->win_hi = UINT64_MAX;
 	if (s->kind == SOURCE_DEBUGFS && which == SRC_PAGE_OWNER)
-		return start_reader(s, cause);
+		return start_reader(s, 0, UINT64_MAX, cause);
 	p = file_path(s, which);
 	s->fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (s->fd < 0) {
@@ -459,6 +556,51 @@ source_open(struct source *s, enum source_file which, char **cause)
 	free(p);
 	s->fifo = fstat(s->fd, &st) == 0 && S_ISFIFO(st.st_mode);
 	s->got_data = false;
+	return 0;
+}
+
+/*
+ * The next range of a parallel read: its reader has spooled it into a
+ * file; wait for it to finish (as long as the spool keeps growing), then
+ * read the file from its start.
+ */
+static int
+next_part(struct source *s)
+{
+	struct part *p = &s->more[s->next_more++];
+	double deadline = po_now_mono() + s->stall;
+	off_t last = -1;
+	int status, e;
+
+	for (;;) {
+		struct stat st;
+		pid_t w = waitpid(p->child, &status, WNOHANG);
+
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (w == p->child)
+			break;
+		if (fstat(p->fd, &st) == 0 && st.st_size != last) {
+			last = st.st_size;
+			deadline = po_now_mono() + s->stall;
+		} else if (po_now_mono() > deadline) {
+			return -ETIMEDOUT;
+		}
+		(void)poll(NULL, 0, 5);
+	}
+	p->child = 0;
+	if (WIFSIGNALED(status))
+		return -ECHILD;
+	e = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+	if (e != 0)
+		return -e;
+	if (lseek(p->fd, 0, SEEK_SET) < 0)
+		return -errno;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = p->fd;
+	p->fd = -1;
+	s->fifo = false;
 	return 0;
 }
 
@@ -494,6 +636,14 @@ source_read(struct source *s, char *buf, size_t len)
 				e = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
 				if (e != 0)
 					return -e;
+			}
+			if (n == 0 && s->next_more < s->nmore) {
+				int r = next_part(s);
+
+				if (r < 0)
+					return r;
+				deadline = po_now_mono() + s->stall;
+				continue;
 			}
 			return n;
 		}
@@ -569,6 +719,15 @@ source_end(struct source *s)
 		(void)waitpid(s->child, NULL, 0);
 		s->child = 0;
 	}
+	for (unsigned i = 0; i < s->nmore; i++) {
+		if (s->more[i].fd >= 0)
+			close(s->more[i].fd);
+		if (s->more[i].child > 0) {
+			kill(s->more[i].child, SIGKILL);
+			(void)waitpid(s->more[i].child, NULL, 0);
+		}
+	}
+	s->nmore = s->next_more = 0;
 }
 
 /* The message for a failed read (-errno from source_read), into buf. */
@@ -621,4 +780,532 @@ source_count_threshold(const struct source *s)
 		line[0] = '\0';
 	fclose(f);
 	return strtoull(line, NULL, 10);
+}
+
+/* ---- PFN windows ------------------------------------------------------------ */
+
+static int open_parallel(struct source *s, uint64_t lo, uint64_t hi, char **cause);
+
+#define PROBE_BUF	((size_t)256 << 10)	/* a record is a few KiB at most */
+#define PROBE_TRIES	4
+
+static const char rec_start[] = "Page allocated via order ";
+
+const char *
+source_seek_name(enum source_seek k)
+{
+	switch (k) {
+	case PFNSEEK_UNKNOWN: return "unknown";
+	case PFNSEEK_KERNEL: return "pfn";
+	case PFNSEEK_NONE: return "whole reads";
+	case PFNSEEK_FILE: return "file index";
+	}
+	return "?";
+}
+
+/* The PFN of the record at the start of buf[0..n), or -1. */
+static int64_t
+record_pfn(const char *buf, size_t n)
+{
+	struct po_record r;
+
+	if (n == 0 || po_parse_record(buf, n, &r, NULL) < 0 || r.kind != PO_REC_PAGE)
+		return -1;
+	return (int64_t)r.pfn;
+}
+
+/* One record from the kernel's file at its current offset: its PFN, and
+ * the offset the kernel left; -1 when there is none or it does not parse. */
+static int64_t
+probe_read(int fd, char *buf, off_t *ret_pos)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, CHILD_BUF);
+	while (n < 0 && errno == EINTR);
+	*ret_pos = lseek(fd, 0, SEEK_CUR);
+	return n > 0 ? record_pfn(buf, (size_t)n) : -1;
+}
+
+/*
+ * Does the running kernel take a PFN as the file offset?  Read two
+ * records A and B from the start, then seek to A's PFN + 1: a kernel that
+ * honours it returns a record whose PFN is past A and at most B's (more,
+ * if B was freed in between: try again), and leaves the offset at that
+ * PFN + 1.  A kernel that counts from min_low_pfn, or ignores seeks,
+ * fails one of these, and is read whole, its records filtered by PFN.
+ */
+static void
+detect_seek(struct source *s)
+{
+	char *buf;
+	int fd;
+
+	if (s->seek != PFNSEEK_UNKNOWN)
+		return;
+	s->seek = PFNSEEK_NONE;
+	free(s->seek_why);
+	s->seek_why = NULL;
+	fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		po_asprintf(&s->seek_why, "cannot open '%s': %s", s->path,
+		    strerror(errno));
+		s->seek = PFNSEEK_UNKNOWN;		/* ask again next time */
+		return;
+	}
+	buf = po_xmalloc(CHILD_BUF);
+	for (int t = 0; t < PROBE_TRIES; t++) {
+		int64_t a, b, c;
+		off_t pa, pb, pc;
+
+		a = probe_read(fd, buf, &pa);
+		b = probe_read(fd, buf, &pb);
+		if (a < 0 || b < 0) {
+			po_asprintf(&s->seek_why, "fewer than two records to test with");
+			break;
+		}
+		if (pa != (off_t)a + 1 || pb != (off_t)b + 1 || b <= a) {
+			po_asprintf(&s->seek_why, "the offset after PFN %lld is %lld, "
+			    "not the PFN + 1", (long long)a, (long long)pa);
+			break;
+		}
+		if (lseek(fd, (off_t)a + 1, SEEK_SET) != (off_t)a + 1) {
+			po_asprintf(&s->seek_why, "lseek to a PFN failed: %s",
+			    strerror(errno));
+			break;
+		}
+		c = probe_read(fd, buf, &pc);
+		if (c > a && c <= b && pc == (off_t)c + 1) {
+			s->seek = PFNSEEK_KERNEL;
+			po_asprintf(&s->seek_why, "a seek to PFN %lld read PFN %lld",
+			    (long long)a + 1, (long long)c);
+			break;
+		}
+		free(s->seek_why);
+		po_asprintf(&s->seek_why, "a seek to PFN %lld read PFN %lld, expected "
+		    "%lld..%lld", (long long)a + 1, (long long)c, (long long)a + 1,
+		    (long long)b);
+		if (c >= 0 && c <= a)
+			break;		/* went backwards: the offset is not a PFN */
+		/* B freed in between, perhaps: try again further on */
+	}
+	free(buf);
+	close(fd);
+}
+
+/* In a regular file: the first record starting at or after off, its offset
+ * and PFN; -ENOENT when none does. */
+static int
+file_record_at(int fd, off_t off, char *buf, off_t *ret_off, int64_t *ret_pfn)
+{
+	for (int guard = 0; guard < 64; guard++) {
+		ssize_t n = pread(fd, buf, PROBE_BUF, off);
+		const char *p = buf, *end;
+
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENOENT;
+		end = buf + n;
+		for (;;) {
+			p = memmem(p, (size_t)(end - p), rec_start, sizeof(rec_start) - 1);
+			if (p == NULL)
+				break;
+			if ((p == buf && off == 0) || (p > buf && p[-1] == '\n')) {
+				int64_t pfn = record_pfn(p, (size_t)(end - p));
+
+				if (pfn >= 0) {
+					*ret_off = off + (p - buf);
+					*ret_pfn = pfn;
+					return 0;
+				}
+			}
+			p++;
+		}
+		if ((size_t)n < PROBE_BUF)
+			return -ENOENT;
+		off += (off_t)(PROBE_BUF - sizeof(rec_start));
+	}
+	return -ENOENT;
+}
+
+/*
+ * A regular file's offset to start a window at PFN lo: a binary search
+ * over byte offsets (records are in PFN order).  It may start a little
+ * before the window (the reader drops records below lo), never after.
+ */
+static off_t
+file_window_start(int fd, uint64_t lo)
+{
+	struct stat st;
+	off_t a = 0, b, ro;
+	int64_t pfn;
+	char *buf;
+
+	if (lo == 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	buf = po_xmalloc(PROBE_BUF);
+	b = st.st_size;
+	while (b - a > (off_t)PROBE_BUF) {
+		off_t mid = a + (b - a) / 2;
+
+		if (file_record_at(fd, mid, buf, &ro, &pfn) < 0 || ro >= b ||
+		    (uint64_t)pfn >= lo)
+			b = mid;
+		else
+			a = ro + 1;
+	}
+	if (a > 0 && file_record_at(fd, a, buf, &ro, &pfn) == 0)
+		a = ro;
+	else if (a > 0)
+		a = b;
+	free(buf);
+	return a;
+}
+
+/*
+ * Open the full dump for the PFN window [lo, hi): the kernel's file from
+ * lo when it honours seeks (else whole: the caller drops records outside
+ * the window, which it must do anyway), a regular file from a byte
+ * offset found by binary search, a FIFO whole.
+ */
+int
+source_open_range(struct source *s, uint64_t lo, uint64_t hi, char **cause)
+{
+	bool windowed = lo > 0 || hi != UINT64_MAX;
+	int r;
+
+	s->nparts = 1;
+	if (s->readers > 1) {
+		s->open_file = SRC_PAGE_OWNER;
+		s->at_eof = false;
+		s->win_lo = lo;
+		s->win_hi = hi;
+		if ((r = open_parallel(s, lo, hi, cause)) <= 0)
+			return r;
+		s->nparts = 1;
+	}
+	if (s->kind == SOURCE_DEBUGFS) {
+		source_end(s);
+		s->open_file = SRC_PAGE_OWNER;
+		s->at_eof = false;
+		if (windowed)
+			detect_seek(s);
+		s->win_lo = lo;
+		s->win_hi = hi;
+		if (windowed && s->seek == PFNSEEK_KERNEL)
+			return start_reader(s, lo, hi, cause);
+		return start_reader(s, 0, UINT64_MAX, cause);
+	}
+	if ((r = open_plain(s, SRC_PAGE_OWNER, cause)) < 0)
+		return r;
+	s->win_lo = lo;
+	s->win_hi = hi;
+	if (windowed && !s->fifo) {
+		off_t at = file_window_start(s->fd, lo);
+
+		if (at > 0 && lseek(s->fd, at, SEEK_SET) != at) {
+			r = -errno;
+			po_asprintf(cause, "cannot seek in '%s': %s", s->path,
+			    strerror(errno));
+			source_end(s);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* How a window is found: for the kernel, what detect_seek saw. */
+enum source_seek
+source_seek(const struct source *s, const char **ret_why)
+{
+	if (ret_why != NULL)
+		*ret_why = s->seek_why;
+	if (s->kind == SOURCE_DEBUGFS)
+		return s->seek;
+	return s->fifo ? PFNSEEK_NONE : PFNSEEK_FILE;
+}
+
+/* The kernel's PFN span, from /proc/zoneinfo (start_pfn + spanned). */
+static int
+zoneinfo_span(uint64_t *ret_lo, uint64_t *ret_hi)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	uint64_t lo = UINT64_MAX, hi = 0, spanned = 0;
+	char line[256];
+
+	if (f == NULL)
+		return -errno;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long long v;
+
+		if (sscanf(line, " spanned %llu", &v) == 1)
+			spanned = v;
+		else if (sscanf(line, " start_pfn: %llu", &v) == 1 && spanned > 0) {
+			if (v < lo)
+				lo = v;
+			if (v + spanned > hi)
+				hi = v + spanned;
+			spanned = 0;
+		}
+	}
+	fclose(f);
+	if (hi == 0)
+		return -ENODATA;
+	*ret_lo = lo;
+	*ret_hi = hi;
+	return 0;
+}
+
+/* A regular file's span: its first record's PFN, its last record's + 1. */
+static int
+file_span(const char *path, uint64_t *ret_lo, uint64_t *ret_hi)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	off_t ro, at;
+	int64_t pfn, last = -1;
+	char *buf;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ESPIPE;
+	}
+	buf = po_xmalloc(PROBE_BUF);
+	r = file_record_at(fd, 0, buf, &ro, &pfn);
+	if (r == 0) {
+		*ret_lo = (uint64_t)pfn;
+		/* the last record: walk the records of the file's tail */
+		at = st.st_size > (off_t)PROBE_BUF ? st.st_size - (off_t)PROBE_BUF : 0;
+		while (file_record_at(fd, at, buf, &ro, &pfn) == 0) {
+			last = pfn;
+			at = ro + 1;
+		}
+		*ret_hi = (uint64_t)(last >= 0 ? last : (int64_t)*ret_lo) + 1;
+	}
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/*
+ * The PFN span [lo, hi) windows are cut from: the kernel's zones, or the
+ * current dump's first and last records.  -ESPIPE: not known (a FIFO).
+ */
+int
+source_pfn_span(struct source *s, uint64_t *ret_lo, uint64_t *ret_hi, char **cause)
+{
+	char *p;
+	int r;
+
+	if (s->kind == SOURCE_DEBUGFS) {
+		r = zoneinfo_span(ret_lo, ret_hi);
+		if (r < 0)
+			po_asprintf(cause, "cannot read the PFN span from "
+			    "/proc/zoneinfo: %s", strerror(-r));
+		return r;
+	}
+	p = file_path(s, SRC_PAGE_OWNER);
+	r = file_span(p, ret_lo, ret_hi);
+	if (r < 0)
+		po_asprintf(cause, "cannot find the PFN span of '%s': %s", p,
+		    r == -ENOENT ? "no record in it" : strerror(-r));
+	free(p);
+	return r;
+}
+
+/* ---- parallel readers ---------------------------------------------------------- */
+
+#define EXACT_BUF	((size_t)1 << 20)
+
+void
+source_set_readers(struct source *s, unsigned n, const char *spool_dir)
+{
+	s->readers = n >= 1 ? n : 1;
+	free(s->spool_dir);
+	s->spool_dir = spool_dir != NULL ? po_xstrdup(spool_dir) : NULL;
+}
+
+unsigned
+source_parts(const struct source *s)
+{
+	return s->nparts;
+}
+
+/* The offset of the first record at or after PFN lo in a regular file
+ * (its size when there is none): where a reader's byte range starts. */
+static off_t
+file_exact_start(int fd, uint64_t lo)
+{
+	off_t at = file_window_start(fd, lo);
+	char *buf = po_xmalloc(EXACT_BUF);
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		free(buf);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = pread(fd, buf, EXACT_BUF, at);
+		const char *p = buf, *end, *resume = NULL;
+
+		if (n <= 0)
+			break;
+		end = buf + n;
+		while ((p = memmem(p, (size_t)(end - p), rec_start,
+		    sizeof(rec_start) - 1)) != NULL) {
+			if ((p == buf && at == 0) || (p > buf && p[-1] == '\n')) {
+				int64_t pfn = record_pfn(p, (size_t)(end - p));
+
+				if (pfn >= 0 && (uint64_t)pfn >= lo) {
+					off_t found = at + (p - buf);
+
+					free(buf);
+					return found;
+				}
+				if (pfn < 0 && end - p < (ptrdiff_t)(64 << 10) && p > buf) {
+					resume = p;	/* cut off by the buffer */
+					break;
+				}
+			}
+			p++;
+		}
+		if ((size_t)n < EXACT_BUF && resume == NULL)
+			break;
+		at += resume != NULL ? resume - buf :
+		    (off_t)(EXACT_BUF - sizeof(rec_start));
+	}
+	free(buf);
+	return st.st_size;
+}
+
+static int
+spool_open(const struct source *s)
+{
+	int fd = -1;
+
+	if (s->spool_dir != NULL)
+		fd = open(s->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fd = memfd_create("page-owner-spool", MFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * A full read of [lo, hi) by `readers` processes on disjoint PFN ranges:
+ * the first streams into a pipe, the others spool into unlinked files
+ * (beside the database, else in memory) that are read after it, in PFN
+ * order.  1 when this read cannot be split (one reader, a kernel that
+ * ignores seeks, a FIFO, an unknown span): the caller reads it whole.
+ */
+static int
+open_parallel(struct source *s, uint64_t lo, uint64_t hi, char **cause)
+{
+	unsigned n = s->readers;
+	uint64_t slo, shi, a, b, cuts[65];
+	off_t offs[65];
+	char *why = NULL;
+	int p[2], r, fd = -1;
+	pid_t pid;
+
+	if (n < 2)
+		return 1;
+	if (n > 64)
+		n = 64;
+	if (s->kind == SOURCE_DEBUGFS) {
+		detect_seek(s);
+		if (s->seek != PFNSEEK_KERNEL)
+			return 1;
+	} else {
+		char *path = file_path(s, SRC_PAGE_OWNER);
+		struct stat st;
+
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		free(path);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+	}
+	if (source_pfn_span(s, &slo, &shi, &why) < 0) {
+		free(why);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	a = lo > slo ? lo : slo;
+	b = hi < shi ? hi : shi;
+	if (b <= a || b - a < n) {
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	cuts[0] = lo;
+	cuts[n] = hi;
+	for (unsigned i = 1; i < n; i++)
+		cuts[i] = a + (uint64_t)((double)(b - a) * i / n);
+	offs[0] = 0;
+	offs[n] = -1;
+	if (fd >= 0) {
+		offs[0] = lo > 0 ? file_window_start(fd, lo) : 0;
+		for (unsigned i = 1; i < n; i++)
+			offs[i] = file_exact_start(fd, cuts[i]);
+		if (hi != UINT64_MAX)
+			offs[n] = file_exact_start(fd, hi);
+		close(fd);
+	}
+
+	source_end(s);
+	s->more = po_xrealloc(s->more, n - 1, sizeof(*s->more));
+	/* the spooling readers first: none of them may hold the pipe's
+	 * write end, or the first range would never end */
+	for (unsigned i = 1; i < n; i++) {
+		struct part *pt = &s->more[s->nmore];
+
+		pt->fd = spool_open(s);
+		pt->child = 0;
+		if (pt->fd < 0) {
+			r = pt->fd;
+			po_asprintf(cause, "cannot make a spool file for reader %u: %s",
+			    i + 1, strerror(-r));
+			goto fail;
+		}
+		s->nmore++;
+		pid = spawn_reader(s, pt->fd, -1, cuts[i], cuts[i + 1], offs[i], offs[i + 1]);
+		if (pid < 0) {
+			r = (int)pid;
+			po_asprintf(cause, "cannot fork page_owner reader %u: %s", i + 1,
+			    strerror(-r));
+			goto fail;
+		}
+		pt->child = pid;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = -errno;
+		po_asprintf(cause, "cannot make a pipe: %s", strerror(errno));
+		goto fail;
+	}
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	pid = spawn_reader(s, p[1], p[0], cuts[0], cuts[1], offs[0], offs[1]);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		r = (int)pid;
+		po_asprintf(cause, "cannot fork the page_owner reader: %s", strerror(-r));
+		goto fail;
+	}
+	s->fd = p[0];
+	s->child = pid;
+	s->fifo = false;
+	s->got_data = false;
+	s->nparts = n;
+	return 0;
+fail:
+	source_end(s);
+	return r;
 }

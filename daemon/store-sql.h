@@ -21,6 +21,7 @@ enum stmt {
 	ST_PRUNE_CHANGES, ST_PRUNE_HOURLY, ST_PRUNE_CHECKPOINTS, ST_PRUNE_SNAPSHOTS,
 	ST_OLDEST_DAY, ST_CAP_BUCKETS, ST_CAP_CHANGES, ST_CAP_CHECKPOINTS,
 	ST_CAP_SNAPSHOTS,
+	ST_WINDOW_PUT, ST_WINDOW_DROP, ST_WINDOW_CLEAR, ST_WINDOWS_ALL, ST_WINDOWS_SUMMARY,
 	ST__MAX,
 };
 
@@ -160,6 +161,14 @@ static const char *const sql_text[ST__MAX] = {
 	    "DELETE FROM snapshots WHERE time < ?1 AND NOT pinned AND id NOT IN "
 	    "(SELECT snapshot FROM checkpoints) AND id NOT IN (SELECT snapshot FROM "
 	    "detail) AND id <> (SELECT MAX(id) FROM snapshots)",
+	[ST_WINDOW_PUT] =
+	    "INSERT OR REPLACE INTO windows (idx, lo, hi, snapshot, boot, time, data) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_WINDOW_DROP] = "DELETE FROM windows WHERE idx = ?1",
+	[ST_WINDOW_CLEAR] = "DELETE FROM windows",
+	[ST_WINDOWS_ALL] =
+	    "SELECT idx, lo, hi, snapshot, boot, time, data FROM windows ORDER BY idx",
+	[ST_WINDOWS_SUMMARY] = "SELECT COUNT(*), MIN(time), MIN(snapshot) FROM windows",
 };
 
 #endif

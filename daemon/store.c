@@ -1145,3 +1145,76 @@ store_each_change(struct store *s, int64_t lo, int64_t hi,
 	}
 	return end_rows(st, rc);
 }
+
+/* ---- sweep windows ---------------------------------------------------------- */
+
+int
+store_window_put(struct store *s, const struct window_row *w, const void *blob,
+    size_t len)
+{
+	return run(s, prep(s, ST_WINDOW_PUT, "iiiiidB", w->idx, (int64_t)w->lo,
+	    (int64_t)w->hi, w->snapshot, w->boot, w->time, blob, len));
+}
+
+int
+store_window_drop(struct store *s, int64_t idx)
+{
+	return run(s, prep(s, ST_WINDOW_DROP, "i", idx));
+}
+
+int
+store_windows_clear(struct store *s)
+{
+	return run(s, prep(s, ST_WINDOW_CLEAR, ""));
+}
+
+/* fn per window row, in PFN order, with its blob (borrowed for the call). */
+int
+store_each_window(struct store *s,
+    int (*fn)(const struct window_row *w, const void *blob, size_t len, void *ud),
+    void *ud)
+{
+	sqlite3_stmt *st = prep(s, ST_WINDOWS_ALL, "");
+	int rc;
+
+	if (st == NULL)
+		return sqlite_errno(sqlite3_errcode(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct window_row w = {
+			.idx = sqlite3_column_int64(st, 0),
+			.lo = (uint64_t)sqlite3_column_int64(st, 1),
+			.hi = (uint64_t)sqlite3_column_int64(st, 2),
+			.snapshot = sqlite3_column_int64(st, 3),
+			.boot = sqlite3_column_int64(st, 4),
+			.time = sqlite3_column_double(st, 5),
+		};
+		int x = fn(&w, sqlite3_column_blob(st, 6),
+		    (size_t)sqlite3_column_bytes(st, 6), ud);
+
+		if (x != 0) {
+			sqlite3_reset(st);
+			return x;
+		}
+	}
+	return end_rows(st, rc);
+}
+
+/* How many windows a sweep keeps, and its oldest read: 1, 0 = none. */
+int
+store_windows_summary(struct store *s, int64_t *ret_n, double *ret_oldest,
+    int64_t *ret_oldest_snapshot)
+{
+	sqlite3_stmt *st = prep(s, ST_WINDOWS_SUMMARY, "");
+	int r = step_row(s, st);
+
+	*ret_n = 0;
+	*ret_oldest = 0;
+	*ret_oldest_snapshot = 0;
+	if (r > 0) {
+		*ret_n = sqlite3_column_int64(st, 0);
+		*ret_oldest = sqlite3_column_double(st, 1);
+		*ret_oldest_snapshot = sqlite3_column_int64(st, 2);
+		sqlite3_reset(st);
+	}
+	return r > 0 ? (*ret_n > 0) : r;
+}

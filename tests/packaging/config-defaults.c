@@ -68,6 +68,10 @@ main(int argc, char **argv)
 	num("max_db_size", (double)def.max_db_size, (double)got.max_db_size);
 	num("max_stacks", def.max_stacks, got.max_stacks);
 	num("max_series", def.max_series, got.max_series);
+	num("window", (double)def.window, (double)got.window);
+	num("sweep_windows", def.sweep_windows, got.sweep_windows);
+	num("readers", def.readers, got.readers);
+	num("max_combos", def.max_combos, got.max_combos);
 	config_free(&def);
 	config_free(&got);
 	return bad;

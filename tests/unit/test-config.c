@@ -138,18 +138,27 @@ want_listen(const struct config *c, const void *w)
 		assert_string_equal(c->metrics_listen, (const char *)w);
 }
 static void
+want_window(const struct config *c, const void *w) { assert_true(c->window == *(const uint64_t *)w); }
+static void
+want_sweep_windows(const struct config *c, const void *w) { assert_int_equal(c->sweep_windows, *(const uint32_t *)w); }
+static void
+want_readers(const struct config *c, const void *w) { assert_int_equal(c->readers, *(const uint32_t *)w); }
+static void
+want_max_combos(const struct config *c, const void *w) { assert_int_equal(c->max_combos, *(const uint32_t *)w); }
+static void
 want_max_db(const struct config *c, const void *w) { assert_true(c->max_db_size == *(const uint64_t *)w); }
 
 static const double d1 = 1, d90 = 90, d5400 = 5400, dday = DAY, d3600 = 3600,
 	d7d = 7 * DAY, d3650d = 3650 * DAY, d2w = 14 * DAY;
 static const double p2 = 0.02, p100 = 1.0, p50 = 0.5, p_small = 0.001;
-static const int m_full = MODE_FULL, m_stacks = MODE_STACKS, m_auto = MODE_AUTO;
+static const int m_full = MODE_FULL, m_stacks = MODE_STACKS, m_auto = MODE_AUTO, m_sweep = MODE_SWEEP;
 static const int l_err = LOG_ERR, l_warn = LOG_WARNING, l_notice = LOG_NOTICE,
 	l_info = LOG_INFO, l_debug = LOG_DEBUG;
 static const uint32_t u1 = 1, u100 = 100, u100k = 100000, u_max = UINT32_MAX,
-	u100m = 100000000, u200m = 200000000;
+	u100m = 100000000, u200m = 200000000, u0 = 0, u2 = 2, u64 = 64,
+	u1000 = 1000, u1m = 1000000;
 static const uint64_t s0 = 0, s1m = UINT64_C(1) << 20, s4g = UINT64_C(4) << 30,
-	s512m = UINT64_C(512) << 20, s2t = UINT64_C(2) << 40;
+	s512m = UINT64_C(512) << 20, s1g = UINT64_C(1) << 30, s2t = UINT64_C(2) << 40;
 
 static const struct good goods[] = {
 	{ "source = /tmp/dump", want_source, "/tmp/dump" },
@@ -178,6 +187,16 @@ static const struct good goods[] = {
 	{ "mode = full", want_mode, &m_full },
 	{ "mode = stacks", want_mode, &m_stacks },
 	{ "mode = auto", want_mode, &m_auto },
+	{ "mode = sweep", want_mode, &m_sweep },
+	{ "window = 1G", want_window, &s1g },
+	{ "window = 1M", want_window, &s1m },
+	{ "sweep_windows = 0", want_sweep_windows, &u0 },
+	{ "sweep_windows = 1000000", want_sweep_windows, &u1m },
+	{ "readers = 1", want_readers, &u1 },
+	{ "readers = 2", want_readers, &u2 },
+	{ "readers = 64", want_readers, &u64 },
+	{ "max_combos = 1000", want_max_combos, &u1000 },
+	{ "max_combos = 100000000", want_max_combos, &u100m },
 	{ "log_level = error", want_level, &l_err },
 	{ "log_level = err", want_level, &l_err },
 	{ "log_level = warning", want_level, &l_warn },
@@ -299,6 +318,14 @@ test_bad_values(void **state)
 		{ "full_trigger = 4294967296", "full_trigger" },
 		{ "full_trigger = 18446744073709551616", "full_trigger" },
 		{ "max_stacks = 99", "max_stacks" },
+		{ "window = 512K", "window" },
+		{ "window = 2P", "window" },
+		{ "window = big", "window" },
+		{ "sweep_windows = 1000001", "sweep_windows" },
+		{ "readers = 0", "readers" },
+		{ "readers = 65", "readers" },
+		{ "max_combos = 999", "max_combos" },
+		{ "mode = sweeps", "mode" },
 		{ "max_stacks = 100000001", "max_stacks" },
 		{ "max_series = 99", "max_series" },
 		{ "max_series = 200000001", "max_series" },
@@ -497,7 +524,7 @@ test_shipped_file(void **state)
 		line = nl ? nl + 1 : NULL;
 	}
 	/* every key of page-ownerd.conf(5) */
-	assert_int_equal(nset, 18);
+	assert_int_equal(nset, 22);
 	config_defaults(&c);
 	if (config_parse(&c, b.p, b.n, path, &cause) != 0)
 		fail_msg("%s", cause);
