@@ -226,10 +226,13 @@ expect_eq "page-ownerd-metrics.socket is installed disabled" disabled \
 	"$(systemctl is-enabled page-ownerd-metrics.socket 2>&1)"
 check "nothing listens on 127.0.0.1:${MPORT:-?} before it is enabled" \
 	bash -c "! curl -s --max-time 5 -o /dev/null http://127.0.0.1:$MPORT/metrics"
-check "systemctl enable --now page-ownerd-metrics.socket" \
-	systemctl enable --now page-ownerd-metrics.socket
-check "systemctl restart page-ownerd (it takes the socket at start)" \
-	systemctl restart page-ownerd.service
+# systemd refuses to start a socket whose service runs ("Socket service ... already
+# active, refusing"): the documented order is enable, stop the service, start both.
+check "systemctl enable page-ownerd-metrics.socket" \
+	systemctl enable page-ownerd-metrics.socket
+check "systemctl stop page-ownerd.service" systemctl stop page-ownerd.service
+check "systemctl start page-ownerd-metrics.socket page-ownerd.service" \
+	systemctl start page-ownerd-metrics.socket page-ownerd.service
 if check "curl http://127.0.0.1:$MPORT/metrics answers" \
 	wait_for 120 curl -sf --max-time 20 -o "$ST/metrics.txt" "http://127.0.0.1:$MPORT/metrics"; then
 	check "... with the daemon's metrics (pageowner_info, pageowner_stack_bytes)" \
