@@ -307,19 +307,35 @@ record_allocator(const struct po_record *r, const struct stack_extra *x)
 }
 
 
+/* What group_find_or_add() looks for, and its test of a candidate. */
+struct group_key {
+	const struct po_group *groups;
+	const uint64_t	*key;
+	size_t		 len;	/* bytes of key */
+};
+
+static bool
+group_eq(const void *ctx, uint32_t id, uint64_t check)
+{
+	const struct group_key *k = ctx;
+
+	(void)check;
+	return memcmp(k->groups[id].key, k->key, k->len) == 0;
+}
+
 static uint32_t
 group_find_or_add(struct po_agg *a, const uint64_t *key, bool *ret_new)
 {
-	uint64_t h = po_hash(key, a->nkeys * sizeof(*key));
+	struct group_key k = { a->groups, key, a->nkeys * sizeof(*key) };
+	uint64_t h = po_hash(key, k.len);
 	struct po_index_probe p;
 	struct po_group *g;
 	uint32_t id;
 
 	*ret_new = false;
-	for (id = po_index_first(&a->ix, h, &p); id != PO_NONE;
-	    id = po_index_next(&a->ix, &p))
-		if (memcmp(a->groups[id].key, key, a->nkeys * sizeof(*key)) == 0)
-			return id;
+	id = po_index_find(&a->ix, h, &p, group_eq, &k);
+	if (id != PO_NONE)
+		return id;
 	if (a->ngroups == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 256;
 		a->groups = po_xrealloc_aligned(a->groups, a->ngroups, a->cap,
@@ -330,7 +346,7 @@ group_find_or_add(struct po_agg *a, const uint64_t *key, bool *ret_new)
 	memcpy(g->key, key, a->nkeys * sizeof(*key));
 	g->ts_min = UINT64_MAX;
 	id = (uint32_t)a->ngroups++;
-	po_index_add(&a->ix, &p, id, 0);
+	po_index_add(&a->ix, &p, id);
 	*ret_new = true;
 	return id;
 }

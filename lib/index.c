@@ -50,28 +50,38 @@ po_index_clear(struct po_index *ix)
 }
 
 /* Twice the slots, every id moved to its slot there (by its tag alone). */
+static inline __attribute__((always_inline)) void
+index_move(struct po_index *ix, const uint64_t *old, uint32_t oldn, unsigned shift)
+{
+	for (uint32_t i = 0; i < oldn; i++) {
+		uint64_t v = old[(size_t)i << shift];
+		uint32_t pos;
+
+		if (v == 0)
+			continue;
+		pos = (uint32_t)(v >> 32) & ix->mask;
+		while (ix->w[(size_t)pos << shift] != 0)
+			pos = (pos + 1) & ix->mask;
+		ix->w[(size_t)pos << shift] = v;
+		if (shift != 0)
+			ix->w[((size_t)pos << shift) + 1] = old[((size_t)i << shift) + 1];
+	}
+}
+
 void
 po_index_grow_(struct po_index *ix)
 {
 	uint64_t *old = ix->w;
 	uint32_t oldn = ix->mask + 1;
-	size_t stride = (size_t)1 << ix->shift;
 
 	if (oldn >= (UINT32_C(1) << 31)) {
 		fprintf(stderr, "po_index: over 2^31 slots\n");
 		abort();
 	}
 	index_alloc(ix, oldn * 2);
-	for (uint32_t i = 0; i < oldn; i++) {
-		const uint64_t *s = &old[(size_t)i * stride];
-		uint32_t pos;
-
-		if (s[0] == 0)
-			continue;
-		pos = (uint32_t)(s[0] >> 32) & ix->mask;
-		while (ix->w[(size_t)pos * stride] != 0)
-			pos = (pos + 1) & ix->mask;
-		memcpy(&ix->w[(size_t)pos * stride], s, stride * sizeof(*s));
-	}
+	if (ix->shift == 0)
+		index_move(ix, old, oldn, 0);
+	else
+		index_move(ix, old, oldn, 1);
 	free(old);
 }

@@ -79,31 +79,45 @@ po_strtab_free(struct po_strtab *t)
 	free(t);
 }
 
+/* What po_strtab_intern() looks for, and its test of a candidate. */
+struct str_key {
+	const struct po_strtab *t;
+	uint64_t	 hash;
+	const char	*s;
+	size_t		 n;
+};
+
+static bool
+str_eq(const void *ctx, uint32_t id, uint64_t check)
+{
+	const struct str_key *k = ctx;
+	const struct str_entry *e = &k->t->ents[id];
+
+	(void)check;
+	return e->hash == k->hash && e->len == k->n &&
+	    (k->n == 0 || memcmp(k->t->arena + e->off, k->s, k->n) == 0);
+}
+
 uint32_t
 po_strtab_intern(struct po_strtab *t, const char *s, size_t n)
 {
-	uint64_t h = po_hash(s, n);
+	struct str_key k = { t, po_hash(s, n), s, n };
 	struct po_index_probe p;
 	uint32_t id;
 
-	for (id = po_index_first(&t->ix, h, &p); id != PO_NONE;
-	    id = po_index_next(&t->ix, &p)) {
-		const struct str_entry *e = &t->ents[id];
-
-		if (e->hash == h && e->len == n &&
-		    (n == 0 || memcmp(t->arena + e->off, s, n) == 0))
-			return id;
-	}
+	id = po_index_find(&t->ix, k.hash, &p, str_eq, &k);
+	if (id != PO_NONE)
+		return id;
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 64;
 		t->ents = po_xrealloc(t->ents, t->cap, sizeof(*t->ents));
 	}
 	id = t->n++;
-	t->ents[id].hash = h;
+	t->ents[id].hash = k.hash;
 	t->ents[id].len = (uint32_t)n;
 	t->ents[id].off = arena_put(&t->arena, &t->arena_len, &t->arena_cap,
 	    s, n, true);
-	po_index_add(&t->ix, &p, id, 0);
+	po_index_add(&t->ix, &p, id);
 	return id;
 }
 
@@ -179,41 +193,53 @@ po_stacktab_find(const struct po_stacktab *t, uint64_t hash)
 	struct po_index_probe p;
 	uint32_t id;
 
-	for (id = po_index_first(&t->ix, hash, &p); id != PO_NONE;
-	    id = po_index_next(&t->ix, &p))
+	for (id = po_index_first_wide(&t->ix, hash, &p); id != PO_NONE;
+	    id = po_index_next_wide(&t->ix, &p))
 		if (t->ents[id].hash == hash)
 			return id;
 	return PO_NONE;
 }
 
+/* What stacktab_intern() looks for, and its test of a candidate. */
+struct stack_key {
+	const struct po_stacktab *t;
+	uint64_t	 hash;
+	uint64_t	 hi;
+	struct po_span	 text;
+};
+
 /*
  * hi != 0: the 128-bit hash decides equality (no text compare on the hot
- * path); hi == 0: the caller only knows 64 bits, the text decides.
+ * path); hi == 0, here or in the slot: the caller only knows 64 bits, the
+ * text decides.
  */
+static bool
+stack_eq(const void *ctx, uint32_t id, uint64_t slot_hi)
+{
+	const struct stack_key *k = ctx;
+	const struct po_stack *e;
+
+	if (k->hi != 0 && slot_hi != 0)
+		return slot_hi == k->hi;
+	e = &k->t->ents[id];
+	return e->hash == k->hash && e->text_len == k->text.n &&
+	    (k->text.n == 0 || memcmp(k->t->arena + e->text_off, k->text.p,
+	    k->text.n) == 0);
+}
+
 static uint32_t
 stacktab_intern(struct po_stacktab *t, uint64_t h, uint64_t hi,
     struct po_span stack, unsigned nframes)
 {
+	struct stack_key k = { t, h, hi, stack };
 	struct po_index_probe p;
 	struct po_stack_info info;
 	struct po_stack *e;
 	uint32_t id;
 
-	for (id = po_index_first(&t->ix, h, &p); id != PO_NONE;
-	    id = po_index_next(&t->ix, &p)) {
-		uint64_t shi = po_index_check(&t->ix, &p);
-
-		if (hi != 0 && shi != 0) {
-			if (shi == hi)
-				return id;
-		} else {
-			e = &t->ents[id];
-			if (e->hash == h && e->text_len == stack.n &&
-			    (stack.n == 0 || memcmp(t->arena + e->text_off,
-			    stack.p, stack.n) == 0))
-				return id;
-		}
-	}
+	id = po_index_find_wide(&t->ix, h, &p, stack_eq, &k);
+	if (id != PO_NONE)
+		return id;
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 256;
 		t->ents = po_xrealloc(t->ents, t->cap, sizeof(*t->ents));
@@ -231,7 +257,7 @@ stacktab_intern(struct po_stacktab *t, uint64_t h, uint64_t hi,
 	e->sig_hash = info.sig_hash;
 	e->culprit_id = po_strtab_intern(t->names, info.culprit.p, info.culprit.n);
 	e->module_id = po_strtab_intern(t->names, info.module.p, info.module.n);
-	po_index_add(&t->ix, &p, id, hi);
+	po_index_add_wide(&t->ix, &p, id, hi);
 	return id;
 }
 
@@ -254,7 +280,7 @@ po_stacktab_intern_hash128(struct po_stacktab *t, uint64_t h, uint64_t hi,
 void
 po_stacktab_prefetch(const struct po_stacktab *t, uint64_t h)
 {
-	po_index_prefetch(&t->ix, h);
+	po_index_prefetch_wide(&t->ix, h);
 }
 
 uint32_t

@@ -38,12 +38,14 @@ struct table {
 	uint64_t	*hash;
 	uint32_t	 n;
 	uint32_t	 cap;
+	bool		 wide;
 };
 
 static void
 table_init(struct table *t, uint32_t min_slots, unsigned load, bool wide)
 {
 	memset(t, 0, sizeof(*t));
+	t->wide = wide;
 	po_index_init(&t->ix, min_slots, load, wide);
 }
 
@@ -55,6 +57,20 @@ table_free(struct table *t)
 	free(t->hash);
 }
 
+/* Lookups through the calls of the table's kind of index. */
+static uint32_t
+first(const struct table *t, uint64_t h, struct po_index_probe *p)
+{
+	return t->wide ? po_index_first_wide(&t->ix, h, p) :
+	    po_index_first(&t->ix, h, p);
+}
+
+static uint32_t
+next(const struct table *t, struct po_index_probe *p)
+{
+	return t->wide ? po_index_next_wide(&t->ix, p) : po_index_next(&t->ix, p);
+}
+
 /* The id of key (indexed under h), or PO_NONE; counts candidates looked at. */
 static uint32_t
 table_find(const struct table *t, uint64_t key, uint64_t h, unsigned *ret_cand)
@@ -62,8 +78,7 @@ table_find(const struct table *t, uint64_t key, uint64_t h, unsigned *ret_cand)
 	struct po_index_probe p;
 	uint32_t id;
 
-	for (id = po_index_first(&t->ix, h, &p); id != PO_NONE;
-	    id = po_index_next(&t->ix, &p)) {
+	for (id = first(t, h, &p); id != PO_NONE; id = next(t, &p)) {
 		assert_true(id < t->n);
 		if (ret_cand != NULL)
 			(*ret_cand)++;
@@ -81,8 +96,7 @@ table_intern(struct table *t, uint64_t key, uint64_t h, uint64_t check,
 	struct po_index_probe p;
 	uint32_t id;
 
-	for (id = po_index_first(&t->ix, h, &p); id != PO_NONE;
-	    id = po_index_next(&t->ix, &p))
+	for (id = first(t, h, &p); id != PO_NONE; id = next(t, &p))
 		if (t->key[id] == key) {
 			*ret_new = false;
 			return id;
@@ -95,7 +109,10 @@ table_intern(struct table *t, uint64_t key, uint64_t h, uint64_t check,
 	id = t->n++;
 	t->key[id] = key;
 	t->hash[id] = h;
-	po_index_add(&t->ix, &p, id, check);
+	if (t->wide)
+		po_index_add_wide(&t->ix, &p, id, check);
+	else
+		po_index_add(&t->ix, &p, id);
 	*ret_new = true;
 	return id;
 }
@@ -245,8 +262,8 @@ test_wide(void **state)
 		uint32_t got;
 		bool seen = false;
 
-		for (got = po_index_first(&t.ix, t.hash[id], &p); got != PO_NONE;
-		    got = po_index_next(&t.ix, &p))
+		for (got = first(&t, t.hash[id], &p); got != PO_NONE;
+		    got = next(&t, &p))
 			if (got == id) {
 				assert_true(po_index_check(&t.ix, &p) == ~t.key[id]);
 				seen = true;
