@@ -275,6 +275,69 @@ test_wide(void **state)
 	table_free(&t);
 }
 
+/* po_index_find(): the caller's equality, given the slot's check value. */
+struct find_ctx {
+	const struct table *t;
+	uint64_t	 key;
+	bool		 by_check;	/* decide by the check value alone */
+};
+
+static bool
+find_eq(const void *ctx, uint32_t id, uint64_t check)
+{
+	const struct find_ctx *c = ctx;
+
+	if (c->by_check)
+		return check == ~c->key;
+	return c->t->key[id] == c->key;
+}
+
+static void
+test_find(void **state)
+{
+	uint64_t seed = 5;
+	struct table nt, wt;
+	bool fresh;
+
+	(void)state;
+	table_init(&nt, 16, 50, false);
+	table_init(&wt, 16, 70, true);
+	for (uint32_t i = 0; i < 20000; i++) {
+		uint64_t k = rnd(&seed), h = i % 3 == 0 ? 0xfeedULL << 32 : k;
+
+		table_intern(&nt, k, h, 0, &fresh);
+		table_intern(&wt, k, h, ~k, &fresh);
+	}
+	for (uint32_t id = 0; id < nt.n; id++) {
+		struct find_ctx c = { &nt, nt.key[id], false };
+		struct po_index_probe p;
+
+		assert_int_equal(po_index_find(&nt.ix, nt.hash[id], &p, find_eq, &c),
+		    id);
+		c.t = &wt;
+		assert_int_equal(po_index_find_wide(&wt.ix, wt.hash[id], &p, find_eq,
+		    &c), id);
+		c.by_check = true;
+		assert_int_equal(po_index_find_wide(&wt.ix, wt.hash[id], &p, find_eq,
+		    &c), id);
+	}
+	/* keys never added are not found */
+	for (uint32_t i = 0; i < 1000; i++) {
+		uint64_t k = rnd(&seed);
+		struct find_ctx c = { &nt, k, false };
+		struct po_index_probe p;
+
+		assert_int_equal(po_index_find(&nt.ix, 0xfeedULL << 32, &p, find_eq,
+		    &c), PO_NONE);
+		c.t = &wt;
+		c.by_check = true;
+		assert_int_equal(po_index_find_wide(&wt.ix, k, &p, find_eq, &c),
+		    PO_NONE);
+	}
+	table_free(&nt);
+	table_free(&wt);
+}
+
 /* po_index_put() without a lookup, and po_index_clear(). */
 static void
 test_put_clear(void **state)
@@ -319,6 +382,7 @@ main(void)
 		cmocka_unit_test(test_random_growth),
 		cmocka_unit_test(test_collisions),
 		cmocka_unit_test(test_wide),
+		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_put_clear),
 	};
 
