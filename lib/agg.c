@@ -309,9 +309,9 @@ record_allocator(const struct po_record *r, const struct stack_extra *x)
 
 /* What group_find_or_add() looks for, and its test of a candidate. */
 struct group_key {
-	const struct po_group *groups;
-	const uint64_t	*key;
-	size_t		 len;	/* bytes of key */
+	const struct po_group *groups;	/* the aggregation's groups */
+	const uint64_t	*key;		/* the key values looked for */
+	size_t		 len;		/* bytes of key */
 };
 
 static bool

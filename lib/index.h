@@ -56,8 +56,8 @@ struct po_index {
 
 /* Where a lookup is: the slot looked at, and the tag looked for. */
 struct po_index_probe {
-	uint32_t	pos;
-	uint32_t	tag;
+	uint32_t	pos;	/* slot index */
+	uint32_t	tag;	/* hash >> 32 */
 };
 
 void	 po_index_init(struct po_index *ix, uint32_t min_slots, unsigned load_pct,

@@ -81,10 +81,10 @@ po_strtab_free(struct po_strtab *t)
 
 /* What po_strtab_intern() looks for, and its test of a candidate. */
 struct str_key {
-	const struct po_strtab *t;
-	uint64_t	 hash;
-	const char	*s;
-	size_t		 n;
+	const struct po_strtab *t;	/* the table looked in */
+	uint64_t	 hash;		/* po_hash of the bytes */
+	const char	*s;		/* the bytes */
+	size_t		 n;		/* their length */
 };
 
 static bool
@@ -202,10 +202,10 @@ po_stacktab_find(const struct po_stacktab *t, uint64_t hash)
 
 /* What stacktab_intern() looks for, and its test of a candidate. */
 struct stack_key {
-	const struct po_stacktab *t;
-	uint64_t	 hash;
-	uint64_t	 hi;
-	struct po_span	 text;
+	const struct po_stacktab *t;	/* the table looked in */
+	uint64_t	 hash;		/* low half of the stack's hash */
+	uint64_t	 hi;		/* high half, 0 when only 64 bits are known */
+	struct po_span	 text;		/* the frame lines */
 };
 
 /*
