@@ -11,29 +11,25 @@
 #include <errno.h>
 #include <string.h>
 
+#include "index.h"
 #include "page-ownerd.h"
 
-struct stack_slot {
-	uint64_t	hash;		/* xxh3 of the frames; 0 = empty slot */
+/* A stored stack, by its place in the registry's array. */
+struct stack_entry {
+	uint64_t	hash;		/* xxh3 of the frames (0 stored as 1) */
 	int64_t		id;		/* stacks.id */
 	int64_t		series;		/* series.id of its signature */
-};
-
-struct name_slot {
-	uint64_t	hash;		/* of kind and key */
-	int64_t		id;		/* series.id; 0 = empty slot */
 };
 
 struct registry {
 	struct series_info *info;	/* by series id (1-based) */
 	int64_t		 max_id;	/* largest series id */
 	int64_t		 info_cap;
-	struct name_slot *names;	/* (kind, key) -> series id */
-	uint64_t	 names_mask;
-	uint64_t	 nnames;
-	struct stack_slot *stacks;	/* hash -> stack */
-	uint64_t	 stacks_mask;
-	uint64_t	 nstacks;
+	struct po_index	 names;		/* name_hash(kind, key) -> series id */
+	struct stack_entry *stacks;	/* dense */
+	uint32_t	 nstacks;
+	uint32_t	 stacks_cap;
+	struct po_index	 stack_ix;	/* hash -> index in stacks */
 	uint32_t	 max_stacks;
 	uint32_t	 max_series;
 	uint64_t	 overflowed;	/* lookups folded into an overflow series */
@@ -45,57 +41,16 @@ name_hash(enum series_kind kind, const char *key)
 	return po_hash_seeded(key, strlen(key), (uint64_t)kind * 0x9E3779B97F4A7C15ULL);
 }
 
-static void
-names_put(struct registry *r, uint64_t h, int64_t id)
-{
-	uint64_t i = h & r->names_mask;
-
-	while (r->names[i].id != 0)
-		i = (i + 1) & r->names_mask;
-	r->names[i].hash = h;
-	r->names[i].id = id;
-	r->nnames++;
-}
-
-static void
-names_grow(struct registry *r)
-{
-	struct name_slot *old = r->names;
-	uint64_t oldn = r->names ? r->names_mask + 1 : 0;
-
-	r->names_mask = oldn ? oldn * 2 - 1 : 1023;
-	r->names = po_xcalloc(r->names_mask + 1, sizeof(*r->names));
-	r->nnames = 0;
-	for (uint64_t i = 0; i < oldn; i++)
-		if (old[i].id != 0)
-			names_put(r, old[i].hash, old[i].id);
-	free(old);
-}
-
+/* Put a new stack in the array and the index. */
 static void
 stacks_put(struct registry *r, uint64_t h, int64_t id, int64_t series)
 {
-	uint64_t i = h & r->stacks_mask;
-
-	while (r->stacks[i].id != 0)
-		i = (i + 1) & r->stacks_mask;
-	r->stacks[i] = (struct stack_slot){ h, id, series };
-	r->nstacks++;
-}
-
-static void
-stacks_grow(struct registry *r)
-{
-	struct stack_slot *old = r->stacks;
-	uint64_t oldn = r->stacks ? r->stacks_mask + 1 : 0;
-
-	r->stacks_mask = oldn ? oldn * 2 - 1 : 4095;
-	r->stacks = po_xcalloc(r->stacks_mask + 1, sizeof(*r->stacks));
-	r->nstacks = 0;
-	for (uint64_t i = 0; i < oldn; i++)
-		if (old[i].id != 0)
-			stacks_put(r, old[i].hash, old[i].id, old[i].series);
-	free(old);
+	if (r->nstacks == r->stacks_cap) {
+		r->stacks_cap = r->stacks_cap ? r->stacks_cap * 2 : 4096;
+		r->stacks = po_xrealloc(r->stacks, r->stacks_cap, sizeof(*r->stacks));
+	}
+	r->stacks[r->nstacks] = (struct stack_entry){ h, id, series };
+	po_index_put(&r->stack_ix, h, r->nstacks++, 0);
 }
 
 static struct series_info *
@@ -130,9 +85,8 @@ add_series(struct registry *r, int64_t id, enum series_kind kind, const char *ke
 	si->key = po_xstrdup(key);
 	si->culprit = po_xstrdup(culprit ? culprit : "");
 	si->module = po_xstrdup(module ? module : "");
-	if ((r->nnames + 1) * 2 > r->names_mask)
-		names_grow(r);
-	names_put(r, name_hash(kind, key), id);
+	/* ids index info[]: they are small */
+	po_index_put(&r->names, name_hash(kind, key), (uint32_t)id, 0);
 }
 
 static int
@@ -157,8 +111,6 @@ load_stack(const struct stack_row *row, void *ud)
 {
 	struct registry *r = ud;
 
-	if ((r->nstacks + 1) * 2 > r->stacks_mask)
-		stacks_grow(r);
 	stacks_put(r, row->hash, row->id, row->series);
 	return 0;
 }
@@ -171,8 +123,8 @@ registry_load(struct registry **ret, struct store *st, uint32_t max_stacks,
 
 	r->max_stacks = max_stacks;
 	r->max_series = max_series;
-	names_grow(r);
-	stacks_grow(r);
+	po_index_init(&r->names, 1024, 50, false);
+	po_index_init(&r->stack_ix, 4096, 50, false);
 	if (store_each_series(st, 0, load_series, r) < 0 ||
 	    store_each_stack(st, load_stack, r) < 0) {
 		po_asprintf(cause, "cannot load series and stacks: %s", store_errmsg(st));
@@ -194,7 +146,8 @@ registry_free(struct registry *r)
 		free(r->info[i].module);
 	}
 	free(r->info);
-	free(r->names);
+	po_index_free(&r->names);
+	po_index_free(&r->stack_ix);
 	free(r->stacks);
 	free(r);
 }
@@ -203,15 +156,15 @@ registry_free(struct registry *r)
 int64_t
 registry_find(struct registry *r, enum series_kind kind, const char *key)
 {
-	uint64_t h = name_hash(kind, key), i = h & r->names_mask;
+	struct po_index_probe p;
+	uint32_t id;
 
-	while (r->names[i].id != 0) {
-		const struct series_info *si = &r->info[r->names[i].id];
+	for (id = po_index_first(&r->names, name_hash(kind, key), &p);
+	    id != PO_NONE; id = po_index_next(&r->names, &p)) {
+		const struct series_info *si = &r->info[id];
 
-		if (r->names[i].hash == h && si->kind == kind &&
-		    strcmp(si->key, key) == 0)
-			return r->names[i].id;
-		i = (i + 1) & r->names_mask;
+		if (si->kind == kind && strcmp(si->key, key) == 0)
+			return id;
 	}
 	return 0;
 }
@@ -243,7 +196,7 @@ registry_series(struct registry *r, struct store *st, enum series_kind kind,
 	id = registry_find(r, kind, key);
 	if (id != 0)
 		return id;
-	if (r->nnames >= r->max_series) {
+	if (po_index_count(&r->names) >= r->max_series) {
 		r->overflowed++;
 		id = registry_find(r, kind, "(overflow)");
 		if (id != 0)
@@ -264,20 +217,19 @@ registry_stack(struct registry *r, struct store *st, uint64_t hash,
     struct po_span frames, uint64_t sig_hash, const char *culprit,
     const char *module, int64_t snapshot, int64_t *ret_series)
 {
+	struct po_index_probe p;
 	char key[24];
 	int64_t series, id;
-	uint64_t i;
+	uint32_t at;
 
 	if (hash == 0)
-		hash = 1;	/* 0 marks an empty slot */
-	i = hash & r->stacks_mask;
-	while (r->stacks[i].id != 0) {
-		if (r->stacks[i].hash == hash) {
-			*ret_series = r->stacks[i].series;
-			return r->stacks[i].id;
+		hash = 1;	/* as stored since the registry began */
+	for (at = po_index_first(&r->stack_ix, hash, &p); at != PO_NONE;
+	    at = po_index_next(&r->stack_ix, &p))
+		if (r->stacks[at].hash == hash) {
+			*ret_series = r->stacks[at].series;
+			return r->stacks[at].id;
 		}
-		i = (i + 1) & r->stacks_mask;
-	}
 	snprintf(key, sizeof(key), "%016llx", (unsigned long long)sig_hash);
 	if (r->nstacks >= r->max_stacks) {
 		r->overflowed++;
@@ -300,8 +252,6 @@ registry_stack(struct registry *r, struct store *st, uint64_t hash,
 	    snapshot, &id) < 0) {
 		return 0;
 	}
-	if ((r->nstacks + 1) * 2 > r->stacks_mask)
-		stacks_grow(r);
 	stacks_put(r, hash, id, series);
 	*ret_series = series;
 	return id;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "index.h"
 #include "po.h"
 
 /* Facts of a stack that only the aggregation needs. */
@@ -36,9 +37,7 @@ struct po_agg {
 	struct po_group	*groups;	/* dense */
 	size_t		 ngroups;
 	size_t		 cap;
-	uint32_t	*slots;		/* group id + 1, 0 = empty */
-	uint64_t	*slot_hash;	/* hash of the key, per group */
-	uint32_t	 mask;
+	struct po_index	 ix;		/* hash of the key -> group id */
 	uint64_t	 filtered;	/* records the filter dropped */
 };
 
@@ -190,8 +189,7 @@ po_agg_new(struct po_agg **ret, const enum po_key *keys, unsigned nkeys,
 	if (a->filter.memcg != NULL)
 		a->f_memcg = po_strtab_intern(a->names, a->filter.memcg,
 		    strlen(a->filter.memcg));
-	a->mask = 1023;
-	a->slots = po_xcalloc(a->mask + 1, sizeof(*a->slots));
+	po_index_init(&a->ix, 1024, 50, false);
 	*ret = a;
 	return 0;
 }
@@ -205,8 +203,7 @@ po_agg_free(struct po_agg *a)
 	po_strtab_free(a->names);
 	free(a->extra);
 	free(a->groups);
-	free(a->slots);
-	free(a->slot_hash);
+	po_index_free(&a->ix);
 	free(a);
 }
 
@@ -310,56 +307,48 @@ record_allocator(const struct po_record *r, const struct stack_extra *x)
 }
 
 
-static void
-groups_rehash(struct po_agg *a)
+/* What group_find_or_add() looks for, and its test of a candidate. */
+struct group_key {
+	const struct po_group *groups;	/* the aggregation's groups */
+	const uint64_t	*key;		/* the key values looked for */
+	size_t		 len;		/* bytes of key */
+};
+
+static bool
+group_eq(const void *ctx, uint32_t id, uint64_t check)
 {
-	uint32_t cap = (a->mask + 1) * 2;
+	const struct group_key *k = ctx;
 
-	free(a->slots);
-	a->slots = po_xcalloc(cap, sizeof(*a->slots));
-	a->mask = cap - 1;
-	for (size_t g = 0; g < a->ngroups; g++) {
-		uint32_t i = (uint32_t)a->slot_hash[g] & a->mask;
-
-		while (a->slots[i] != 0)
-			i = (i + 1) & a->mask;
-		a->slots[i] = (uint32_t)g + 1;
-	}
+	(void)check;
+	return memcmp(k->groups[id].key, k->key, k->len) == 0;
 }
 
 static uint32_t
 group_find_or_add(struct po_agg *a, const uint64_t *key, bool *ret_new)
 {
-	uint64_t h = po_hash(key, a->nkeys * sizeof(*key));
-	uint32_t i = (uint32_t)h & a->mask;
+	struct group_key k = { a->groups, key, a->nkeys * sizeof(*key) };
+	uint64_t h = po_hash(key, k.len);
+	struct po_index_probe p;
 	struct po_group *g;
+	uint32_t id;
 
 	*ret_new = false;
-	while (a->slots[i] != 0) {
-		uint32_t id = a->slots[i] - 1;
-
-		if (a->slot_hash[id] == h &&
-		    memcmp(a->groups[id].key, key, a->nkeys * sizeof(*key)) == 0)
-			return id;
-		i = (i + 1) & a->mask;
-	}
+	id = po_index_find(&a->ix, h, &p, group_eq, &k);
+	if (id != PO_NONE)
+		return id;
 	if (a->ngroups == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 256;
 		a->groups = po_xrealloc_aligned(a->groups, a->ngroups, a->cap,
 		    sizeof(*a->groups));
-		a->slot_hash = po_xrealloc(a->slot_hash, a->cap, sizeof(*a->slot_hash));
 	}
 	g = &a->groups[a->ngroups];
 	memset(g, 0, sizeof(*g));
 	memcpy(g->key, key, a->nkeys * sizeof(*key));
 	g->ts_min = UINT64_MAX;
-	a->slot_hash[a->ngroups] = h;
-	a->slots[i] = (uint32_t)a->ngroups + 1;
+	id = (uint32_t)a->ngroups++;
+	po_index_add(&a->ix, &p, id);
 	*ret_new = true;
-	a->ngroups++;
-	if ((uint64_t)a->ngroups * 2 > a->mask)
-		groups_rehash(a);
-	return (uint32_t)a->ngroups - 1;
+	return id;
 }
 
 static uint64_t

@@ -1,62 +1,16 @@
 /*
  * stacktab.c: interning of stacks and of short names.
  *
- * Both tables are open-addressing hash tables over a dense array of entries
- * whose text lives in one growing arena: a lookup costs one hash and
- * usually one comparison, and an id is a small integer that stays valid for
- * the table's life.
+ * Both tables are a po_index (index.h) over a dense array of entries whose
+ * text lives in one growing arena: a lookup costs one hash and usually one
+ * comparison, and an id is a small integer that stays valid for the
+ * table's life.
  */
 #include <errno.h>
 #include <string.h>
 
+#include "index.h"
 #include "po.h"
-
-/*
- * An open-addressing index from 64-bit hashes to dense ids.  A slot holds
- * the id and the hash's high 32 bits (its low bits pick the slot), so a
- * probe passes over other entries without reading them: one cache miss
- * per lookup (the entry found) instead of one per slot tried.
- */
-struct po_index {
-	uint64_t	*slots;		/* tag << 32 | (id + 1), 0 = empty */
-	uint32_t	 mask;		/* capacity - 1 (power of two) */
-};
-
-static void
-index_init(struct po_index *ix, uint32_t cap)
-{
-	ix->slots = po_xcalloc(cap, sizeof(*ix->slots));
-	ix->mask = cap - 1;
-}
-
-static inline uint32_t
-slot_tag(uint64_t hash)
-{
-	return (uint32_t)(hash >> 32);
-}
-
-static inline uint64_t
-slot_make(uint64_t hash, uint32_t id)
-{
-	return (uint64_t)slot_tag(hash) << 32 | (id + 1);
-}
-
-static inline uint32_t
-slot_id(uint64_t v)
-{
-	return (uint32_t)v - 1;
-}
-
-/* Put id (whose hash is h) in the first free slot of its probe sequence. */
-static void
-index_put(struct po_index *ix, uint64_t h, uint32_t id)
-{
-	uint32_t i = (uint32_t)h & ix->mask;
-
-	while (ix->slots[i] != 0)
-		i = (i + 1) & ix->mask;
-	ix->slots[i] = slot_make(h, id);
-}
 
 /* ---- strings ------------------------------------------------------------ */
 
@@ -109,7 +63,7 @@ po_strtab_new(struct po_strtab **ret)
 {
 	struct po_strtab *t = po_xcalloc(1, sizeof(*t));
 
-	index_init(&t->ix, 256);
+	po_index_init(&t->ix, 256, 50, false);
 	*ret = t;
 	return 0;
 }
@@ -119,51 +73,51 @@ po_strtab_free(struct po_strtab *t)
 {
 	if (t == NULL)
 		return;
-	free(t->ix.slots);
+	po_index_free(&t->ix);
 	free(t->ents);
 	free(t->arena);
 	free(t);
 }
 
-static void
-strtab_grow(struct po_strtab *t)
-{
-	uint32_t cap = (t->ix.mask + 1) * 2;
+/* What po_strtab_intern() looks for, and its test of a candidate. */
+struct str_key {
+	const struct po_strtab *t;	/* the table looked in */
+	uint64_t	 hash;		/* po_hash of the bytes */
+	const char	*s;		/* the bytes */
+	size_t		 n;		/* their length */
+};
 
-	free(t->ix.slots);
-	index_init(&t->ix, cap);
-	for (uint32_t id = 0; id < t->n; id++)
-		index_put(&t->ix, t->ents[id].hash, id);
+static bool
+str_eq(const void *ctx, uint32_t id, uint64_t check)
+{
+	const struct str_key *k = ctx;
+	const struct str_entry *e = &k->t->ents[id];
+
+	(void)check;
+	return e->hash == k->hash && e->len == k->n &&
+	    (k->n == 0 || memcmp(k->t->arena + e->off, k->s, k->n) == 0);
 }
 
 uint32_t
 po_strtab_intern(struct po_strtab *t, const char *s, size_t n)
 {
-	uint64_t h = po_hash(s, n), v;
-	uint32_t i = (uint32_t)h & t->ix.mask, id, tag = slot_tag(h);
+	struct str_key k = { t, po_hash(s, n), s, n };
+	struct po_index_probe p;
+	uint32_t id;
 
-	while ((v = t->ix.slots[i]) != 0) {
-		if ((uint32_t)(v >> 32) == tag) {
-			const struct str_entry *e = &t->ents[slot_id(v)];
-
-			if (e->hash == h && e->len == n &&
-			    (n == 0 || memcmp(t->arena + e->off, s, n) == 0))
-				return slot_id(v);
-		}
-		i = (i + 1) & t->ix.mask;
-	}
+	id = po_index_find(&t->ix, k.hash, &p, str_eq, &k);
+	if (id != PO_NONE)
+		return id;
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 64;
 		t->ents = po_xrealloc(t->ents, t->cap, sizeof(*t->ents));
 	}
 	id = t->n++;
-	t->ents[id].hash = h;
+	t->ents[id].hash = k.hash;
 	t->ents[id].len = (uint32_t)n;
 	t->ents[id].off = arena_put(&t->arena, &t->arena_len, &t->arena_cap,
 	    s, n, true);
-	t->ix.slots[i] = slot_make(h, id);
-	if ((uint64_t)t->n * 2 > t->ix.mask)
-		strtab_grow(t);
+	po_index_add(&t->ix, &p, id);
 	return id;
 }
 
@@ -189,22 +143,14 @@ po_strtab_count(const struct po_strtab *t)
 /* ---- stacks ------------------------------------------------------------- */
 
 /*
- * The stack index's slots carry more of the hash than the names' do: the
- * 128-bit hash's high half as well, so that a lookup by 128-bit hash (the
+ * The stack index is wide: its slots carry the 128-bit hash's high half as
+ * well (0: interned by 64 bits), so that a lookup by 128-bit hash (the
  * analyzer's and the daemon's, once per record) is decided in the slot,
- * one cache miss, without reading the entry.  Equal when the slot's
- * position (low bits), tag (bits 32-63) and high half agree: 96 bits and
- * more.
+ * one cache miss, without reading the entry.  Equal when the slot's tag
+ * (bits 32-63) and high half agree: 96 bits.
  */
-struct stack_slot {
-	uint64_t	hi;	/* hash_hi of the entry (0: interned by 64 bits) */
-	uint32_t	tag;	/* slot_tag(hash) */
-	uint32_t	id1;	/* id + 1, 0 = empty */
-};
-
 struct po_stacktab {
-	struct stack_slot *slots; /* hash -> id */
-	uint32_t	 mask;	/* slots - 1 (power of two) */
+	struct po_index	 ix;	/* hash -> id */
 	struct po_stack	*ents;	/* by id */
 	uint32_t	 n;	/* ids in use */
 	uint32_t	 cap;	/* ents allocated */
@@ -214,19 +160,17 @@ struct po_stacktab {
 	struct po_strtab *names; /* where culprit and module names go */
 };
 
-static void
-stack_index_init(struct po_stacktab *t, uint32_t cap)
-{
-	t->slots = po_xcalloc(cap, sizeof(*t->slots));
-	t->mask = cap - 1;
-}
-
 int
 po_stacktab_new(struct po_stacktab **ret, struct po_strtab *names)
 {
 	struct po_stacktab *t = po_xcalloc(1, sizeof(*t));
 
-	stack_index_init(t, 1024);
+	/*
+	 * Up to 70 % full: lookups that hit (nearly all of them) probe 1.8
+	 * slots on average, mostly in one line, and a smaller index stays
+	 * in cache better than a sparser one.
+	 */
+	po_index_init(&t->ix, 1024, 70, true);
 	t->names = names;
 	*ret = t;
 	return 0;
@@ -237,71 +181,65 @@ po_stacktab_free(struct po_stacktab *t)
 {
 	if (t == NULL)
 		return;
-	free(t->slots);
+	po_index_free(&t->ix);
 	free(t->ents);
 	free(t->arena);
 	free(t);
 }
 
-static void
-stacktab_grow(struct po_stacktab *t)
-{
-	uint32_t cap = (t->mask + 1) * 2;
-
-	free(t->slots);
-	stack_index_init(t, cap);
-	for (uint32_t id = 0; id < t->n; id++) {
-		uint32_t i = (uint32_t)t->ents[id].hash & t->mask;
-
-		while (t->slots[i].id1 != 0)
-			i = (i + 1) & t->mask;
-		t->slots[i] = (struct stack_slot){ t->ents[id].hash_hi,
-		    slot_tag(t->ents[id].hash), id + 1 };
-	}
-}
-
 uint32_t
 po_stacktab_find(const struct po_stacktab *t, uint64_t hash)
 {
-	uint32_t i = (uint32_t)hash & t->mask, tag = slot_tag(hash);
-	const struct stack_slot *sl;
+	struct po_index_probe p;
+	uint32_t id;
 
-	while ((sl = &t->slots[i])->id1 != 0) {
-		if (sl->tag == tag && t->ents[sl->id1 - 1].hash == hash)
-			return sl->id1 - 1;
-		i = (i + 1) & t->mask;
-	}
+	for (id = po_index_first_wide(&t->ix, hash, &p); id != PO_NONE;
+	    id = po_index_next_wide(&t->ix, &p))
+		if (t->ents[id].hash == hash)
+			return id;
 	return PO_NONE;
 }
 
+/* What stacktab_intern() looks for, and its test of a candidate. */
+struct stack_key {
+	const struct po_stacktab *t;	/* the table looked in */
+	uint64_t	 hash;		/* low half of the stack's hash */
+	uint64_t	 hi;		/* high half, 0 when only 64 bits are known */
+	struct po_span	 text;		/* the frame lines */
+};
+
 /*
  * hi != 0: the 128-bit hash decides equality (no text compare on the hot
- * path); hi == 0: the caller only knows 64 bits, the text decides.
+ * path); hi == 0, here or in the slot: the caller only knows 64 bits, the
+ * text decides.
  */
+static bool
+stack_eq(const void *ctx, uint32_t id, uint64_t slot_hi)
+{
+	const struct stack_key *k = ctx;
+	const struct po_stack *e;
+
+	if (k->hi != 0 && slot_hi != 0)
+		return slot_hi == k->hi;
+	e = &k->t->ents[id];
+	return e->hash == k->hash && e->text_len == k->text.n &&
+	    (k->text.n == 0 || memcmp(k->t->arena + e->text_off, k->text.p,
+	    k->text.n) == 0);
+}
+
 static uint32_t
 stacktab_intern(struct po_stacktab *t, uint64_t h, uint64_t hi,
     struct po_span stack, unsigned nframes)
 {
-	uint32_t i = (uint32_t)h & t->mask, id, tag = slot_tag(h);
-	const struct stack_slot *sl;
+	struct stack_key k = { t, h, hi, stack };
+	struct po_index_probe p;
 	struct po_stack_info info;
 	struct po_stack *e;
+	uint32_t id;
 
-	while ((sl = &t->slots[i])->id1 != 0) {
-		if (sl->tag == tag) {
-			if (hi != 0 && sl->hi != 0) {
-				if (sl->hi == hi)
-					return sl->id1 - 1;
-			} else {
-				e = &t->ents[sl->id1 - 1];
-				if (e->hash == h && e->text_len == stack.n &&
-				    (stack.n == 0 || memcmp(t->arena + e->text_off,
-				    stack.p, stack.n) == 0))
-					return sl->id1 - 1;
-			}
-		}
-		i = (i + 1) & t->mask;
-	}
+	id = po_index_find_wide(&t->ix, h, &p, stack_eq, &k);
+	if (id != PO_NONE)
+		return id;
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 256;
 		t->ents = po_xrealloc(t->ents, t->cap, sizeof(*t->ents));
@@ -319,14 +257,7 @@ stacktab_intern(struct po_stacktab *t, uint64_t h, uint64_t hi,
 	e->sig_hash = info.sig_hash;
 	e->culprit_id = po_strtab_intern(t->names, info.culprit.p, info.culprit.n);
 	e->module_id = po_strtab_intern(t->names, info.module.p, info.module.n);
-	t->slots[i] = (struct stack_slot){ hi, tag, id + 1 };
-	/*
-	 * Up to 70 % full: lookups that hit (nearly all of them) probe 1.8
-	 * slots on average, mostly in one line, and a smaller index stays
-	 * in cache better than a sparser one.
-	 */
-	if ((uint64_t)t->n * 10 > (uint64_t)(t->mask + 1) * 7)
-		stacktab_grow(t);
+	po_index_add_wide(&t->ix, &p, id, hi);
 	return id;
 }
 
@@ -349,7 +280,7 @@ po_stacktab_intern_hash128(struct po_stacktab *t, uint64_t h, uint64_t hi,
 void
 po_stacktab_prefetch(const struct po_stacktab *t, uint64_t h)
 {
-	__builtin_prefetch(&t->slots[(uint32_t)h & t->mask]);
+	po_index_prefetch_wide(&t->ix, h);
 }
 
 uint32_t
