@@ -28,8 +28,10 @@ KT_GUEST_CPUS=2
 KT_DISK_MB=${KT_DISK_MB:-512}
 
 # Kernel series the harness knows: the Debian linux-source-<series> tarball.
+# A series "<base>-<name>" (6.12-handles) is the base's source with the
+# base's patches and then those of patches/<base>-<name>/ (kt_series_base).
 # shellcheck disable=SC2034 # used by run.sh
-KT_SERIES_ALL="6.12 6.1"
+KT_SERIES_ALL="6.12 6.1 6.12-handles"
 
 # ---------------------------------------------------------------------------
 # Output: TAP lines on stdout, diagnostics as '# ' lines on stderr.
@@ -178,13 +180,16 @@ kt_host_unusable() {
 #   BUILD-INFO                    key inputs, versions, timings
 #   build.log.xz                  the full build log
 
-kt_kernel_tarball() { printf '/usr/src/linux-source-%s.tar.xz' "$1"; }
+# kt_series_base SERIES: the Debian source series a series is built from.
+kt_series_base() { printf '%s' "${1%%-*}"; }
+
+kt_kernel_tarball() { printf '/usr/src/linux-source-%s.tar.xz' "$(kt_series_base "$1")"; }
 
 # Upstream version of the packaged source (6.12.117), from dpkg when it can,
 # else from the tarball's Makefile (slower: it decompresses the tarball).
 kt_kernel_srcversion() {
 	local series=$1 v tarball
-	v=$(dpkg-query -W -f '${Version}' "linux-source-$series" 2>/dev/null || true)
+	v=$(dpkg-query -W -f '${Version}' "linux-source-$(kt_series_base "$series")" 2>/dev/null || true)
 	if [[ -n $v ]]; then
 		v=${v#*:}
 		printf '%s' "${v%%-*}"
@@ -198,7 +203,12 @@ kt_kernel_srcversion() {
 }
 
 kt_kernel_patches() {
-	local dir=$KT_DIR/patches/$1
+	local dir base
+	base=$(kt_series_base "$1")
+	if [[ $base != "$1" ]]; then
+		kt_kernel_patches "$base"
+	fi
+	dir=$KT_DIR/patches/$1
 	[[ -d $dir ]] || return 0
 	find "$dir" -maxdepth 1 -name '*.patch' -type f | LC_ALL=C sort
 }
@@ -339,7 +349,7 @@ kt_kernel_ensure() {
 			printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$tmp/cpu-times")"
 		printf 'jobs=%s\n' "$KT_JOBS"
 		printf 'cc=%s\n' "$(gcc --version | head -n1)"
-		printf 'patches=%s\n' "$(kt_kernel_patches "$series" | xargs -r -n1 basename | tr '\n' ' ')"
+		printf 'patches=%s\n' "$(kt_kernel_patches "$series" | sed "s|^$KT_DIR/patches/||" | tr '\n' ' ')"
 	} >"$tmp/BUILD-INFO"
 	rm -f "$tmp/cpu-times"
 	kt_cache_commit "$dir" "kernel $series"
@@ -613,7 +623,7 @@ kt_nonroot_memcg_safe() {
 	local series=$1 kdir=$2
 	case $series in
 	6.1) return 0 ;;
-	6.12) grep -q '^patches=.*page_owner-memcg' "$kdir/BUILD-INFO" ;;
+	6.12 | 6.12-*) grep -q '^patches=.*page_owner-memcg' "$kdir/BUILD-INFO" ;;
 	*) return 1 ;;
 	esac
 }
