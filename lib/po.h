@@ -114,6 +114,7 @@ enum po_malformed {
 	PO_BAD_TRUNCATED,	/* input ended inside a record */
 	PO_BAD_STACK_COUNT,	/* show_stacks nr_base_pages unparsable */
 	PO_BAD_ORDER,		/* order out of range */
+	PO_BAD_HANDLE,		/* handle: line not a u32 (nor a %d of one) */
 	PO__BAD_MAX,
 };
 
@@ -147,7 +148,8 @@ struct po_record {
 	bool		 memcg_offline;	/* "offline memcg" */
 	bool		 memcg_via_objcg; /* "(via objcg)" */
 	bool		 has_handle;	/* a handle: line was seen */
-	uint32_t	 handle;	/* stackdepot handle */
+	bool		 bad_handle;	/* a handle: line that is no u32 */
+	uint32_t	 handle;	/* stackdepot handle (a %d of it read back) */
 	bool		 has_nr_pages;	/* show_stacks count present */
 	int64_t		 nr_base_pages;	/* show_stacks count */
 	unsigned	 unknown_lines;	/* lines skipped inside this record */
@@ -160,7 +162,8 @@ struct po_parse_stats {
 	uint64_t	records;	/* good records of any kind */
 	uint64_t	page_records;	/* good page_owner records */
 	uint64_t	stack_records;	/* good show_stacks-style records */
-	uint64_t	pages;		/* sum of 1 << order over page records */
+	uint64_t	pages;		/* sum of 1 << order over page records,
+					   and of stack records' nr_base_pages */
 	uint64_t	malformed;	/* records rejected (incl. truncated) */
 	uint64_t	unknown_lines;	/* lines skipped inside good records */
 	uint64_t	pfn_unsorted;	/* page records whose PFN went backwards */

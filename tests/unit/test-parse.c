@@ -37,6 +37,7 @@ static struct fixture {
 	{ "show_stacks-6.9.txt" },
 	{ "show_handles-6.19.txt" },
 	{ "show_stacks_handles-6.19.txt" },
+	{ "show_handles-u32.txt" },
 	{ "bad-truncated.txt" },
 	{ "bad-garbage.txt" },
 	{ "bad-crlf.txt" },
@@ -1183,6 +1184,7 @@ test_real_show_stacks(void **state)
 	assert_int_equal(st.unknown_lines, 0);
 	assert_int_equal(st.features, PO_F_NR_PAGES);
 	assert_int_equal(c.pages, 4077);
+	assert_int_equal(st.pages, 4077);	/* a stacks file's pages: nr_base_pages */
 	assert_int_equal(c.leak_pages, 2000);
 	assert_int_equal(c.leak_records, 1);
 	free(data);
