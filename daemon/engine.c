@@ -528,6 +528,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		    cfg->max_db_size, &deleted);
 	}
 out:
+	stacks_stats(e->stacks, &res->stacks);
 	if (r < 0) {
 		if (open) {
 			if (res->cause == NULL && r == -ENOSPC)

@@ -2,6 +2,7 @@
  * method-status.c: `status`: what the daemon reads and how, what it has
  * stored, what it costs, and how it is doing.
  */
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -30,6 +31,28 @@ budget_json(const struct method_ctx *ctx)
 	    (b.cpu - b.full_cpu) / (b.n - b.nfull) : 0.0);
 }
 
+/*
+ * How the cheap read goes: its file (show_handles: keyed by stack depot
+ * handle), and for show_handles what the handle map of this boot holds.
+ */
+static json_t *
+stacks_json(const struct stacks_stats *st)
+{
+	if (st->file[0] == '\0')
+		return json_null();
+	if (strcmp(st->file, "show_handles") != 0)
+		return json_pack("{s:s, s:s}", "file", st->file, "key", "stack text");
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "file", st->file, "key", "boot and handle",
+	    "handles_known", (json_int_t)st->handles_known,
+	    "reads", (json_int_t)st->reads,
+	    "resolve_reads", (json_int_t)st->resolve_reads,
+	    "new_handles_last", (json_int_t)st->new_handles,
+	    "unresolved_last", (json_int_t)st->unresolved,
+	    "unresolved_pages_last", (json_int_t)st->unresolved_pages,
+	    "unresolved_total", (json_int_t)st->unresolved_total);
+}
+
 static int
 status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *err)
 {
@@ -56,6 +79,7 @@ status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err
 	json_object_set_new(j, "source", src);
 	json_object_set_new(j, "mode", json_string(config_mode_name(ctx->cfg->mode)));
 	json_object_set_new(j, "budget", budget_json(ctx));
+	json_object_set_new(j, "stacks_read", stacks_json(&ss->stacks));
 	json_object_set_new(j, "interval_s", json_real(ctx->cfg->interval));
 	json_object_set_new(j, "effective_interval_s", json_real(ss->interval));
 	if (ss->replay_done || ss->stopping) {

@@ -536,8 +536,24 @@ int	 full_resolve(struct read_ctx *rc, const struct full_read *f,
 int	 full_prev_combos(struct store *st, struct registry *reg, int64_t snapshot,
 	    int64_t *ret_snapshot, struct combo_series **ret, size_t *ret_n);
 
+/* What the stacks reads of the current boot did, for status. */
+struct stacks_stats {
+	char		 file[32];	/* last stacks read: show_handles or
+					   show_stacks; "" = none yet */
+	int64_t		 handles_boot;	/* boots.id the handle map is of */
+	uint64_t	 handles_known;	/* handles mapped to a stack this boot */
+	uint64_t	 reads;		/* show_handles reads this boot */
+	uint64_t	 resolve_reads;	/* show_stacks_handles reads this boot */
+	uint64_t	 new_handles;	/* last read: handles met first, resolved */
+	uint64_t	 unresolved;	/* last read: handles show_stacks_handles
+					   did not list */
+	int64_t		 unresolved_pages; /* their pages */
+	uint64_t	 unresolved_total; /* this boot */
+};
+
 struct stacks;
 struct stacks *stacks_new(void);
+void	 stacks_stats(const struct stacks *s, struct stacks_stats *ret);
 void	 stacks_free(struct stacks *s);
 bool	 stacks_available(const struct source *src);
 /* A page_owner_stacks read into v (stack and module series); row gets its
@@ -552,6 +568,7 @@ struct snap_result {
 	int		 error;		/* 0, or -errno */
 	char		*cause;		/* what went wrong, for people */
 	struct snap_row	 row;		/* the snapshot, when error == 0 */
+	struct stacks_stats stacks;	/* the stacks reads so far */
 	struct grower	 top[ROLLUP_TOP]; /* its top growers (series 0 = none) */
 	char		*top_names[ROLLUP_TOP][3]; /* key, culprit, module */
 	bool		 replay_done;	/* a capture replay ran out of files */
@@ -642,6 +659,7 @@ struct sched_state {
 	uint64_t	 snapshots_ok, snapshots_failed;
 	struct snap_row	 last;		/* latest snapshot taken */
 	bool		 have_last;
+	struct stacks_stats stacks;	/* the stacks reads, as of the latest */
 	char		*last_error;	/* why the latest attempt failed */
 	double		 last_error_time;
 	double		 interval;	/* effective interval, seconds */
