@@ -741,6 +741,34 @@ KT_PAT_LEAK='^ leaker_leak_pages\+'
 KT_PAT_WRITE='^ leaker_leak_write\+'
 KT_PAT_STEADY='^ leaker_steady_fn\+'
 
+# kt_handles_pages BASE PATTERN: the nr_base_pages that BASE.show_handles
+# gives the handles whose frames in BASE.show_stacks_handles match
+# PATTERN (joined on the handle as printed).
+kt_handles_pages() {
+	{
+		kt_cat "$1.show_stacks_handles"
+		echo "--"
+		kt_cat "$1.show_handles"
+	} | awk -v pat="$2" '
+		$0 == "--" { second = 1; next }
+		!second && /^ / && $0 ~ pat { hit = 1 }
+		!second && /^handle: / { if (hit) want[$2] = 1; hit = 0 }
+		second && /^handle: / { h = $2 }
+		second && /^nr_base_pages: / { if (h in want) n += $2 }
+		END { print n + 0 }'
+}
+
+# kt_records_end_blank FILE: "ok" when every record of a page_owner_stacks
+# file ends with exactly one blank line (6.19 prints it with seq_putc
+# after the selected lines), else where it does not.
+kt_records_end_blank() {
+	kt_cat "$1" | awk '
+		/^$/ { if (prev == "" && NR > 1) { print "two blank lines at line " NR; bad = 1; exit }
+		       if (NR == 1) { print "blank first line"; bad = 1; exit } }
+		{ prev = $0 }
+		END { if (!bad) print (prev == "" || NR == 0) ? "ok" : "no blank line at the end" }'
+}
+
 # kt_check_snapshots DIR ENVFILE: TAP lines for every snapshot in DIR.
 kt_check_snapshots() {
 	local dir=$1 envfile=$2 snap label base want pages blocks gen_b gen_a
@@ -804,6 +832,12 @@ kt_check_snapshots() {
 			ss=$(kt_po_count "$base.show_stacks" "$KT_PAT_LEAK")
 			kt_expect_eq "$snap: show_stacks nr_base_pages under leaker_leak_pages" "$pages" \
 				"$(awk '$1 == "match_pages" { print $2 }' <<<"$ss")"
+		fi
+		if kt_has "$base.show_handles"; then
+			kt_expect_eq "$snap: show_handles nr_base_pages of the handles show_stacks_handles gives leaker_leak_pages" \
+				"$pages" "$(kt_handles_pages "$base" "$KT_PAT_LEAK")"
+			kt_expect_eq "$snap: every show_handles record ends with one blank line, as show_stacks_handles' do" \
+				"ok ok" "$(kt_records_end_blank "$base.show_handles") $(kt_records_end_blank "$base.show_stacks_handles")"
 		fi
 
 		case $label in
