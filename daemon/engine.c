@@ -450,7 +450,8 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	    meta.kernel[0] ? meta.kernel : e->host_kernel);
 	snprintf(row->source, sizeof(row->source), "%s", meta.name);
 	rc = (struct read_ctx){ .src = e->src, .st = e->st, .reg = e->reg, .buf = e->buf,
-	    .buflen = READ_BUF, .stop = stop, .cause = &res->cause };
+	    .buflen = READ_BUF, .stop = stop, .cause = &res->cause,
+	    .stacks = e->stacks };
 
 	full = want_full(e, cfg, row->boot_id);
 	if (full) {
@@ -476,6 +477,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	}
 	t_read = po_now_mono() - t0;
 	r = begin_row(e, row, full && fr.merged, &open, &res->cause);
+	rc.boot = row->boot;
 	if (r == 0)
 		r = full ? store_full(e, &rc, &fr, row, res->top, &combos) :
 		    read_stacks(e, cfg, &rc, row);
@@ -529,6 +531,14 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	}
 out:
 	stacks_stats(e->stacks, &res->stacks);
+	{
+		const char *flt, *flt_why;
+
+		source_filter(e->src, &flt, &res->stacks.filter_state, &flt_why);
+		po_strlcpy(res->stacks.filter, flt, sizeof(res->stacks.filter));
+		po_strlcpy(res->stacks.filter_why, flt_why,
+		    sizeof(res->stacks.filter_why));
+	}
 	if (r < 0) {
 		if (open) {
 			if (res->cause == NULL && r == -ENOSPC)

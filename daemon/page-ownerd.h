@@ -144,6 +144,10 @@ void	 source_position(const struct source *s, size_t *ret_next, size_t *ret_tota
 /* The message for a failed read (-errno from source_read), into buf. */
 const char *source_strerror(const struct source *s, int err, char *buf, size_t len);
 uint64_t source_count_threshold(const struct source *s);
+/* The per-open filter full reads write to page_owner: state 1 taken, 0 not
+ * tried yet, -1 not taken (why says why). */
+void	 source_filter(const struct source *s, const char **ret_filter,
+	    int *ret_state, const char **ret_why);
 
 /* ---- pack.c: packed per-series tables (the blobs in the database) ------- */
 
@@ -506,6 +510,9 @@ struct read_ctx {
 	size_t		 buflen;
 	volatile int	*stop;		/* the daemon is stopping */
 	char		**cause;	/* why it failed, for people */
+	struct stacks	*stacks;	/* full reads: handles they print go to
+					   the stacks reads' handle map */
+	int64_t		 boot;		/* boots.id of the snapshot (full_resolve) */
 };
 
 /* The series one combo counts in, by kind - 1. */
@@ -549,11 +556,18 @@ struct stacks_stats {
 					   did not list */
 	int64_t		 unresolved_pages; /* their pages */
 	uint64_t	 unresolved_total; /* this boot */
+	uint64_t	 from_full;	/* handles mapped by full reads (records
+					   with a handle line) this boot */
+	int		 filter_state;	/* page_owner's per-open filter (source.c) */
+	char		 filter[32];
+	char		 filter_why[128];
 };
 
 struct stacks;
 struct stacks *stacks_new(void);
 void	 stacks_stats(const struct stacks *s, struct stacks_stats *ret);
+void	 stacks_note_handle(struct stacks *s, int64_t boot, uint32_t handle,
+	    int64_t series);
 void	 stacks_free(struct stacks *s);
 bool	 stacks_available(const struct source *src);
 /* A page_owner_stacks read into v (stack and module series); row gets its

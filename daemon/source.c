@@ -40,6 +40,15 @@
 #define PACE_AFTER	((uint64_t)64 << 20)	/* small dumps are read in one go */
 #define DRAIN_LIMIT	30.0		/* seconds a page_owner_stacks drain may take */
 #define PACE_SLICE_NS	((uint64_t)100000000)	/* 100 ms of reading, then a pause */
+/*
+ * Written to each open of the kernel's page_owner where the kernel takes
+ * per-open filters (the mm tree, 2026: the file is 0600 with a write
+ * handler): every record then prints "handle: %u" after its frames, which
+ * maps the live stacks' handles for the show_handles reads.  Released
+ * kernels have no write handler (the write fails with EINVAL): the read
+ * goes on unfiltered.
+ */
+#define PO_FILTER	"mode=stack_handle"
 
 struct source {
 	char		*path;		/* configured path */
@@ -56,6 +65,9 @@ struct source {
 	bool		 got_data;	/* bytes came since source_open */
 	enum source_file open_file;	/* which file fd is */
 	bool		 at_eof;	/* fd was read to its end */
+	int		 filter;	/* page_owner takes PO_FILTER: 0 untried,
+					   1 yes, -1 no (then never tried again) */
+	char		 filter_why[128]; /* why not, for status */
 };
 
 static bool
@@ -271,11 +283,12 @@ mono_ns(void)
  * Only async-signal-safe calls here: the parent has threads.
  */
 static void __attribute__((noreturn))
-reader_child(const char *path, int out, char *buf, double pace)
+reader_child(const char *path, int fd, int out, char *buf, double pace)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	uint64_t total = 0, slice_start = mono_ns();
 
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		_exit(errno & 0x7f);
 	for (;;) {
@@ -313,10 +326,63 @@ reader_child(const char *path, int out, char *buf, double pace)
 	}
 }
 
+/*
+ * page_owner opened for reading with PO_FILTER written to it, where the
+ * kernel takes it; else -1 (the child opens it read-only) and s->filter
+ * says why not.  The filter is per open file, so the child reads this fd.
+ */
+static int
+open_filtered(struct source *s)
+{
+	size_t len = strlen(PO_FILTER);
+	ssize_t w;
+	int fd, e;
+
+	if (s->filter < 0)
+		return -1;
+	fd = open(s->path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(s->filter_why, sizeof(s->filter_why),
+		    "opening it for writing failed: %s", strerror(errno));
+		s->filter = -1;
+		return -1;
+	}
+	do
+		w = write(fd, PO_FILTER, len);
+	while (w < 0 && errno == EINTR);
+	e = errno;
+	if (w == (ssize_t)len && lseek(fd, 0, SEEK_SET) == 0) {
+		if (s->filter == 0)
+			log_info("page_owner takes per-open filters: full reads write "
+			    "'%s' (records name their stack depot handle)", PO_FILTER);
+		s->filter = 1;
+		return fd;
+	}
+	snprintf(s->filter_why, sizeof(s->filter_why), "writing '%s' failed: %s",
+	    PO_FILTER, w < 0 ? strerror(e) : "short write or no lseek");
+	if (s->filter == 1)
+		log_warnx("page_owner no longer takes '%s' (%s): reading it unfiltered",
+		    PO_FILTER, s->filter_why);
+	s->filter = -1;
+	close(fd);
+	return -1;
+}
+
+/* Whether the kernel's page_owner took the per-open filter (status). */
+void
+source_filter(const struct source *s, const char **ret_filter, int *ret_state,
+    const char **ret_why)
+{
+	*ret_filter = PO_FILTER;
+	*ret_state = s->kind == SOURCE_DEBUGFS ? s->filter : -1;
+	*ret_why = s->kind != SOURCE_DEBUGFS ? "the source is not the kernel's file" :
+	    s->filter < 0 ? s->filter_why : "";
+}
+
 static int
 start_reader(struct source *s, char **cause)
 {
-	int p[2];
+	int p[2], in;
 	char *buf;
 	pid_t pid;
 
@@ -326,6 +392,7 @@ start_reader(struct source *s, char **cause)
 		po_asprintf(cause, "cannot make a pipe: %s", strerror(errno));
 		return -errno;
 	}
+	in = open_filtered(s);
 	/* our end waits with poll(), so a reader stuck in the kernel times out */
 	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
 	buf = po_xmalloc(CHILD_BUF);	/* before fork: the child only reads and writes */
@@ -336,6 +403,8 @@ start_reader(struct source *s, char **cause)
 		free(buf);
 		close(p[0]);
 		close(p[1]);
+		if (in >= 0)
+			close(in);
 		po_asprintf(cause, "cannot fork the page_owner reader: %s", strerror(e));
 		return -e;
 	}
@@ -350,10 +419,12 @@ start_reader(struct source *s, char **cause)
 		(void)setpriority(PRIO_PROCESS, 0, 19);
 		(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
 		    3 << 13 /* IOPRIO_CLASS_IDLE */);
-		reader_child(s->path, p[1], buf, s->pace);
+		reader_child(s->path, in, p[1], buf, s->pace);
 	}
 	free(buf);
 	close(p[1]);
+	if (in >= 0)
+		close(in);
 	s->fd = p[0];
 	s->child = pid;
 	return 0;

@@ -319,6 +319,20 @@ stack_not_listed(const struct series_info *si)
 	    strcmp(si->culprit, "register_failure_stack") == 0;
 }
 
+/* The handle map of this boot, made anew when the boot changed. */
+static struct handle_map *
+boot_map(struct stacks *s, int64_t boot)
+{
+	if (s->handles == NULL || s->handles_boot != boot) {
+		handle_map_free(s->handles);
+		s->handles = handle_map_new();
+		s->handles_boot = boot;
+		memset(&s->st, 0, sizeof(s->st));
+		s->st.handles_boot = boot;
+	}
+	return s->handles;
+}
+
 /*
  * show_handles, keyed by handle: one read of show_handles, and, only when
  * it lists handles not met before in this boot, one read of
@@ -333,14 +347,7 @@ read_handles(struct stacks *s, struct frame *f, int64_t boot, uint64_t *bytes)
 {
 	int r;
 
-	if (s->handles == NULL || s->handles_boot != boot) {
-		handle_map_free(s->handles);
-		s->handles = handle_map_new();
-		s->handles_boot = boot;
-		memset(&s->st, 0, sizeof(s->st));
-		s->st.handles_boot = boot;
-	}
-	f->handles = s->handles;
+	f->handles = boot_map(s, boot);
 	s->st.reads++;
 	s->st.new_handles = s->st.unresolved = 0;
 	s->st.unresolved_pages = 0;
@@ -374,6 +381,24 @@ read_handles(struct stacks *s, struct frame *f, int64_t boot, uint64_t *bytes)
 out:
 	s->st.handles_known = s->handles->n;
 	return r;
+}
+
+/*
+ * A full read whose records print their handle beside the frames (the
+ * mm tree's mode=stack_handle) names the stack of a handle.
+ */
+void
+stacks_note_handle(struct stacks *s, int64_t boot, uint32_t handle, int64_t series)
+{
+	int64_t *slot;
+
+	if (series <= 0)
+		return;
+	slot = handle_slot(boot_map(s, boot), handle, true);
+	if (*slot == 0)
+		s->st.from_full++;
+	*slot = series;
+	s->st.handles_known = s->handles->n;
 }
 
 void

@@ -260,6 +260,7 @@ void	 po_stacktab_prefetch(const struct po_stacktab *t, uint64_t h);
 uint32_t po_stacktab_intern_record(struct po_stacktab *t,
 	    const struct po_record *r);
 const struct po_stack *po_stacktab_get(const struct po_stacktab *t, uint32_t id);
+void	 po_stacktab_set_handle(struct po_stacktab *t, uint32_t id, uint32_t handle);
 struct po_span po_stacktab_text(const struct po_stacktab *t, uint32_t id);
 uint32_t po_stacktab_count(const struct po_stacktab *t);
 uint32_t po_stacktab_find(const struct po_stacktab *t, uint64_t hash);

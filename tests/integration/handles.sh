@@ -4,8 +4,9 @@
 # written below: series keyed by (boot, handle), show_stacks_handles read
 # only when show_handles lists a handle not met before in the boot, a
 # handle printed negative by %d, a handle show_stacks_handles does not
-# list, a reboot that reuses a handle for another stack; and the totals of
-# `pageownerctl analyze` on stacks files.
+# list, a reboot that reuses a handle for another stack, a full read whose
+# records print their handle (the mm tree's per-open mode=stack_handle);
+# and the totals of `pageownerctl analyze` on stacks files.
 . "$(dirname "$0")/lib.bash"
 
 # ---- analyze on stacks files: the total is the nr_base_pages sum --------
@@ -114,6 +115,45 @@ check "a handle printed as -2147483000 is the u32 2147484296: one series for bot
 	[ "$(pyjson "$T/h-bar.json" '[p["pages"] for p in d["points"]]')" = "[0, 0, 7, 7, 0]" ]
 check "the handle show_stacks_handles did not list was logged, the snapshot kept" \
 	grep -q 'show_handles listed 1 handles (3 pages) that show_stacks_handles did not' "$DLOG"
+check "status: no per-open filter is written to a capture (page_owner_filter.taken false)" \
+	[ "$(pyjson "$T/h-status.json" '(d["page_owner_filter"]["filter"], d["page_owner_filter"]["taken"])')" = "('mode=stack_handle', False)" ]
+stop_daemon
+check "page-ownerd exits 0" [ "$DSTATUS" = 0 ]
+
+# ---- a full read whose records print their handle (mode=stack_handle) ----
+# names the stacks of those handles: the show_handles read after it needs
+# no show_stacks_handles (a directory here: reading it fails the snapshot)
+capF="$T/capF"
+mkdir -p "$capF"
+BOOT_C=cccccccc-0000-4000-8000-000000000003
+fullrec() { # PFN HANDLE STACKFN
+	printf 'Page allocated via order 0, mask 0xcc0(GFP_KERNEL), pid 7, tgid 7 (sh), ts %d ns\n' "$1"
+	printf 'PFN 0x%x type Unmovable Block 0 type Unmovable Flags 0x0()\n' "$1"
+	"$3"
+	printf 'handle: %s\n\n' "$2"
+}
+{
+	for pfn in 256 257 258; do fullrec $pfn -5 stack_leak; done
+	fullrec 300 2 stack_foo
+} >"$capF/000.page_owner"
+printf 'boot_id=%s\nkernel=mm-next\n' $BOOT_C >"$capF/000.meta"
+printf 'handle: -5\nnr_base_pages: 3\n\nhandle: 2\nnr_base_pages: 1\n\n' >"$capF/000.show_handles"
+mkdir "$capF/000.show_stacks_handles"
+cp "$capF/000.page_owner" "$capF/001.page_owner"
+cp "$capF/000.meta" "$capF/001.meta"
+printf 'handle: -5\nnr_base_pages: 11\n\nhandle: 2\nnr_base_pages: 1\n\n' >"$capF/001.show_handles"
+mkdir "$capF/001.show_stacks_handles"
+printf 'mode = auto\nfull_every = 100\ncpu_budget = 100%%\n' >"$T/f.conf"
+start_daemon F --config "$T/f.conf" --source "$capF" --interval 1 ||
+	not_ok "page-ownerd starts on the capture with handle lines"
+check "full read, then a show_handles read, none failed" \
+	wait_status "d['source'].get('replay', {}).get('done') and d['snapshots']['stored'] == 2 and d['snapshots']['failed'] == 0" 30
+ctl --json status >"$T/f-status.json"
+check "status: the full read mapped both handles, show_stacks_handles was never read" \
+	[ "$(pyjson "$T/f-status.json" '(d["stacks_read"]["handles_from_full_reads"], d["stacks_read"]["resolve_reads"], d["stacks_read"]["reads"])')" = "(2, 0, 1)" ]
+ctl --json history culprit=leaker_leak_pages >"$T/f-leak.json"
+check "the leak's series: 3 pages in the full read, 11 through its handle (-5) after" \
+	[ "$(pyjson "$T/f-leak.json" '[p["pages"] for p in d["points"]]')" = "[3, 11]" ]
 stop_daemon
 check "page-ownerd exits 0" [ "$DSTATUS" = 0 ]
 
