@@ -84,10 +84,12 @@ snap 003 $BOOT_A
 printf 'handle: 99\nnr_base_pages: 3\n\nhandle: 1\nnr_base_pages: 40\n\nhandle: 2147484296\nnr_base_pages: 7\n\n' >"$cap/003.show_handles"
 { stack_bar; printf 'handle: -2147483000\n\n'; stack_leak; printf 'handle: 1\n\n'
   stack_foo; printf 'handle: 2\n\n'; } >"$cap/003.show_stacks_handles"
-# boot B: handle 1 is now foo's stack, 2 the leak's
+# boot B: handle 1 is now foo's stack, 2 the leak's; the largest u32,
+# printed -1, is bar's
 snap 004 $BOOT_B
-printf 'handle: 1\nnr_base_pages: 8\n\nhandle: 2\nnr_base_pages: 4\n\n' >"$cap/004.show_handles"
-{ stack_foo; printf 'handle: 1\n\n'; stack_leak; printf 'handle: 2\n\n'; } >"$cap/004.show_stacks_handles"
+printf 'handle: 1\nnr_base_pages: 8\n\nhandle: 2\nnr_base_pages: 4\n\nhandle: -1\nnr_base_pages: 2\n\n' >"$cap/004.show_handles"
+{ stack_foo; printf 'handle: 1\n\n'; stack_leak; printf 'handle: 2\n\n'
+  stack_bar; printf 'handle: 4294967295\n\n'; } >"$cap/004.show_stacks_handles"
 
 printf 'mode = stacks\ncpu_budget = 100%%\n' >"$T/h.conf"
 start_daemon H --config "$T/h.conf" --source "$cap" --interval 1 ||
@@ -97,13 +99,13 @@ check "the capture is replayed, every snapshot stored (none failed)" \
 ctl --json status >"$T/h-status.json"
 check "status: the stacks read uses show_handles, keyed by boot and handle" \
 	[ "$(pyjson "$T/h-status.json" '(d["stacks_read"]["file"], d["stacks_read"]["key"])')" = "('show_handles', 'boot and handle')" ]
-check "status: the new boot started a new handle map (1 read, 1 resolve, 2 handles)" \
-	[ "$(pyjson "$T/h-status.json" '(d["stacks_read"]["reads"], d["stacks_read"]["resolve_reads"], d["stacks_read"]["handles_known"])')" = "(1, 1, 2)" ]
+check "status: the new boot started a new handle map (1 read, 1 resolve, 3 handles)" \
+	[ "$(pyjson "$T/h-status.json" '(d["stacks_read"]["reads"], d["stacks_read"]["resolve_reads"], d["stacks_read"]["handles_known"])')" = "(1, 1, 3)" ]
 ctl --json snapshots --limit 10 >"$T/h-snaps.json"
 check "every snapshot is a stacks read of show_handles" \
 	[ "$(pyjson "$T/h-snaps.json" 'sorted({(s["kind"], s["format"]) for s in d["snapshots"]})')" = "[('stacks', 'show_handles')]" ]
 check "each snapshot's pages are its show_handles total (003: 3 unresolved pages included)" \
-	[ "$(pyjson "$T/h-snaps.json" '[s["pages"] for s in sorted(d["snapshots"], key=lambda s: s["id"])]')" = "[15, 25, 42, 50, 12]" ]
+	[ "$(pyjson "$T/h-snaps.json" '[s["pages"] for s in sorted(d["snapshots"], key=lambda s: s["id"])]')" = "[15, 25, 42, 50, 14]" ]
 ctl --json history culprit=leaker_leak_pages >"$T/h-leak.json"
 check "the leak's series follows handle 1 in boot A and handle 2 in boot B" \
 	[ "$(pyjson "$T/h-leak.json" '[p["pages"] for p in d["points"]]')" = "[10, 20, 30, 40, 4]" ]
@@ -111,8 +113,8 @@ ctl --json history culprit=foo_alloc >"$T/h-foo.json"
 check "foo's series: handle 2 in boot A, handle 1 after the reboot (never joined by handle)" \
 	[ "$(pyjson "$T/h-foo.json" '[p["pages"] for p in d["points"]]')" = "[5, 5, 5, 0, 8]" ]
 ctl --json history culprit=bar_grow >"$T/h-bar.json"
-check "a handle printed as -2147483000 is the u32 2147484296: one series for both spellings" \
-	[ "$(pyjson "$T/h-bar.json" '[p["pages"] for p in d["points"]]')" = "[0, 0, 7, 7, 0]" ]
+check "handles printed negative (-2147483000, -1) are the u32s 2147484296 and 2^32 - 1: one series for both spellings" \
+	[ "$(pyjson "$T/h-bar.json" '[p["pages"] for p in d["points"]]')" = "[0, 0, 7, 7, 2]" ]
 check "the handle show_stacks_handles did not list was logged, the snapshot kept" \
 	grep -q 'show_handles listed 1 handles (3 pages) that show_stacks_handles did not' "$DLOG"
 check "status: no per-open filter is written to a capture (page_owner_filter.taken false)" \
