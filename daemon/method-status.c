@@ -42,8 +42,9 @@ stacks_json(const struct stacks_stats *st)
 		return json_null();
 	if (strcmp(st->file, "show_handles") != 0)
 		return json_pack("{s:s, s:s}", "file", st->file, "key", "stack text");
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "file", st->file, "key", "boot and handle",
+	    "boot", (json_int_t)st->handles_boot,
 	    "handles_known", (json_int_t)st->handles_known,
 	    "reads", (json_int_t)st->reads,
 	    "resolve_reads", (json_int_t)st->resolve_reads,

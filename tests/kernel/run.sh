@@ -184,7 +184,7 @@ ok(fmts == ['show_handles'], 'every stacks snapshot of auto mode is a show_handl
 n = len(glob.glob(os.path.join(d, 'handles-status-*.json')))
 sts = [load('handles-status-%d.json' % i)['stacks_read'] for i in range(n)]
 ok(n > 2 and all(s and s['file'] == 'show_handles' for s in sts), 'stacks mode: every read is show_handles')
-ok(len({s['handles_boot'] for s in sts}) == 1 and [s['reads'] for s in sts] == list(range(1, n + 1)),
+ok(len({s['boot'] for s in sts}) == 1 and [s['reads'] for s in sts] == list(range(1, n + 1)),
    'one boot, one handle map, kept across the %d snapshots (reads %s)' % (n, [s['reads'] for s in sts]))
 steps = [(b['resolve_reads'] - a['resolve_reads'], b['new_handles_last'] + b['unresolved_last'])
          for a, b in zip(sts, sts[1:])]

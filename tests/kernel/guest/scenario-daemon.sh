@@ -193,7 +193,10 @@ handles_phase() {
 	sleep 1
 	kt_leaker_get pages >"$W/handles-module.txt"
 	$C --json snapshot >"$W/handles-snapshot.json" || kt_fail "handles: the compared snapshot failed"
-	dd if="$KT_PAGE_OWNER" bs=1M 2>/dev/null >"$W/handles-compare.page_owner"
+	# straight to the output disk: a copy in tmpfs would be shmem pages
+	# of its own in the dump
+	dd if="$KT_PAGE_OWNER" bs=1M 2>/dev/null | kt_store handles-compare.page_owner ||
+		kt_fail "handles: storing the full read failed"
 	$C --json status >"$W/handles-status-$n.json"
 	$C export --format folded >"$W/handles-folded.txt"
 	kill -TERM "$pid"
@@ -210,8 +213,7 @@ handles_phase() {
 		kt_store_file "$W/handles-status-$i.json"
 		i=$((i + 1))
 	done
-	for f in growers.json folded.txt snapshot.json compare.page_owner module.txt \
-	    cpu.txt daemon.log; do
+	for f in growers.json folded.txt snapshot.json module.txt cpu.txt daemon.log; do
 		kt_store_file "$W/handles-$f"
 	done
 }
