@@ -122,6 +122,33 @@ check "status: no per-open filter is written to a capture (page_owner_filter.tak
 stop_daemon
 check "page-ownerd exits 0" [ "$DSTATUS" = 0 ]
 
+# ---- real files of a 6.12 kernel with the 6.19 series (the kernel tier's
+# 6.12-handles guest, 2,000 pages leaked by the test module) --------------
+realh="$PO_SRCDIR/tests/data/real-6.12.118-handles-leak2000"
+capR="$T/capR"
+mkdir -p "$capR"
+cap=$capR snap 000 dddddddd-0000-4000-8000-000000000004
+xz -dc "$realh.show_handles.xz" >"$capR/000.show_handles"
+xz -dc "$realh.show_stacks_handles.xz" >"$capR/000.show_stacks_handles"
+want_pages=$(awk '/^nr_base_pages: / { s += $2 } END { print s }' "$capR/000.show_handles")
+"$CTL" analyze --json "$capR/000.show_handles" >"$T/rh.json"
+check "analyze on a real show_handles: the nr_base_pages sum ($want_pages), no malformed record" \
+	[ "$(pyjson "$T/rh.json" '(d["pages"], d["malformed"])')" = "($want_pages, 0)" ]
+start_daemon R --config "$T/h.conf" --source "$capR" --interval 1 ||
+	not_ok "page-ownerd starts on the real show_handles"
+check "the real show_handles is read (one stacks snapshot)" \
+	wait_status "d['source'].get('replay', {}).get('done') and d['snapshots']['stored'] == 1 and d['snapshots']['failed'] == 0" 30
+ctl --json history culprit=leaker_leak_pages >"$T/r-leak.json"
+check "the real leak's 2000 pages, joined by handle through show_stacks_handles" \
+	[ "$(pyjson "$T/r-leak.json" '[p["pages"] for p in d["points"]]')" = "[2000]" ]
+ctl --json status >"$T/r-status.json"
+check "every real handle was resolved in one show_stacks_handles read" \
+	[ "$(pyjson "$T/r-status.json" '(d["stacks_read"]["resolve_reads"], d["stacks_read"]["unresolved_total"], d["stacks_read"]["handles_known"] >= '"$(grep -c '^handle: ' "$capR/000.show_handles")"')')" = "(1, 0, True)" ]
+ctl --json snapshots >"$T/r-snaps.json"
+check "the snapshot's pages are the real show_handles total" \
+	[ "$(pyjson "$T/r-snaps.json" 'd["snapshots"][0]["pages"]')" = "$want_pages" ]
+stop_daemon
+
 # ---- a full read whose records print their handle (mode=stack_handle) ----
 # names the stacks of those handles: the show_handles read after it needs
 # no show_stacks_handles (a directory here: reading it fails the snapshot)
