@@ -195,6 +195,14 @@ ok(sts[-1]['resolve_reads'] < sts[-1]['reads'],
    'some snapshots needed show_handles alone (%d resolve reads in %d reads; %d handles known)'
    % (sts[-1]['resolve_reads'], sts[-1]['reads'], sts[-1]['handles_known']))
 ok(sts[-1]['unresolved_total'] == 0, 'every handle was resolved (%d unresolved)' % sts[-1]['unresolved_total'])
+# the stop rounds (stacks mode) stopped it inside the handles files too:
+# each such read was drained to its end before the close
+drains = open(os.path.join(d, 'stop-daemon.log')).read().count
+ok(drains('read the rest of page_owner_stacks/show_handles') +
+   drains('read the rest of page_owner_stacks/show_stacks_handles') > 0 and
+   drains('could not read page_owner_stacks') == 0,
+   'stopped mid-read, the daemon read show_handles / show_stacks_handles to the end (%d, %d times)'
+   % (drains('page_owner_stacks/show_handles'), drains('page_owner_stacks/show_stacks_handles')))
 g = load('handles-growers.json')['groups']
 ok(g and g[0]['culprit'] == 'leaker_leak_pages',
    "the module's leak is the top grower of the handles reads (%s)" % (g[0]['culprit'] if g else None))
