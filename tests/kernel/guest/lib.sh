@@ -20,6 +20,7 @@ KT_PAGE_OWNER=/sys/kernel/debug/page_owner
 KT_SHOW_STACKS=/sys/kernel/debug/page_owner_stacks/show_stacks
 # 6.19 (and the 6.12-handles kernel): per stack depot handle
 KT_SHOW_HANDLES=/sys/kernel/debug/page_owner_stacks/show_handles
+# shellcheck disable=SC2034 # used by scenario-daemon.sh
 KT_SHOW_STACKS_HANDLES=/sys/kernel/debug/page_owner_stacks/show_stacks_handles
 
 mkdir -p "$KT_STATE"
