@@ -180,6 +180,13 @@ ok(sr.get('file') == 'show_handles' and sr.get('key') == 'boot and handle',
    % (sr.get('file'), sr.get('key')))
 fmts = sorted({s['format'] for s in load('auto-snapshots.json')['snapshots'] if s['kind'] == 'stacks'})
 ok(fmts == ['show_handles'], 'every stacks snapshot of auto mode is a show_handles read (%s)' % fmts)
+# a released kernel's page_owner takes no per-open filter: the full reads
+# went on unfiltered, and the status says why
+pf = load('full-status.json').get('page_owner_filter') or {}
+ok(pf.get('taken') is False and 'failed' in pf.get('why_not', '') and
+   load('full-status.json')['snapshots']['failed'] == 0,
+   'the kernel refused the per-open filter %s, the full reads fell back to no filter (%s)'
+   % (pf.get('filter'), pf.get('why_not')))
 # stacks mode, snapshot by snapshot
 n = len(glob.glob(os.path.join(d, 'handles-status-*.json')))
 sts = [load('handles-status-%d.json' % i)['stacks_read'] for i in range(n)]
