@@ -133,9 +133,13 @@ print_one(const struct ctl *ctl, const struct analyze_opts *o, struct po_agg *ag
 	table_free(t);
 	if (!ctl->no_headers) {
 		fmt_size(d->st.pages, size, sizeof(size));
-		printf("%zu of %zu groups; %llu records, %llu pages (%s); "
+		/* a stacks file: its stacks, its pages the nr_base_pages sum */
+		bool stacks = d->st.page_records == 0 && d->st.stack_records > 0;
+
+		printf("%zu of %zu groups; %llu %s, %llu pages (%s); "
 		    "%llu malformed; format %s\n", shown, n,
-		    (unsigned long long)d->st.page_records,
+		    (unsigned long long)(stacks ? d->st.stack_records :
+		    d->st.page_records), stacks ? "stacks" : "records",
 		    (unsigned long long)d->st.pages, size,
 		    (unsigned long long)d->st.malformed, po_era_str(d->st.features));
 	}

@@ -164,6 +164,18 @@ count_record(struct combo_table *t, struct combo *c, const struct po_record *r,
  * Count one page record; its combo in *ret_combo and its identity (what
  * makes it the same allocation in the next snapshot) in *ret_ident.
  */
+/*
+ * A record with frames and a handle line (the mm tree's per-open
+ * mode=stack_handle): the handle names the stack, so the next show_handles
+ * read can key it without show_stacks_handles.
+ */
+static inline void
+note_handle(struct combo_table *t, const struct po_record *r, uint32_t stack)
+{
+	if (r->has_handle && r->nframes > 0 && r->handle != 0)
+		po_stacktab_set_handle(t->stacks, stack, r->handle);
+}
+
 int
 combo_add(struct combo_table *t, const struct po_record *r, uint32_t *ret_combo,
     uint64_t *ret_ident)
@@ -173,6 +185,7 @@ combo_add(struct combo_table *t, const struct po_record *r, uint32_t *ret_combo,
 	if (r->kind != PO_REC_PAGE)
 		return -EINVAL;
 	combo_key_of(t, r, po_stacktab_intern_record(t->stacks, r), &k);
+	note_handle(t, r, k.stack);
 	count_record(t, find_or_add(t, &k, key_hash(&k)), r, ret_combo, ret_ident);
 	return 0;
 }
@@ -206,6 +219,7 @@ combo_add_batch(struct combo_table *t, const struct po_record *rs, size_t n,
 		combo_key_of(t, &rs[i], rs[i].nframes > 0 ?
 		    po_stacktab_intern_hash128(t->stacks, h[i], hi[i], rs[i].stack,
 		    rs[i].nframes) : po_stacktab_intern_record(t->stacks, &rs[i]), &k[i]);
+		note_handle(t, &rs[i], k[i].stack);
 		h[i] = key_hash(&k[i]);
 		__builtin_prefetch(&t->slots[(uint32_t)h[i] & t->mask]);
 	}

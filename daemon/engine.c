@@ -505,7 +505,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	snprintf(row->source, sizeof(row->source), "%s", meta.name);
 	rc = (struct read_ctx){ .src = e->src, .st = e->st, .reg = e->reg, .buf = e->buf,
 	    .buflen = READ_BUF, .stop = stop, .cause = &res->cause,
-	    .max_combos = cfg->max_combos };
+	    .max_combos = cfg->max_combos, .stacks = e->stacks };
 
 	sweep = want_sweep(e, cfg);
 	full = !sweep && want_full(e, cfg, row->boot_id);
@@ -532,6 +532,7 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 	}
 	t_read = po_now_mono() - t0;
 	r = begin_row(e, row, (full && fr.merged) || sweep, &open, &res->cause);
+	rc.boot = row->boot;
 	if (r == 0 && sweep)
 		r = store_sweep(e, cfg, &rc, row, res);
 	else if (r == 0)
@@ -593,6 +594,15 @@ engine_snapshot(struct engine *e, const struct config *cfg, volatile int *stop,
 		    cfg->max_db_size, &deleted);
 	}
 out:
+	stacks_stats(e->stacks, &res->stacks);
+	{
+		const char *flt, *flt_why;
+
+		source_filter(e->src, &flt, &res->stacks.filter_state, &flt_why);
+		po_strlcpy(res->stacks.filter, flt, sizeof(res->stacks.filter));
+		po_strlcpy(res->stacks.filter_why, flt_why,
+		    sizeof(res->stacks.filter_why));
+	}
 	if (r < 0) {
 		if (open) {
 			if (res->cause == NULL && r == -ENOSPC)

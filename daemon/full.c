@@ -254,6 +254,9 @@ full_resolve(struct read_ctx *rc, const struct full_read *f,
 		stack_id = registry_stack(rc->reg, rc->st, sk->hash,
 		    po_stacktab_text(stt, cb->k.stack), sk->sig_hash, culprit,
 		    module, snapshot, &combos[g].s[SERIES_STACK - 1]);
+		if (sk->handle != 0 && rc->stacks != NULL && stack_id != 0)
+			stacks_note_handle(rc->stacks, rc->boot, sk->handle,
+			    combos[g].s[SERIES_STACK - 1]);
 		series_fold_comm(comm, folded, sizeof(folded));
 		snprintf(order, sizeof(order), "%u", cb->k.order);
 		combos[g].s[SERIES_COMM - 1] = registry_series(rc->reg, rc->st,

@@ -2,6 +2,7 @@
  * method-status.c: `status`: what the daemon reads and how, what it has
  * stored, what it costs, and how it is doing.
  */
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -53,6 +54,46 @@ sweep_json(const struct sched_state *ss)
 	    "seek", w->seek);
 }
 
+/*
+ * How the cheap read goes: its file (show_handles: keyed by stack depot
+ * handle), and for show_handles what the handle map of this boot holds.
+ */
+static json_t *
+stacks_json(const struct stacks_stats *st)
+{
+	if (st->file[0] == '\0')
+		return json_null();
+	if (strcmp(st->file, "show_handles") != 0)
+		return json_pack("{s:s, s:s}", "file", st->file, "key", "stack text");
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "file", st->file, "key", "boot and handle",
+	    "boot", (json_int_t)st->handles_boot,
+	    "handles_known", (json_int_t)st->handles_known,
+	    "reads", (json_int_t)st->reads,
+	    "resolve_reads", (json_int_t)st->resolve_reads,
+	    "new_handles_last", (json_int_t)st->new_handles,
+	    "unresolved_last", (json_int_t)st->unresolved,
+	    "unresolved_pages_last", (json_int_t)st->unresolved_pages,
+	    "unresolved_total", (json_int_t)st->unresolved_total,
+	    "handles_from_full_reads", (json_int_t)st->from_full);
+}
+
+/*
+ * The per-open filter full reads write to the kernel's page_owner, and
+ * whether the kernel took it ("taken": null before the first full read).
+ */
+static json_t *
+filter_json(const struct sched_state *ss)
+{
+	const struct stacks_stats *st = &ss->stacks;
+
+	if (!ss->have_last)
+		return json_null();
+	return json_pack("{s:s, s:o, s:s}", "filter", st->filter,
+	    "taken", st->filter_state == 0 ? json_null() :
+	    json_boolean(st->filter_state > 0), "why_not", st->filter_why);
+}
+
 static int
 status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *err)
 {
@@ -82,6 +123,8 @@ status(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err
 	json_object_set_new(j, "budget", budget_json(ctx));
 	if (ss->sweep.active)
 		json_object_set_new(j, "sweep", sweep_json(ss));
+	json_object_set_new(j, "stacks_read", stacks_json(&ss->stacks));
+	json_object_set_new(j, "page_owner_filter", filter_json(ss));
 	json_object_set_new(j, "interval_s", json_real(ctx->cfg->interval));
 	json_object_set_new(j, "effective_interval_s", json_real(ss->interval));
 	/* why the interval the daemon keeps is not the one configured */

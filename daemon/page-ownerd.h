@@ -168,6 +168,10 @@ const char *source_seek_name(enum source_seek k);
 /* Full reads by n processes on disjoint PFN ranges (spooling beside dir). */
 void	 source_set_readers(struct source *s, unsigned n, const char *spool_dir);
 unsigned source_parts(const struct source *s);
+/* The per-open filter full reads write to page_owner: state 1 taken, 0 not
+ * tried yet, -1 not taken (why says why). */
+void	 source_filter(const struct source *s, const char **ret_filter,
+	    int *ret_state, const char **ret_why);
 
 /* ---- pack.c: packed per-series tables (the blobs in the database) ------- */
 
@@ -644,6 +648,9 @@ struct read_ctx {
 	char		**cause;	/* why it failed, for people */
 	uint64_t	 pfn_lo, pfn_hi; /* full reads: the PFN window; hi 0 = all */
 	uint32_t	 max_combos;	/* full reads: then fold (0 = never) */
+	struct stacks	*stacks;	/* full reads: handles they print go to
+					   the stacks reads' handle map */
+	int64_t		 boot;		/* boots.id of the snapshot (full_resolve) */
 };
 
 /* The series one combo counts in, by kind - 1. */
@@ -675,8 +682,31 @@ int	 full_resolve(struct read_ctx *rc, const struct full_read *f,
 int	 full_prev_combos(struct store *st, struct registry *reg, int64_t snapshot,
 	    int64_t *ret_snapshot, struct combo_series **ret, size_t *ret_n);
 
+/* What the stacks reads of the current boot did, for status. */
+struct stacks_stats {
+	char		 file[32];	/* last stacks read: show_handles or
+					   show_stacks; "" = none yet */
+	int64_t		 handles_boot;	/* boots.id the handle map is of */
+	uint64_t	 handles_known;	/* handles mapped to a stack this boot */
+	uint64_t	 reads;		/* show_handles reads this boot */
+	uint64_t	 resolve_reads;	/* show_stacks_handles reads this boot */
+	uint64_t	 new_handles;	/* last read: handles met first, resolved */
+	uint64_t	 unresolved;	/* last read: handles show_stacks_handles
+					   did not list */
+	int64_t		 unresolved_pages; /* their pages */
+	uint64_t	 unresolved_total; /* this boot */
+	uint64_t	 from_full;	/* handles mapped by full reads (records
+					   with a handle line) this boot */
+	int		 filter_state;	/* page_owner's per-open filter (source.c) */
+	char		 filter[32];
+	char		 filter_why[128];
+};
+
 struct stacks;
 struct stacks *stacks_new(void);
+void	 stacks_stats(const struct stacks *s, struct stacks_stats *ret);
+void	 stacks_note_handle(struct stacks *s, int64_t boot, uint32_t handle,
+	    int64_t series);
 void	 stacks_free(struct stacks *s);
 bool	 stacks_available(const struct source *src);
 /* A page_owner_stacks read into v (stack and module series); row gets its
@@ -718,6 +748,7 @@ struct snap_result {
 	int		 error;		/* 0, or -errno */
 	char		*cause;		/* what went wrong, for people */
 	struct snap_row	 row;		/* the snapshot, when error == 0 */
+	struct stacks_stats stacks;	/* the stacks reads so far */
 	struct grower	 top[ROLLUP_TOP]; /* its top growers (series 0 = none) */
 	char		*top_names[ROLLUP_TOP][3]; /* key, culprit, module */
 	bool		 replay_done;	/* a capture replay ran out of files */
@@ -811,6 +842,7 @@ struct sched_state {
 	uint64_t	 snapshots_ok, snapshots_failed;
 	struct snap_row	 last;		/* latest snapshot taken */
 	bool		 have_last;
+	struct stacks_stats stacks;	/* the stacks reads, as of the latest */
 	char		*last_error;	/* why the latest attempt failed */
 	double		 last_error_time;
 	double		 interval;	/* effective interval, seconds */

@@ -182,6 +182,7 @@ snapshot_taken(struct sched *s, const struct snap_result *res)
 	s->st.snapshots_ok++;
 	s->st.last = *row;
 	s->st.have_last = true;
+	s->st.stacks = res->stacks;
 	budget_update(s, row);
 	free(s->st.last_error);
 	s->st.last_error = NULL;

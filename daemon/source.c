@@ -41,6 +41,15 @@
 #define PACE_AFTER	((uint64_t)64 << 20)	/* small dumps are read in one go */
 #define DRAIN_LIMIT	30.0		/* seconds a page_owner_stacks drain may take */
 #define PACE_SLICE_NS	((uint64_t)100000000)	/* 100 ms of reading, then a pause */
+/*
+ * Written to each open of the kernel's page_owner where the kernel takes
+ * per-open filters (the mm tree, 2026: the file is 0600 with a write
+ * handler): every record then prints "handle: %u" after its frames, which
+ * maps the live stacks' handles for the show_handles reads.  Released
+ * kernels have no write handler (the write fails with EINVAL): the read
+ * goes on unfiltered.
+ */
+#define PO_FILTER	"mode=stack_handle"
 
 struct source {
 	char		*path;		/* configured path */
@@ -68,6 +77,9 @@ struct source {
 	}		*more;		/* the ranges after the first, in order */
 	unsigned	 nmore, next_more;
 	unsigned	 nparts;	/* readers the open read uses */
+	int		 filter;	/* page_owner takes PO_FILTER: 0 untried,
+					   1 yes, -1 no (then never tried again) */
+	char		 filter_why[128]; /* why not, for status */
 };
 
 static bool
@@ -287,12 +299,13 @@ mono_ns(void)
  * Only async-signal-safe calls here: the parent has threads.
  */
 static void __attribute__((noreturn))
-reader_child(const char *path, int out, char *buf, double pace, uint64_t lo,
-    uint64_t hi)
+reader_child(const char *path, int fd, int out, char *buf, double pace,
+    uint64_t lo, uint64_t hi)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	uint64_t total = 0, slice_start = mono_ns();
 
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		_exit(errno & 0x7f);
 	/* a PFN window (the kernel honours seeks, see detect_seek): the
@@ -338,6 +351,59 @@ reader_child(const char *path, int out, char *buf, double pace, uint64_t lo,
 			}
 		}
 	}
+}
+
+/*
+ * page_owner opened for reading with PO_FILTER written to it, where the
+ * kernel takes it; else -1 (the child opens it read-only) and s->filter
+ * says why not.  The filter is per open file, so the child reads this fd.
+ */
+static int
+open_filtered(struct source *s)
+{
+	size_t len = strlen(PO_FILTER);
+	ssize_t w;
+	int fd, e;
+
+	if (s->filter < 0)
+		return -1;
+	fd = open(s->path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(s->filter_why, sizeof(s->filter_why),
+		    "opening it for writing failed: %s", strerror(errno));
+		s->filter = -1;
+		return -1;
+	}
+	do
+		w = write(fd, PO_FILTER, len);
+	while (w < 0 && errno == EINTR);
+	e = errno;
+	if (w == (ssize_t)len && lseek(fd, 0, SEEK_SET) == 0) {
+		if (s->filter == 0)
+			log_info("page_owner takes per-open filters: full reads write "
+			    "'%s' (records name their stack depot handle)", PO_FILTER);
+		s->filter = 1;
+		return fd;
+	}
+	snprintf(s->filter_why, sizeof(s->filter_why), "writing '%s' failed: %s",
+	    PO_FILTER, w < 0 ? strerror(e) : "short write or no lseek");
+	if (s->filter == 1)
+		log_warnx("page_owner no longer takes '%s' (%s): reading it unfiltered",
+		    PO_FILTER, s->filter_why);
+	s->filter = -1;
+	close(fd);
+	return -1;
+}
+
+/* Whether the kernel's page_owner took the per-open filter (status). */
+void
+source_filter(const struct source *s, const char **ret_filter, int *ret_state,
+    const char **ret_why)
+{
+	*ret_filter = PO_FILTER;
+	*ret_state = s->kind == SOURCE_DEBUGFS ? s->filter : -1;
+	*ret_why = s->kind != SOURCE_DEBUGFS ? "the source is not the kernel's file" :
+	    s->filter < 0 ? s->filter_why : "";
 }
 
 static char *file_path(const struct source *s, enum source_file which);
@@ -387,6 +453,7 @@ spawn_reader(struct source *s, int out, int close_in_child, uint64_t lo, uint64_
 	/* before fork: the parent has threads, the child only reads and writes */
 	char *buf = po_xmalloc(CHILD_BUF);
 	char *path = s->kind == SOURCE_DEBUGFS ? NULL : file_path(s, SRC_PAGE_OWNER);
+	int in = s->kind == SOURCE_DEBUGFS ? open_filtered(s) : -1;
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -394,6 +461,8 @@ spawn_reader(struct source *s, int out, int close_in_child, uint64_t lo, uint64_
 
 		free(buf);
 		free(path);
+		if (in >= 0)
+			close(in);
 		return -e;
 	}
 	if (pid == 0) {
@@ -409,11 +478,13 @@ spawn_reader(struct source *s, int out, int close_in_child, uint64_t lo, uint64_
 		(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
 		    3 << 13 /* IOPRIO_CLASS_IDLE */);
 		if (s->kind == SOURCE_DEBUGFS)
-			reader_child(s->path, out, buf, s->pace, lo, hi);
+			reader_child(s->path, in, out, buf, s->pace, lo, hi);
 		copy_child(path, out, buf, off_lo, off_hi);
 	}
 	free(buf);
 	free(path);
+	if (in >= 0)
+		close(in);
 	return pid;
 }
 

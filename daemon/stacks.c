@@ -18,7 +18,7 @@
 
 /* stackdepot handle -> stack series, valid for one boot. */
 struct handle_map {
-	uint32_t	*keys;		/* handle + 1; 0 = empty */
+	uint64_t	*keys;		/* handle + 1 (all 2^32 handles fit); 0 = empty */
 	int64_t		*series;
 	uint32_t	 mask;
 	uint32_t	 n;
@@ -27,6 +27,7 @@ struct handle_map {
 struct stacks {
 	struct handle_map *handles;
 	int64_t		 handles_boot;	/* boots.id the handles are of */
+	struct stacks_stats st;		/* for status */
 };
 
 static void
@@ -56,7 +57,7 @@ handle_probe(const struct handle_map *m, uint32_t handle)
 {
 	uint32_t i = (handle * 2654435761u) & m->mask;
 
-	while (m->keys[i] != 0 && m->keys[i] != handle + 1)
+	while (m->keys[i] != 0 && m->keys[i] != (uint64_t)handle + 1)
 		i = (i + 1) & m->mask;
 	return i;
 }
@@ -64,7 +65,8 @@ handle_probe(const struct handle_map *m, uint32_t handle)
 static void
 handle_map_grow(struct handle_map *m)
 {
-	uint32_t *keys = m->keys, oldmask = m->mask;
+	uint64_t *keys = m->keys;
+	uint32_t oldmask = m->mask;
 	int64_t *series = m->series;
 
 	m->mask = m->mask * 2 + 1;
@@ -75,7 +77,7 @@ handle_map_grow(struct handle_map *m)
 
 		if (keys[k] == 0)
 			continue;
-		i = handle_probe(m, keys[k] - 1);
+		i = handle_probe(m, (uint32_t)(keys[k] - 1));
 		m->keys[i] = keys[k];
 		m->series[i] = series[k];
 	}
@@ -96,7 +98,7 @@ handle_slot(struct handle_map *m, uint32_t handle, bool add)
 		handle_map_grow(m);
 		i = handle_probe(m, handle);
 	}
-	m->keys[i] = handle + 1;
+	m->keys[i] = (uint64_t)handle + 1;
 	m->n++;
 	return &m->series[i];
 }
@@ -136,7 +138,25 @@ struct frame {
 	int64_t		 cap;
 	int64_t		 records, total;
 	int		 error;		/* -errno that stopped the read */
+	/* show_handles records whose handle is not mapped yet */
+	uint32_t	*pend_handle;
+	int64_t		*pend_pages;
+	size_t		 npend, pend_cap;
 };
+
+static void
+frame_pend(struct frame *f, uint32_t handle, int64_t pages)
+{
+	if (f->npend == f->pend_cap) {
+		f->pend_cap = f->pend_cap ? f->pend_cap * 2 : 64;
+		f->pend_handle = po_xrealloc(f->pend_handle, f->pend_cap,
+		    sizeof(*f->pend_handle));
+		f->pend_pages = po_xrealloc(f->pend_pages, f->pend_cap,
+		    sizeof(*f->pend_pages));
+	}
+	f->pend_handle[f->npend] = handle;
+	f->pend_pages[f->npend++] = pages;
+}
 
 static void
 frame_grow(struct frame *f, int64_t series)
@@ -159,10 +179,24 @@ frame_reset(struct frame *f)
 {
 	free(f->pages);
 	free(f->seen);
+	free(f->pend_handle);
+	free(f->pend_pages);
 	f->pages = NULL;
 	f->seen = NULL;
+	f->pend_handle = NULL;
+	f->pend_pages = NULL;
+	f->npend = f->pend_cap = 0;
 	f->cap = f->records = f->total = 0;
 	f->error = 0;
+}
+
+/* A stack series' pages of this read. */
+static void
+frame_count(struct frame *f, int64_t series, int64_t pages)
+{
+	frame_grow(f, series);
+	f->pages[series] += pages;
+	f->seen[series] = 1;
 }
 
 /* The stack series of a record's frames, registered when new. */
@@ -188,7 +222,7 @@ static int
 on_stack_record(const struct po_record *r, void *userdata)
 {
 	struct frame *f = userdata;
-	int64_t series = 0, *slot;
+	int64_t series = 0, *slot, pages;
 
 	if (*f->rc->stop) {
 		f->error = -ECANCELED;
@@ -197,8 +231,13 @@ on_stack_record(const struct po_record *r, void *userdata)
 	if (r->kind != PO_REC_STACK)
 		return 0;
 	if (f->map_handles) {
-		/* show_stacks_handles: frames and a handle, no count */
-		if (r->nframes == 0 || !r->has_handle)
+		/*
+		 * show_stacks_handles: frames and a handle, no count.  Only
+		 * handles not mapped yet are hashed: the rest of the file
+		 * costs the parse alone.
+		 */
+		if (r->nframes == 0 || !r->has_handle ||
+		    handle_slot(f->handles, r->handle, false) != NULL)
 			return 0;
 		series = series_of(f, r);
 		if (series == 0) {
@@ -210,6 +249,7 @@ on_stack_record(const struct po_record *r, void *userdata)
 	}
 	if (!r->has_nr_pages)
 		return 0;
+	pages = r->nr_base_pages > 0 ? r->nr_base_pages : 0;
 	if (r->nframes > 0) {
 		series = series_of(f, r);
 		if (series == 0) {
@@ -219,18 +259,19 @@ on_stack_record(const struct po_record *r, void *userdata)
 	} else if (r->has_handle) {
 		slot = handle_slot(f->handles, r->handle, false);
 		if (slot == NULL) {
-			f->error = -ENOKEY;	/* a handle not mapped yet */
-			return 1;
+			/* met for the first time: resolved after this read */
+			frame_pend(f, r->handle, pages);
+			f->records++;
+			f->total += pages;
+			return 0;
 		}
 		series = *slot;
 	}
 	if (series <= 0)
 		return 0;
-	frame_grow(f, series);
-	f->pages[series] += r->nr_base_pages > 0 ? r->nr_base_pages : 0;
-	f->seen[series] = 1;
+	frame_count(f, series, pages);
 	f->records++;
-	f->total += r->nr_base_pages > 0 ? r->nr_base_pages : 0;
+	f->total += pages;
 	return 0;
 }
 
@@ -279,32 +320,92 @@ stack_not_listed(const struct series_info *si)
 	    strcmp(si->culprit, "register_failure_stack") == 0;
 }
 
-/* show_handles, mapping new handles through show_stacks_handles. */
+/* The handle map of this boot, made anew when the boot changed. */
+static struct handle_map *
+boot_map(struct stacks *s, int64_t boot)
+{
+	if (s->handles == NULL || s->handles_boot != boot) {
+		handle_map_free(s->handles);
+		s->handles = handle_map_new();
+		s->handles_boot = boot;
+		memset(&s->st, 0, sizeof(s->st));
+		s->st.handles_boot = boot;
+	}
+	return s->handles;
+}
+
+/*
+ * show_handles, keyed by handle: one read of show_handles, and, only when
+ * it lists handles not met before in this boot, one read of
+ * show_stacks_handles to map those (a reboot starts an empty map: handles
+ * are per boot, so no series is ever joined across boots by its handle).
+ * A handle that show_stacks_handles does not list (it came after that
+ * read began, or the file lost it) is left unresolved: its pages count in
+ * the total, in no series, and it is looked up again at the next read.
+ */
 static int
 read_handles(struct stacks *s, struct frame *f, int64_t boot, uint64_t *bytes)
 {
 	int r;
 
-	if (s->handles == NULL || s->handles_boot != boot) {
-		handle_map_free(s->handles);
-		s->handles = handle_map_new();
-		s->handles_boot = boot;
-	}
-	f->handles = s->handles;
+	f->handles = boot_map(s, boot);
+	s->st.reads++;
+	s->st.new_handles = s->st.unresolved = 0;
+	s->st.unresolved_pages = 0;
 	r = read_file(f, SRC_SHOW_HANDLES, bytes);
-	if (r != -ENOKEY)
-		return r;
-	/* new handles: map them all, then count again */
-	frame_reset(f);
+	if (r < 0 || f->npend == 0)
+		goto out;
 	f->map_handles = true;
+	s->st.resolve_reads++;
 	r = read_file(f, SRC_SHOW_STACKS_HANDLES, bytes);
 	f->map_handles = false;
-	if (r == 0)
-		r = read_file(f, SRC_SHOW_HANDLES, bytes);
-	if (r == -ENOKEY)
-		po_asprintf(f->rc->cause, "show_handles lists a handle that "
-		    "show_stacks_handles does not");
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < f->npend; i++) {
+		int64_t *slot = handle_slot(f->handles, f->pend_handle[i], false);
+
+		if (slot != NULL && *slot > 0) {
+			s->st.new_handles++;
+			frame_count(f, *slot, f->pend_pages[i]);
+		} else {
+			s->st.unresolved++;
+			s->st.unresolved_pages += f->pend_pages[i];
+		}
+	}
+	s->st.unresolved_total += s->st.unresolved;
+	if (s->st.unresolved > 0)
+		log_warnx("show_handles listed %llu handles (%lld pages) that "
+		    "show_stacks_handles did not; their pages are in the total but "
+		    "in no stack until a later read resolves them",
+		    (unsigned long long)s->st.unresolved,
+		    (long long)s->st.unresolved_pages);
+out:
+	s->st.handles_known = s->handles->n;
 	return r;
+}
+
+/*
+ * A full read whose records print their handle beside the frames (the
+ * mm tree's mode=stack_handle) names the stack of a handle.
+ */
+void
+stacks_note_handle(struct stacks *s, int64_t boot, uint32_t handle, int64_t series)
+{
+	int64_t *slot;
+
+	if (series <= 0)
+		return;
+	slot = handle_slot(boot_map(s, boot), handle, true);
+	if (*slot == 0)
+		s->st.from_full++;
+	*slot = series;
+	s->st.handles_known = s->handles->n;
+}
+
+void
+stacks_stats(const struct stacks *s, struct stacks_stats *ret)
+{
+	*ret = s->st;
 }
 
 int
@@ -325,6 +426,7 @@ stacks_read(struct stacks *s, struct read_ctx *rc, struct snap_row *row,
 		r = read_file(&f, SRC_SHOW_STACKS, &bytes);
 		snprintf(row->format, sizeof(row->format), "show_stacks");
 	}
+	snprintf(s->st.file, sizeof(s->st.file), "%s", row->format);
 	if (r == 0 && f.records == 0) {
 		r = -ENODATA;
 		po_asprintf(rc->cause, "page_owner_stacks listed no stack");

@@ -98,6 +98,31 @@ eat_i32(struct cur *c, int32_t *ret)
 	return true;
 }
 
+/*
+ * A stack depot handle: a u32 that the 6.19 files print with %d, so one
+ * with the top bit set reads as a negative number (two's complement);
+ * anything outside [-2^31, 2^32) is not a handle.
+ */
+static inline bool
+eat_handle(struct cur *c, uint32_t *ret)
+{
+	uint64_t v;
+	bool neg = EAT(c, "-");
+
+	if (!eat_dec(c, &v))
+		return false;
+	if (neg) {
+		if (v > UINT64_C(0x80000000))
+			return false;
+		*ret = (uint32_t)(UINT64_C(0x100000000) - v);
+		return true;
+	}
+	if (v > UINT32_MAX)
+		return false;
+	*ret = (uint32_t)v;
+	return true;
+}
+
 static inline const char *
 rfind_byte(const char *s, const char *end, char ch)
 {
@@ -324,13 +349,13 @@ parse_pfn_line(struct cur c, struct po_record *r)
 /*
  * Lines after the frames.  Returns false for a line it does not know, and
  * then leaves the record as it was: a line that only starts like a known
- * one must not set anything.
+ * one must not set anything.  The exception is "handle: " and a decimal
+ * number that is no u32 (nor a %d of one): the key of the record is
+ * wrong, so the record is malformed (bad_handle).
  */
 static bool
 parse_trailer(struct cur c, struct po_record *r)
 {
-	uint64_t v;
-
 	if (EAT(&c, "Page has been migrated, last migrate reason: ")) {
 		r->migrate_reason = span(c.p, c.e);
 		r->features |= PO_F_MIGRATE;
@@ -358,9 +383,20 @@ parse_trailer(struct cur c, struct po_record *r)
 		return true;
 	}
 	if (EAT(&c, "handle: ")) {
-		if (!eat_dec(&c, &v) || v > UINT32_MAX || c.p != c.e)
-			return false;
-		r->handle = (uint32_t)v;
+		struct cur num = c;
+
+		if (!eat_handle(&c, &r->handle) || c.p != c.e) {
+			/* a number, but no u32: the record's key is wrong */
+			(void)EAT(&num, "-");
+			if (num.p == num.e)
+				return false;
+			while (num.p < num.e && (unsigned)(*num.p - '0') < 10)
+				num.p++;
+			if (num.p != num.e)
+				return false;
+			r->bad_handle = true;
+			return true;
+		}
 		r->has_handle = true;
 		r->features |= PO_F_HANDLE;
 		return true;
@@ -450,6 +486,8 @@ po_parse_lines(const struct po_line *L, size_t n, struct po_record *r)
 				r->unknown_lines += L[i].lines;	/* a later run of frames: each */
 			}
 		}
+		if (r->bad_handle)
+			return PO_BAD_HANDLE;
 		if (r->nframes == 0 && !r->has_handle)
 			return PO_BAD_NO_STACK;
 		/*
@@ -475,6 +513,8 @@ po_parse_lines(const struct po_line *L, size_t n, struct po_record *r)
 	for (; i < n; i++)
 		if (!parse_trailer((struct cur){ L[i].p, L[i].p + L[i].n }, r))
 			r->unknown_lines += L[i].lines;	/* a later run of frames: each */
+	if (r->bad_handle)
+		return PO_BAD_HANDLE;
 	if (r->nframes == 0 && !r->has_handle)
 		return PO_BAD_NO_STACK;
 	return PO_BAD_NONE;
@@ -541,6 +581,7 @@ po_malformed_str(enum po_malformed why)
 		[PO_BAD_TRUNCATED]	= "input ends inside a record",
 		[PO_BAD_STACK_COUNT]	= "unparsable nr_base_pages line",
 		[PO_BAD_ORDER]		= "allocation order out of range",
+		[PO_BAD_HANDLE]		= "unparsable or out-of-range handle line",
 	};
 
 	if ((unsigned)why >= PO__BAD_MAX || names[why] == NULL)

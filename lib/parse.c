@@ -294,6 +294,9 @@ emit(struct po_parser *p, size_t n, uint64_t off, bool too_long,
 		p->have_pfn = true;
 	} else {
 		p->st.stack_records++;
+		/* a stacks file's pages are its nr_base_pages */
+		if (r->has_nr_pages && r->nr_base_pages > 0)
+			p->st.pages += (uint64_t)r->nr_base_pages;
 	}
 	if (k->bfn != NULL)
 		return ++p->nbatch == PO_BATCH ? flush(p, k) : 0;

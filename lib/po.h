@@ -113,6 +113,7 @@ enum po_malformed {
 	PO_BAD_TRUNCATED,	/* input ended inside a record */
 	PO_BAD_STACK_COUNT,	/* show_stacks nr_base_pages unparsable */
 	PO_BAD_ORDER,		/* order out of range */
+	PO_BAD_HANDLE,		/* handle: line not a u32 (nor a %d of one) */
 	PO__BAD_MAX,
 };
 
@@ -146,7 +147,8 @@ struct po_record {
 	bool		 memcg_offline;	/* "offline memcg" */
 	bool		 memcg_via_objcg; /* "(via objcg)" */
 	bool		 has_handle;	/* a handle: line was seen */
-	uint32_t	 handle;	/* stackdepot handle */
+	bool		 bad_handle;	/* a handle: line that is no u32 */
+	uint32_t	 handle;	/* stackdepot handle (a %d of it read back) */
 	bool		 has_nr_pages;	/* show_stacks count present */
 	int64_t		 nr_base_pages;	/* show_stacks count */
 	unsigned	 unknown_lines;	/* lines skipped inside this record */
@@ -159,7 +161,8 @@ struct po_parse_stats {
 	uint64_t	records;	/* good records of any kind */
 	uint64_t	page_records;	/* good page_owner records */
 	uint64_t	stack_records;	/* good show_stacks-style records */
-	uint64_t	pages;		/* sum of 1 << order over page records */
+	uint64_t	pages;		/* sum of 1 << order over page records,
+					   and of stack records' nr_base_pages */
 	uint64_t	malformed;	/* records rejected (incl. truncated) */
 	uint64_t	unknown_lines;	/* lines skipped inside good records */
 	uint64_t	pfn_unsorted;	/* page records whose PFN went backwards */
@@ -256,6 +259,7 @@ void	 po_stacktab_prefetch(const struct po_stacktab *t, uint64_t h);
 uint32_t po_stacktab_intern_record(struct po_stacktab *t,
 	    const struct po_record *r);
 const struct po_stack *po_stacktab_get(const struct po_stacktab *t, uint32_t id);
+void	 po_stacktab_set_handle(struct po_stacktab *t, uint32_t id, uint32_t handle);
 struct po_span po_stacktab_text(const struct po_stacktab *t, uint32_t id);
 uint32_t po_stacktab_count(const struct po_stacktab *t);
 uint32_t po_stacktab_find(const struct po_stacktab *t, uint64_t hash);

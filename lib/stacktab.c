@@ -304,6 +304,14 @@ po_stacktab_intern_record(struct po_stacktab *t, const struct po_record *r)
 	return po_stacktab_intern(t, (struct po_span){ buf, (size_t)n }, 0);
 }
 
+/* Note the stack depot handle a record printed beside its frames. */
+void
+po_stacktab_set_handle(struct po_stacktab *t, uint32_t id, uint32_t handle)
+{
+	if (id < t->n)
+		t->ents[id].handle = handle;
+}
+
 const struct po_stack *
 po_stacktab_get(const struct po_stacktab *t, uint32_t id)
 {

@@ -28,8 +28,10 @@ KT_GUEST_CPUS=2
 KT_DISK_MB=${KT_DISK_MB:-512}
 
 # Kernel series the harness knows: the Debian linux-source-<series> tarball.
+# A series "<base>-<name>" (6.12-handles) is the base's source with the
+# base's patches and then those of patches/<base>-<name>/ (kt_series_base).
 # shellcheck disable=SC2034 # used by run.sh
-KT_SERIES_ALL="6.12 6.1"
+KT_SERIES_ALL="6.12 6.1 6.12-handles"
 
 # ---------------------------------------------------------------------------
 # Output: TAP lines on stdout, diagnostics as '# ' lines on stderr.
@@ -178,13 +180,16 @@ kt_host_unusable() {
 #   BUILD-INFO                    key inputs, versions, timings
 #   build.log.xz                  the full build log
 
-kt_kernel_tarball() { printf '/usr/src/linux-source-%s.tar.xz' "$1"; }
+# kt_series_base SERIES: the Debian source series a series is built from.
+kt_series_base() { printf '%s' "${1%%-*}"; }
+
+kt_kernel_tarball() { printf '/usr/src/linux-source-%s.tar.xz' "$(kt_series_base "$1")"; }
 
 # Upstream version of the packaged source (6.12.117), from dpkg when it can,
 # else from the tarball's Makefile (slower: it decompresses the tarball).
 kt_kernel_srcversion() {
 	local series=$1 v tarball
-	v=$(dpkg-query -W -f '${Version}' "linux-source-$series" 2>/dev/null || true)
+	v=$(dpkg-query -W -f '${Version}' "linux-source-$(kt_series_base "$series")" 2>/dev/null || true)
 	if [[ -n $v ]]; then
 		v=${v#*:}
 		printf '%s' "${v%%-*}"
@@ -198,7 +203,12 @@ kt_kernel_srcversion() {
 }
 
 kt_kernel_patches() {
-	local dir=$KT_DIR/patches/$1
+	local dir base
+	base=$(kt_series_base "$1")
+	if [[ $base != "$1" ]]; then
+		kt_kernel_patches "$base"
+	fi
+	dir=$KT_DIR/patches/$1
 	[[ -d $dir ]] || return 0
 	find "$dir" -maxdepth 1 -name '*.patch' -type f | LC_ALL=C sort
 }
@@ -339,7 +349,7 @@ kt_kernel_ensure() {
 			printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$tmp/cpu-times")"
 		printf 'jobs=%s\n' "$KT_JOBS"
 		printf 'cc=%s\n' "$(gcc --version | head -n1)"
-		printf 'patches=%s\n' "$(kt_kernel_patches "$series" | xargs -r -n1 basename | tr '\n' ' ')"
+		printf 'patches=%s\n' "$(kt_kernel_patches "$series" | sed "s|^$KT_DIR/patches/||" | tr '\n' ' ')"
 	} >"$tmp/BUILD-INFO"
 	rm -f "$tmp/cpu-times"
 	kt_cache_commit "$dir" "kernel $series"
@@ -613,7 +623,7 @@ kt_nonroot_memcg_safe() {
 	local series=$1 kdir=$2
 	case $series in
 	6.1) return 0 ;;
-	6.12) grep -q '^patches=.*page_owner-memcg' "$kdir/BUILD-INFO" ;;
+	6.12 | 6.12-*) grep -q '^patches=.*page_owner-memcg' "$kdir/BUILD-INFO" ;;
 	*) return 1 ;;
 	esac
 }
@@ -731,6 +741,34 @@ KT_PAT_LEAK='^ leaker_leak_pages\+'
 KT_PAT_WRITE='^ leaker_leak_write\+'
 KT_PAT_STEADY='^ leaker_steady_fn\+'
 
+# kt_handles_pages BASE PATTERN: the nr_base_pages that BASE.show_handles
+# gives the handles whose frames in BASE.show_stacks_handles match
+# PATTERN (joined on the handle as printed).
+kt_handles_pages() {
+	{
+		kt_cat "$1.show_stacks_handles"
+		echo "--"
+		kt_cat "$1.show_handles"
+	} | awk -v pat="$2" '
+		$0 == "--" { second = 1; next }
+		!second && /^ / && $0 ~ pat { hit = 1 }
+		!second && /^handle: / { if (hit) want[$2] = 1; hit = 0 }
+		second && /^handle: / { h = $2 }
+		second && /^nr_base_pages: / { if (h in want) n += $2 }
+		END { print n + 0 }'
+}
+
+# kt_records_end_blank FILE: "ok" when every record of a page_owner_stacks
+# file ends with exactly one blank line (6.19 prints it with seq_putc
+# after the selected lines), else where it does not.
+kt_records_end_blank() {
+	kt_cat "$1" | awk '
+		/^$/ { if (prev == "" && NR > 1) { print "two blank lines at line " NR; bad = 1; exit }
+		       if (NR == 1) { print "blank first line"; bad = 1; exit } }
+		{ prev = $0 }
+		END { if (!bad) print (prev == "" || NR == 0) ? "ok" : "no blank line at the end" }'
+}
+
 # kt_check_snapshots DIR ENVFILE: TAP lines for every snapshot in DIR.
 kt_check_snapshots() {
 	local dir=$1 envfile=$2 snap label base want pages blocks gen_b gen_a
@@ -794,6 +832,12 @@ kt_check_snapshots() {
 			ss=$(kt_po_count "$base.show_stacks" "$KT_PAT_LEAK")
 			kt_expect_eq "$snap: show_stacks nr_base_pages under leaker_leak_pages" "$pages" \
 				"$(awk '$1 == "match_pages" { print $2 }' <<<"$ss")"
+		fi
+		if kt_has "$base.show_handles"; then
+			kt_expect_eq "$snap: show_handles nr_base_pages of the handles show_stacks_handles gives leaker_leak_pages" \
+				"$pages" "$(kt_handles_pages "$base" "$KT_PAT_LEAK")"
+			kt_expect_eq "$snap: every show_handles record ends with one blank line, as show_stacks_handles' do" \
+				"ok ok" "$(kt_records_end_blank "$base.show_handles") $(kt_records_end_blank "$base.show_stacks_handles")"
 		fi
 
 		case $label in

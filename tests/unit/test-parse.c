@@ -37,6 +37,7 @@ static struct fixture {
 	{ "show_stacks-6.9.txt" },
 	{ "show_handles-6.19.txt" },
 	{ "show_stacks_handles-6.19.txt" },
+	{ "show_handles-u32.txt" },
 	{ "bad-truncated.txt" },
 	{ "bad-garbage.txt" },
 	{ "bad-crlf.txt" },
@@ -572,6 +573,49 @@ test_truncated_end(void **state)
 	parse_once("\n\n\n\n", 4, &st);
 	assert_int_equal(st.records + st.malformed, 0);
 	assert_int_equal(st.bytes, 4);
+}
+
+/*
+ * The 6.19 stacks files end every record with one blank line, put by
+ * seq_putc after whatever lines the file prints: show_handles' last record
+ * without it is cut short, a show_stacks_handles record (no count) ends
+ * at it like any other, and each handle is the u32 of the %d printed.
+ */
+static void
+test_handles_blank_line(void **state)
+{
+	static const char sh[] = "handle: 7\nnr_base_pages: 3\n\nhandle: -1\nnr_base_pages: 2\n";
+	static const char ssh[] = " a+0x1/0x2\nhandle: -2\n\n b+0x1/0x2\n c+0x3/0x4\nhandle: 9\n\n";
+	static const char big[] = "handle: 4294967296\nnr_base_pages: 1\n\n";
+	static const char low[] = "handle: -2147483649\nnr_base_pages: 1\n\n";
+	static const char word[] = " a+0x1/0x2\nhandle: x1\nnr_base_pages: 1\n\n";
+	struct po_parse_stats st;
+	struct po_record r;
+	enum po_malformed why;
+
+	(void)state;
+	parse_once(sh, sizeof(sh) - 1, &st);
+	assert_int_equal(st.records, 1);
+	assert_int_equal(st.malformed, 1);
+	assert_int_equal(st.first_bad, PO_BAD_TRUNCATED);
+	assert_int_equal(st.pages, 3);
+	parse_once(ssh, sizeof(ssh) - 1, &st);
+	assert_int_equal(st.stack_records, 2);
+	assert_int_equal(st.malformed, 0);
+	assert_int_equal(po_parse_record(ssh, strlen(" a+0x1/0x2\nhandle: -2\n\n"), &r,
+	    &why), 0);
+	assert_true(r.has_handle);
+	assert_int_equal(r.handle, UINT32_MAX - 1);
+	assert_int_equal(r.nframes, 1);
+	assert_false(r.has_nr_pages);
+	/* a number that is no u32 spoils the record; a word is an unknown line */
+	assert_int_not_equal(po_parse_record(big, strlen(big), &r, &why), 0);
+	assert_int_equal(why, PO_BAD_HANDLE);
+	assert_int_not_equal(po_parse_record(low, strlen(low), &r, &why), 0);
+	assert_int_equal(why, PO_BAD_HANDLE);
+	assert_int_equal(po_parse_record(word, strlen(word), &r, &why), 0);
+	assert_false(r.has_handle);
+	assert_int_equal(r.unknown_lines, 1);
 }
 
 /* ---- callback, offsets, order, reset ------------------------------------ */
@@ -1152,6 +1196,7 @@ test_real_show_stacks(void **state)
 	assert_int_equal(st.unknown_lines, 0);
 	assert_int_equal(st.features, PO_F_NR_PAGES);
 	assert_int_equal(c.pages, 4077);
+	assert_int_equal(st.pages, 4077);	/* a stacks file's pages: nr_base_pages */
 	assert_int_equal(c.leak_pages, 2000);
 	assert_int_equal(c.leak_records, 1);
 	free(data);
@@ -1286,7 +1331,7 @@ test_fuzz_regressions(void **state)
 int
 main(void)
 {
-	struct CMUnitTest tests[2 * PO_ARRAY_SIZE(fixtures) + 20];
+	struct CMUnitTest tests[2 * PO_ARRAY_SIZE(fixtures) + 24];
 	char *names[2 * PO_ARRAY_SIZE(fixtures)];
 	size_t n = 0;
 	int rc;
@@ -1311,6 +1356,7 @@ main(void)
 	T(test_unterminated_junk);
 	T(test_random_junk);
 	T(test_truncated_end);
+	T(test_handles_blank_line);
 	T(test_callback_stop);
 	T(test_offsets);
 	T(test_pfn_unsorted);

@@ -207,7 +207,7 @@ static const char *const tu_reason_names[PO__BAD_MAX] TU_UNUSED = {
 	[PO_BAD_ALLOC_LINE] = "alloc_line", [PO_BAD_PFN_LINE] = "pfn_line",
 	[PO_BAD_NO_STACK] = "no_stack", [PO_BAD_TOO_LONG] = "too_long",
 	[PO_BAD_TRUNCATED] = "truncated", [PO_BAD_STACK_COUNT] = "stack_count",
-	[PO_BAD_ORDER] = "order",
+	[PO_BAD_ORDER] = "order", [PO_BAD_HANDLE] = "handle",
 };
 
 static TU_UNUSED unsigned

@@ -18,6 +18,10 @@ KT_STATE=/tmp/.kt
 KT_LEAKER=/sys/kernel/debug/leaker
 KT_PAGE_OWNER=/sys/kernel/debug/page_owner
 KT_SHOW_STACKS=/sys/kernel/debug/page_owner_stacks/show_stacks
+# 6.19 (and the 6.12-handles kernel): per stack depot handle
+KT_SHOW_HANDLES=/sys/kernel/debug/page_owner_stacks/show_handles
+# shellcheck disable=SC2034 # used by scenario-daemon.sh
+KT_SHOW_STACKS_HANDLES=/sys/kernel/debug/page_owner_stacks/show_stacks_handles
 
 mkdir -p "$KT_STATE"
 
@@ -108,7 +112,8 @@ kt_steady() {
 
 # --- snapshots --------------------------------------------------------------
 
-# kt_snapshot LABEL: stores NNN-LABEL.{page_owner,show_stacks,status,meta}.
+# kt_snapshot LABEL: stores NNN-LABEL.{page_owner,show_stacks,status,meta}
+# (and .show_handles, .show_stacks_handles where the kernel has them).
 # .status holds the module's status before the dump ("before.KEY VALUE")
 # and after show_stacks was read ("after.KEY VALUE"); equal generations mean
 # the module's pages did not change during the dump.
@@ -131,6 +136,18 @@ kt_snapshot() {
 			kt_fail "snapshot $_snap: reading $KT_SHOW_STACKS failed"
 			return 1
 		}
+	fi
+	# show_handles, then show_stacks_handles to name its handles (a
+	# stack never leaves the kernel's list, so every handle is there)
+	if [ -r "$KT_SHOW_HANDLES" ]; then
+		for _f in show_handles show_stacks_handles; do
+			dd if="/sys/kernel/debug/page_owner_stacks/$_f" bs=1M 2>"$KT_STATE/po.err" |
+				kt_store "$_snap.$_f" || {
+				cat "$KT_STATE/po.err"
+				kt_fail "snapshot $_snap: reading $_f failed"
+				return 1
+			}
+		done
 	fi
 	_t2=$(kt_uptime)
 	kt_leaker_status >"$KT_STATE/after"
@@ -248,4 +265,17 @@ kt_compact() {
 		[ "$_try" -ge "$2" ] && return 1
 		_try=$((_try + 1))
 	done
+}
+
+# --- kernel CPU of a read ---------------------------------------------------
+
+# kt_read_cpu FILE N: reads FILE N times (to /dev/null) in a child shell
+# and prints the kernel (system) CPU seconds per read: what the kernel
+# spends formatting the file, from the children's times of that shell
+# (clock ticks, hence N reads).
+kt_read_cpu() {
+	sh -c 'i=0; while [ $i -lt "$2" ]; do cat "$1" >/dev/null; i=$((i + 1)); done; times' \
+		kt-cpu "$1" "$2" | awk -v n="$2" 'NR == 2 {
+			split($2, a, "m"); sub(/s$/, "", a[2])
+			printf "%.6f\n", (a[1] * 60 + a[2]) / n }'
 }

@@ -140,11 +140,82 @@ stop_rounds() {
 	done
 	for i in 1 2 3; do
 		cat "$KT_SHOW_STACKS" >/dev/null || kt_fail "stop rounds: reading show_stacks failed"
+		if [ -r "$KT_SHOW_HANDLES" ]; then
+			cat "$KT_SHOW_HANDLES" "$KT_SHOW_STACKS_HANDLES" >/dev/null ||
+				kt_fail "stop rounds: reading show_handles failed"
+		fi
 	done
 	kt_say "stop rounds: $r rounds, $drained stopped mid-read and drained, $failed exited badly"
 	echo "rounds $r drained $drained failed $failed" >"$W/stop-rounds.txt"
 	kt_store_file "$W/stop-rounds.txt"
 	kt_store_file "$W/stop-daemon.log"
+}
+
+# handles_phase: where the kernel has 6.19's show_handles. The daemon in
+# stacks mode (its stacks read is then show_handles, keyed by boot and
+# handle) snapshots by hand while the leak grows; its status after each
+# one says how often it read show_stacks_handles. Then, with the churn and
+# the leak stopped, one snapshot and at once a full page_owner read: the
+# host compares the daemon's stacks (export --format folded) with the
+# dump's. Last, the kernel CPU of reading each file (kt_read_cpu).
+# Stores handles-status-N.json, handles-growers.json, handles-folded.txt,
+# handles-snapshot.json, handles-compare.page_owner, handles-module.txt,
+# handles-cpu.txt and handles-daemon.log.
+handles_phase() {
+	sock=$W/handles.sock
+	C="pageownerctl --socket $sock"
+	printf 'mode = stacks\ncpu_budget = 100%%\nread_timeout = 120\n' >"$W/handles.conf"
+	page-ownerd --foreground --config "$W/handles.conf" \
+		--source /sys/kernel/debug/page_owner --db "$W/handles.db" \
+		--socket "$sock" --interval 3600 --log-level info \
+		>"$W/handles-daemon.log" 2>&1 &
+	pid=$!
+	i=0
+	until $C --json status 2>/dev/null | grep -q '"stored": [1-9]'; do
+		i=$((i + 1))
+		[ "$i" -lt 600 ] || { cat "$W/handles-daemon.log"; kt_fail "handles: no first snapshot in 60 s"; return 1; }
+		kill -0 "$pid" || { cat "$W/handles-daemon.log"; kt_fail "handles: the daemon died"; return 1; }
+		usleep 100000
+	done
+	$C --json status >"$W/handles-status-0.json"
+	kt_steady 16 100
+	n=1
+	while [ "$n" -le 6 ]; do
+		sleep 2
+		$C snapshot >/dev/null || kt_fail "handles: snapshot $n failed"
+		$C --json status >"$W/handles-status-$n.json"
+		n=$((n + 1))
+	done
+	kt_steady 0 0
+	$C --json top-growers --limit 5 >"$W/handles-growers.json"
+	# the same moment, as near as two reads get: churn and leak stopped
+	kt_churn_stop
+	sleep 1
+	kt_leaker_get pages >"$W/handles-module.txt"
+	$C --json snapshot >"$W/handles-snapshot.json" || kt_fail "handles: the compared snapshot failed"
+	# straight to the output disk: a copy in tmpfs would be shmem pages
+	# of its own in the dump
+	dd if="$KT_PAGE_OWNER" bs=1M 2>/dev/null | kt_store handles-compare.page_owner ||
+		kt_fail "handles: storing the full read failed"
+	$C --json status >"$W/handles-status-$n.json"
+	$C export --format folded >"$W/handles-folded.txt"
+	kill -TERM "$pid"
+	wait "$pid" || kt_fail "handles: the daemon exited with an error"
+	{
+		for f in show_handles show_stacks_handles show_stacks; do
+			echo "$f $(kt_read_cpu "/sys/kernel/debug/page_owner_stacks/$f" 20)"
+		done
+		echo "page_owner $(kt_read_cpu "$KT_PAGE_OWNER" 3)"
+	} >"$W/handles-cpu.txt"
+	kt_say "handles: kernel CPU per read: $(tr '\n' ' ' <"$W/handles-cpu.txt")"
+	i=0
+	while [ "$i" -le "$n" ]; do
+		kt_store_file "$W/handles-status-$i.json"
+		i=$((i + 1))
+	done
+	for f in growers.json folded.txt snapshot.json module.txt cpu.txt daemon.log; do
+		kt_store_file "$W/handles-$f"
+	done
 }
 
 kt_say "scenario daemon: kernel $(uname -r)"
@@ -155,6 +226,9 @@ phase full 3
 if [ -r "$KT_SHOW_STACKS" ]; then
 	phase auto 2
 	stop_rounds
+	if [ -r "$KT_SHOW_HANDLES" ]; then
+		handles_phase
+	fi
 else
 	kt_say "no page_owner_stacks on this kernel: auto mode is full mode here"
 fi
