@@ -98,9 +98,12 @@ intern_text(struct po_strtab *names, struct po_span s)
 static struct combo *
 find_or_add(struct combo_table *t, const struct combo_key *k, uint64_t h)
 {
-	uint32_t s = (uint32_t)h & t->mask;
+	struct combo_key f;
+	uint32_t s;
 	struct combo *c;
 
+again:
+	s = (uint32_t)h & t->mask;
 	for (;;) {
 		uint32_t i = t->slots[s];
 
@@ -112,12 +115,16 @@ find_or_add(struct combo_table *t, const struct combo_key *k, uint64_t h)
 	}
 	if (t->n >= t->fold_at && k->comm != t->other_name) {
 		/* past the cap: the stack's further tasks and memcgs are
-		 * counted together, so memory stays flat in the host's size */
-		struct combo_key f = { .stack = k->stack, .comm = t->other_name,
-		    .memcg = t->other_name, .order = k->order };
-
+		 * counted together, so memory stays flat in the host's size
+		 * (once: the folded key's comm is other_name) */
+		memset(&f, 0, sizeof(f));	/* keys compare with memcmp */
+		f.stack = k->stack;
+		f.comm = f.memcg = t->other_name;
+		f.order = k->order;
 		t->folded++;
-		return find_or_add(t, &f, key_hash(&f));
+		k = &f;
+		h = key_hash(&f);
+		goto again;
 	}
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 4096;

@@ -49,7 +49,6 @@ identfile_free(struct identfile *f)
 	if (f == NULL)
 		return;
 	identfile_abort(f);
-	free(f->buf);
 	free(f->path);
 	free(f->tmp);
 	free(f->buf);

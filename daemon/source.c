@@ -1010,8 +1010,8 @@ static off_t
 file_window_start(int fd, uint64_t lo)
 {
 	struct stat st;
-	off_t a = 0, b, ro;
-	int64_t pfn;
+	off_t a = 0, b, ro = 0;
+	int64_t pfn = 0;
 	char *buf;
 
 	if (lo == 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -1098,6 +1098,25 @@ source_seek(const struct source *s, const char **ret_why)
 	return s->fifo ? PFNSEEK_NONE : PFNSEEK_FILE;
 }
 
+/* "NAME  N" at p (a /proc/zoneinfo line, leading blanks skipped): N. */
+static bool
+zoneinfo_field(const char *p, const char *name, uint64_t *ret)
+{
+	size_t n = strlen(name);
+	char *end;
+
+	if (strncmp(p, name, n) != 0 || (p[n] != ' ' && p[n] != '\t'))
+		return false;
+	p += n;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p < '0' || *p > '9')
+		return false;
+	errno = 0;
+	*ret = strtoull(p, &end, 10);
+	return errno == 0 && end != p;
+}
+
 /* The kernel's PFN span, from /proc/zoneinfo (start_pfn + spanned). */
 static int
 zoneinfo_span(uint64_t *ret_lo, uint64_t *ret_hi)
@@ -1109,11 +1128,12 @@ zoneinfo_span(uint64_t *ret_lo, uint64_t *ret_hi)
 	if (f == NULL)
 		return -errno;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		unsigned long long v;
+		const char *p = line + strspn(line, " \t");
+		uint64_t v;
 
-		if (sscanf(line, " spanned %llu", &v) == 1)
+		if (zoneinfo_field(p, "spanned", &v))
 			spanned = v;
-		else if (sscanf(line, " start_pfn: %llu", &v) == 1 && spanned > 0) {
+		else if (zoneinfo_field(p, "start_pfn:", &v) && spanned > 0) {
 			if (v < lo)
 				lo = v;
 			if (v + spanned > hi)
@@ -1135,8 +1155,8 @@ file_span(const char *path, uint64_t *ret_lo, uint64_t *ret_hi)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	off_t ro, at;
-	int64_t pfn, last = -1;
+	off_t ro = 0, at;
+	int64_t pfn = 0, last = -1;
 	char *buf;
 	int r;
 
@@ -1277,7 +1297,7 @@ static int
 open_parallel(struct source *s, uint64_t lo, uint64_t hi, char **cause)
 {
 	unsigned n = s->readers;
-	uint64_t slo, shi, a, b, cuts[65];
+	uint64_t slo = 0, shi = 0, a, b, cuts[65];
 	off_t offs[65];
 	char *why = NULL;
 	int p[2], r, fd = -1;

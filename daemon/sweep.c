@@ -422,10 +422,15 @@ out:
 
 /* ---- the snapshot ------------------------------------------------------------------ */
 
+/* A window in the order this snapshot reads them. */
+struct due {
+	struct win	*w;
+};
+
 static int
 cmp_due(const void *a, const void *b)
 {
-	const struct win *x = *(struct win *const *)a, *y = *(struct win *const *)b;
+	const struct win *x = ((const struct due *)a)->w, *y = ((const struct due *)b)->w;
 
 	/* never read, then stale, then read longest ago; PFN order within */
 	if (x->stored != y->stored)
@@ -467,7 +472,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 	struct load l = { .sw = sw, .boot = row->boot };
 	struct po_parse_stats stats = { 0 };
 	struct sum sum = { .v = v, .snapshot = row->id };
-	struct win **due = NULL;
+	struct due *due = NULL;
 	size_t ndue, nread = 0, unmerged = 0, unread = 0;
 	const char *seek_why;
 	double oldest = 0;
@@ -505,7 +510,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 
 	due = po_xcalloc(sw->n, sizeof(*due));
 	for (size_t i = 0; i < sw->n; i++)
-		due[i] = &sw->w[i];
+		due[i].w = &sw->w[i];
 	qsort(due, sw->n, sizeof(*due), cmp_due);
 	ndue = budget_windows(sw, cfg, sw->n);
 	row->records = row->pages = row->stacks = 0;
@@ -513,7 +518,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 		double c0 = cpu_seconds(), c;
 		bool merged = false;
 
-		r = read_window(sw, rc, due[i], wpfns, row, &stats, &merged);
+		r = read_window(sw, rc, due[i].w, wpfns, row, &stats, &merged);
 		if (r < 0)
 			goto out;
 		c = cpu_seconds() - c0;
@@ -560,7 +565,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 	sw->st = (struct sweep_status){
 		.active = true, .windows = (uint32_t)sw->n,
 		.per_snapshot = (uint32_t)ndue,
-		.k = (uint32_t)((sw->n + ndue - 1) / ndue),
+		.k = ndue > 0 ? (uint32_t)((sw->n + ndue - 1) / ndue) : 0,
 		.read = (uint32_t)nread, .stale = (uint32_t)sw->nstale,
 		.unmerged = (uint32_t)unmerged, .unread = (uint32_t)unread,
 		.oldest = oldest, .window_pages = wpfns, .span_lo = lo, .span_hi = hi,

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../daemon/source.c"
-#include "../../daemon/log.c"
+#include "../../daemon/source.c"	/* NOLINT(bugprone-suspicious-include) */
+#include "../../daemon/log.c"	/* NOLINT(bugprone-suspicious-include) */
 #include "tu.h"
 
 /* The records of a read, canonical text per record, and their PFNs. */
@@ -44,6 +44,20 @@ keep_cb(const struct po_record *r, void *userdata)
 		g->first = r->pfn;
 	g->last = r->pfn;
 	return 0;
+}
+
+/* A source on path, or the test aborts (a missing fixture is a failure). */
+static struct source *
+must_open(const char *path)
+{
+	struct source *s = NULL;
+	char *cause = NULL;
+
+	if (source_new(&s, path, &cause) != 0 || s == NULL) {
+		fprintf(stderr, "# source_new(%s): %s\n", path, cause != NULL ? cause : "?");
+		abort();
+	}
+	return s;
 }
 
 /* Read [lo, hi) through the source as the collector does. */
@@ -92,9 +106,9 @@ check_dump(const char *rel)
 	char *path = unpack(rel), *cause = NULL;
 	struct source *src;
 	struct got whole, w;
-	uint64_t lo, hi;
+	uint64_t lo = 0, hi = 0;
 
-	assert_int_equal(source_new(&src, path, &cause), 0);
+	src = must_open(path);
 	assert_int_equal(source_get_kind(src), SOURCE_FILE);
 	read_window(src, 0, UINT64_MAX, &whole);
 	assert_true(whole.n > 1000);
@@ -153,6 +167,7 @@ check_dump(const char *rel)
 	}
 	free(whole.text.p);
 	source_free(src);
+	src = NULL;
 	unlink(path);
 	free(path);
 	free(cause);
@@ -180,12 +195,13 @@ test_window_fifo(void **state)
 	char *path = unpack("tests/data/real-6.12.117-leak2000.page_owner.xz");
 	struct source *src;
 	struct got w, ref;
-	uint64_t lo, hi, a, b;
+	uint64_t lo = 0, hi = 0, a, b;
 
 	(void)state;
-	assert_int_equal(source_new(&src, path, &cause), 0);
+	src = must_open(path);
 	assert_int_equal(source_pfn_span(src, &lo, &hi, &cause), 0);
 	source_free(src);
+	src = NULL;
 	a = lo + 1000;	/* the edges are where records are */
 	b = hi - 1000;
 	assert_non_null(mkdtemp(dir));
@@ -193,17 +209,19 @@ test_window_fifo(void **state)
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	po_asprintf(&cmd, "cat '%s' > '%s' &", path, fifo);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(source_new(&src, fifo, &cause), 0);
+	src = must_open(fifo);
 	read_window(src, a, b, &w);
 	assert_int_equal(source_seek(src, NULL), PFNSEEK_NONE);
 	source_free(src);
+	src = NULL;
 
-	assert_int_equal(source_new(&src, path, &cause), 0);
+	src = must_open(path);
 	read_window(src, a, b, &ref);
 	assert_true(ref.n > 0);
 	assert_int_equal(w.n, ref.n);
 	assert_string_equal(w.text.p, ref.text.p);
 	source_free(src);
+	src = NULL;
 	free(w.text.p);
 	free(ref.text.p);
 	unlink(fifo);
@@ -222,10 +240,10 @@ test_readers(void **state)
 	char *cause = NULL;
 	struct source *src;
 	struct got one, w1, wn, many;
-	uint64_t lo, hi;
+	uint64_t lo = 0, hi = 0;
 
 	(void)state;
-	assert_int_equal(source_new(&src, path, &cause), 0);
+	src = must_open(path);
 	read_window(src, 0, UINT64_MAX, &one);
 	assert_int_equal(source_pfn_span(src, &lo, &hi, &cause), 0);
 	read_window(src, lo + 100, lo + 9000, &w1);
@@ -245,6 +263,7 @@ test_readers(void **state)
 	free(one.text.p);
 	free(w1.text.p);
 	source_free(src);
+	src = NULL;
 	unlink(path);
 	free(path);
 	free(cause);
