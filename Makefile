@@ -148,17 +148,18 @@ check: deps
 	$(MAKE) all units
 	$(MAKE) CC=clang B=build/clang all units
 	$(MAKE) CC=clang B=build/asan SANITIZE=1 all units
-	PAGE_OWNERD_KERNELS="$(or $(PAGE_OWNERD_KERNELS),6.12)" \
+	PAGE_OWNERD_KERNELS="$(or $(PAGE_OWNERD_KERNELS),6.12 6.12-handles)" \
 	bash tests/run.sh --build $(B) --asan build/asan --tiers "$(or $(TIERS),lint unit integration asan fuzz packaging kernel system)"
 
 check-fast: deps-build
 	$(MAKE) all units
 	bash tests/run.sh --build $(B) --tiers "unit integration"
 
-# both kernel eras (make check boots only 6.12, to keep CI's first run short)
+# every kernel (make check boots 6.12 and 6.12-handles, the newest interface,
+# and leaves 6.1 to this target to keep CI's runs short)
 check-kernel: deps
 	$(MAKE) all
-	PAGE_OWNERD_KERNELS="$(or $(PAGE_OWNERD_KERNELS),6.12 6.1)" \
+	PAGE_OWNERD_KERNELS="$(or $(PAGE_OWNERD_KERNELS),6.12 6.12-handles 6.1)" \
 	bash tests/run.sh --build $(B) --tiers kernel
 
 fuzz: deps-build

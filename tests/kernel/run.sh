@@ -137,6 +137,7 @@ print('# %s %s: %d snapshots; CPU per full read %.3fs, per stacks read %.3fs (th
 PYEOF
 	done
 	handles_check "$series"
+	sweep_check "$series"
 	if [[ -f $KT_FILES/stop-rounds.txt ]]; then
 		local rounds drained failed
 		read -r _ rounds _ drained _ failed <"$KT_FILES/stop-rounds.txt"
@@ -146,6 +147,87 @@ PYEOF
 			0 "$drained"
 		kt_ok "$series: show_stacks still reads cleanly after those stops (no oops)"
 	fi
+}
+
+# sweep_check SERIES: what guest/scenario-daemon.sh's sweep_phase stored:
+# sweep mode on the real page_owner (PFN windows by lseek), and a read that
+# starts at a PFN against a whole read. CPU figures printed, not asserted.
+sweep_check() {
+	local series=$1
+	if [[ ! -f $KT_FILES/sweep-status.json ]]; then
+		kt_not_ok "$series: sweep mode ran in the guest (no sweep-status.json)"
+		return 0
+	fi
+	python3 - "$series" "$KT_FILES" <<'PYEOF' ||
+import json, os, re, sys
+series, d = sys.argv[1:3]
+failed = 0
+def load(n):
+    return json.load(open(os.path.join(d, n)))
+def ok(cond, what):
+    global failed
+    failed += not cond
+    print(('ok - ' if cond else 'not ok - ') + '%s sweep: %s' % (series, what))
+st, st0 = load('sweep-status.json'), load('sweep-status-0.json')
+sw = st.get('sweep') or {}
+ok(sw.get('seek') == 'pfn',
+   'the kernel takes a PFN as the file offset, and the daemon found so (seek: %s)' % sw.get('seek'))
+ok(sw.get('windows', 0) >= 4 and sw.get('per_snapshot') == 2 and
+   sw.get('k') == -(-sw['windows'] // 2),
+   '%s windows of %s pages, 2 a snapshot: K = %s' % (sw.get('windows'), sw.get('window_pages'), sw.get('k')))
+ok(st['snapshots']['failed'] == 0 and sw.get('stale') == 0 and sw.get('unread') == 0,
+   'no failed snapshot, no stale or unread window (%s failed, %s stale, %s unread)'
+   % (st['snapshots']['failed'], sw.get('stale'), sw.get('unread')))
+module = int(open(os.path.join(d, 'sweep-module.txt')).read().split()[0])
+g = load('sweep-growers.json')['groups']
+k = sw.get('k', 0)
+first = open(os.path.join(d, 'sweep-first-top.txt')).read().split()
+ok(g and g[0]['culprit'] == 'leaker_leak_pages',
+   "top-growers names the module's leak first (%s)" % (g[0]['culprit'] if g else None))
+ok(first and first[0] != 'none' and int(first[0]) <= k + 2,
+   'the leak was the top grower within K + 2 = %d snapshots of its start (from snapshot %s)'
+   % (k + 2, first[0] if first else None))
+ok(g and g[0]['pages_now'] == module,
+   "once every window was read again, its pages equal the module's (%s vs %d)"
+   % (g[0].get('pages_now') if g else None, module))
+# (a) a read from PFN p is the whole read's records from p on (within the
+# race of what changed between the two reads; churn was stopped)
+p = int(open(os.path.join(d, 'sweep-pfn.txt')).read())
+def recs(name):
+    out = {}
+    with open(os.path.join(d, name), errors='replace') as f:
+        for rec in f.read().split('\n\n'):
+            lines = rec.strip('\n').split('\n')
+            if len(lines) < 2 or not lines[0].startswith('Page allocated via order'):
+                continue
+            m = re.match(r'PFN (\S+) ', lines[1])
+            if m:
+                out[int(m.group(1), 0)] = (lines[0].split(',')[0],
+                    tuple(OFF.sub('', l.strip()) for l in lines[2:] if l.startswith(' ')))
+    return out
+OFF = re.compile(r'\+0x[0-9a-f]+/0x[0-9a-f]+')
+whole, part = recs('sweep-whole.page_owner'), recs('sweep-from.page_owner')
+tail = {k2: v for k2, v in whole.items() if k2 >= p}
+same = sum(1 for k2, v in part.items() if tail.get(k2) == v)
+ok(part and tail and min(part) == min(tail),
+   'the read from PFN %d starts at the first record from there on (PFN %s; the whole read: %s)'
+   % (p, min(part) if part else None, min(tail) if tail else None))
+ok(any(k2 < p for k2 in whole) and len(tail) > 1000,
+   'the whole read has records before it (%d) and %d from it on' % (len(whole) - len(tail), len(tail)))
+ok(same >= 0.9 * max(len(tail), len(part)),
+   'the two agree on %d of %d records from PFN %d on (%d in the read from it)' % (same, len(tail), p, len(part)))
+# (c) the kernel's CPU: a sweep snapshot's windows vs one full read
+full_cpu = (load('full-status.json').get('budget') or {}).get('full_read_cpu_s', 0)
+snaps = [s for s in load('sweep-snapshots.json')['snapshots']]
+b = [s.get('bytes', 0) for s in snaps[-k:]] if k else []
+print('# %s sweep: %d windows, K = %d; CPU per window %.3f s, per snapshot (2 windows) %.3f s vs a '
+      'full read %.3f s (full mode, kernel formatting included); bytes read per snapshot %d vs %d '
+      'for a whole read'
+      % (series, sw.get('windows', 0), k, sw.get('window_cpu_s', 0), 2 * sw.get('window_cpu_s', 0),
+         full_cpu, sum(b) // max(1, len(b)), os.path.getsize(os.path.join(d, 'sweep-whole.page_owner'))))
+sys.exit(1 if failed else 0)
+PYEOF
+		KT_FAILED=$((KT_FAILED + 1))
 }
 
 # handles_check SERIES: what guest/scenario-daemon.sh's handles_phase

@@ -218,6 +218,78 @@ handles_phase() {
 	done
 }
 
+# sweep_phase: the daemon in sweep mode (PFN windows of 128 MiB, two a
+# snapshot, in rotation) on the real page_owner, snapshots by hand: K + 2
+# while the module leaks, K more once it stopped (every window read again).
+# Then, churn stopped, one whole read of page_owner and one that starts
+# with lseek() at PFN SWEEP_PFN (dd iflag=skip_bytes): the host checks that
+# the second is the first's records from that PFN on. Stores
+# sweep-status-0.json, sweep-status.json, sweep-growers.json,
+# sweep-snapshots.json, sweep-module.txt, sweep-first-top.txt,
+# sweep-daemon.log, sweep-whole.page_owner, sweep-from.page_owner and
+# sweep-pfn.txt.
+SWEEP_PFN=131072
+sweep_phase() {
+	sock=$W/sweep.sock
+	C="pageownerctl --socket $sock"
+	printf 'mode = sweep\nwindow = 128M\nsweep_windows = 2\ncpu_budget = 100%%\nread_timeout = 120\n' \
+		>"$W/sweep.conf"
+	page-ownerd --foreground --config "$W/sweep.conf" \
+		--source /sys/kernel/debug/page_owner --db "$W/sweep.db" \
+		--socket "$sock" --interval 3600 --log-level info \
+		>"$W/sweep-daemon.log" 2>&1 &
+	pid=$!
+	i=0
+	until $C --json status 2>/dev/null | grep -q '"stored": [1-9]'; do
+		i=$((i + 1))
+		[ "$i" -lt 600 ] || { cat "$W/sweep-daemon.log"; kt_fail "sweep: no first snapshot in 60 s"; return 1; }
+		kill -0 "$pid" || { cat "$W/sweep-daemon.log"; kt_fail "sweep: the daemon died"; return 1; }
+		usleep 100000
+	done
+	$C --json status >"$W/sweep-status-0.json"
+	k=$(sed -n 's/.*"k": \([0-9]*\).*/\1/p' "$W/sweep-status-0.json")
+	[ -n "$k" ] || { kt_fail "sweep: no K in the status"; k=8; }
+	kt_say "sweep: every window read again within K = $k snapshots"
+	kt_steady 16 100
+	first=
+	n=1
+	while [ "$n" -le $((k + 2)) ]; do
+		sleep 2
+		$C snapshot >/dev/null || kt_fail "sweep: snapshot $n failed"
+		if [ -z "$first" ] &&
+		    $C --no-headers top-growers --limit 1 2>/dev/null | grep -q leaker_leak_pages; then
+			first=$n
+		fi
+		n=$((n + 1))
+	done
+	kt_steady 0 0
+	usleep 300000
+	kt_leaker_get pages >"$W/sweep-module.txt"
+	echo "${first:-none}" >"$W/sweep-first-top.txt"
+	i=0
+	while [ "$i" -lt "$k" ]; do
+		$C snapshot >/dev/null || kt_fail "sweep: settling snapshot $i failed"
+		i=$((i + 1))
+	done
+	$C --json top-growers --limit 5 >"$W/sweep-growers.json"
+	$C --json snapshots --limit 1000 >"$W/sweep-snapshots.json"
+	$C --json status >"$W/sweep-status.json"
+	kill -TERM "$pid"
+	wait "$pid" || kt_fail "sweep: the daemon exited with an error"
+	kt_churn_stop
+	sleep 1
+	# straight to the output disk (a tmpfs copy would be pages of its own)
+	dd if="$KT_PAGE_OWNER" bs=1M 2>/dev/null | kt_store sweep-whole.page_owner ||
+		kt_fail "sweep: storing the whole read failed"
+	dd if="$KT_PAGE_OWNER" iflag=skip_bytes skip="$SWEEP_PFN" bs=1M 2>/dev/null |
+		kt_store sweep-from.page_owner || kt_fail "sweep: storing the read from a PFN failed"
+	echo "$SWEEP_PFN" >"$W/sweep-pfn.txt"
+	for f in status-0.json status.json growers.json snapshots.json module.txt \
+	    first-top.txt daemon.log pfn.txt; do
+		kt_store_file "$W/sweep-$f"
+	done
+}
+
 kt_say "scenario daemon: kernel $(uname -r)"
 insmod /kt/leaker.ko
 [ -d "$KT_LEAKER" ] || kt_fail "no $KT_LEAKER after insmod"
@@ -232,6 +304,7 @@ if [ -r "$KT_SHOW_STACKS" ]; then
 else
 	kt_say "no page_owner_stacks on this kernel: auto mode is full mode here"
 fi
+sweep_phase
 kt_churn_stop
 rmmod leaker
 kt_store_index
