@@ -335,15 +335,32 @@ want_full(struct engine *e, const struct config *cfg, const char *boot_id)
 /*
  * A sweep of PFN windows instead of a whole read?  Asked for (mode =
  * sweep), or auto on a kernel without page_owner_stacks whose last whole
- * read cost more than the budget allows a snapshot.
+ * read cost so much CPU that the budget would stretch the interval past
+ * AUTO_SWEEP_STRETCH (and past the interval itself), on a host of two
+ * windows or more (with one, a sweep is a whole read that costs more).
+ * Below that, whole reads at a stretched interval keep every figure
+ * exact and the picture whole.
  */
+#define AUTO_SWEEP_STRETCH	600.0	/* seconds */
+
 static bool
 want_sweep(struct engine *e, const struct config *cfg)
 {
+	uint64_t span[2], wpfns;
+	int64_t first, last;
+	char *cause = NULL;
+	bool r;
+
 	if (cfg->mode == MODE_SWEEP)
 		return true;
-	return cfg->mode == MODE_AUTO && !stacks_available(e->src) &&
-	    e->full_cpu > cfg->cpu_budget * cfg->interval;
+	if (cfg->mode != MODE_AUTO || stacks_available(e->src) || cfg->cpu_budget <= 0 ||
+	    e->full_cpu <= cfg->cpu_budget * cfg->interval ||
+	    e->full_cpu <= cfg->cpu_budget * AUTO_SWEEP_STRETCH)
+		return false;
+	r = sweep_span(e->src, cfg, span, &wpfns, &first, &last, &cause) == 0 &&
+	    last > first;
+	free(cause);
+	return r;
 }
 
 /* The snapshot's row in its transaction: a baseline if first or a new boot. */

@@ -740,6 +740,10 @@ int	 sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 void	 sweep_commit(struct sweep *sw);
 void	 sweep_abort(struct sweep *sw);
 const struct sweep_status *sweep_status(const struct sweep *sw);
+/* The source's PFN span [lo, hi) and the windows it is cut into (pages a
+ * window, first and last index). */
+int	 sweep_span(struct source *src, const struct config *cfg, uint64_t span[2],
+	    uint64_t *ret_wpfns, int64_t *ret_first, int64_t *ret_last, char **cause);
 
 /* ---- engine.c: one job at a time on the write connection ----------------- */
 

@@ -464,11 +464,30 @@ budget_windows(const struct sweep *sw, const struct config *cfg, size_t n)
  * was read, and becomes a baseline while the picture is partial.
  */
 int
-sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
-    struct snap_row *row, struct series_values *v)
+sweep_span(struct source *src, const struct config *cfg, uint64_t span[2],
+    uint64_t *ret_wpfns, int64_t *ret_first, int64_t *ret_last, char **cause)
 {
 	long psz = sysconf(_SC_PAGESIZE);
 	uint64_t wpfns = cfg->window / (uint64_t)(psz > 0 ? psz : 4096), lo, hi;
+	int r;
+
+	if (wpfns == 0)
+		wpfns = 1;
+	if ((r = source_pfn_span(src, &lo, &hi, cause)) < 0)
+		return r;
+	span[0] = lo;
+	span[1] = hi;
+	*ret_wpfns = wpfns;
+	*ret_first = (int64_t)(lo / wpfns);
+	*ret_last = (int64_t)((hi > lo ? hi - 1 : lo) / wpfns);
+	return 0;
+}
+
+int
+sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
+    struct snap_row *row, struct series_values *v)
+{
+	uint64_t wpfns, span[2];
 	struct load l = { .sw = sw, .boot = row->boot };
 	struct po_parse_stats stats = { 0 };
 	struct sum sum = { .v = v, .snapshot = row->id };
@@ -479,12 +498,8 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 	int r;
 
 	sweep_abort(sw);
-	if (wpfns == 0)
-		wpfns = 1;
-	if ((r = source_pfn_span(rc->src, &lo, &hi, rc->cause)) < 0)
+	if ((r = sweep_span(rc->src, cfg, span, &wpfns, &l.first, &l.last, rc->cause)) < 0)
 		return r;
-	l.first = (int64_t)(lo / wpfns);
-	l.last = (int64_t)((hi - 1) / wpfns);
 	sw->n = (size_t)(l.last - l.first + 1);
 	if (sw->n > 10000000) {
 		po_asprintf(rc->cause, "sweep: %zu windows of %llu pages: make window "
@@ -568,7 +583,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 		.k = ndue > 0 ? (uint32_t)((sw->n + ndue - 1) / ndue) : 0,
 		.read = (uint32_t)nread, .stale = (uint32_t)sw->nstale,
 		.unmerged = (uint32_t)unmerged, .unread = (uint32_t)unread,
-		.oldest = oldest, .window_pages = wpfns, .span_lo = lo, .span_hi = hi,
+		.oldest = oldest, .window_pages = wpfns, .span_lo = span[0], .span_hi = span[1],
 		.cost = sw->cost,
 	};
 	snprintf(sw->st.seek, sizeof(sw->st.seek), "%s",
