@@ -232,7 +232,9 @@ check "systemctl enable page-ownerd-metrics.socket" \
 	systemctl enable page-ownerd-metrics.socket
 check "systemctl stop page-ownerd.service" systemctl stop page-ownerd.service
 check "systemctl start page-ownerd-metrics.socket page-ownerd.service" \
-	systemctl start page-ownerd-metrics.socket page-ownerd.service
+	systemctl start page-ownerd-metrics.socket page-ownerd.service ||
+	diag "$(systemctl status --no-pager page-ownerd-metrics.socket 2>&1 | tail -n 15
+		journalctl --no-pager -n 30 -o cat 2>&1)"
 if check "curl http://127.0.0.1:$MPORT/metrics answers" \
 	wait_for 120 curl -sf --max-time 20 -o "$ST/metrics.txt" "http://127.0.0.1:$MPORT/metrics"; then
 	check "... with the daemon's metrics (pageowner_info, pageowner_stack_bytes)" \
