@@ -19,6 +19,7 @@ build=${BENCH_BUILD:-build} work=${BENCH_WORK:-build/bench}
 sizes=(${BENCH_BIGHOST_SIZES:-1000000 4000000})
 per=${BENCH_SWEEP_WINDOWS:-4}
 ctl="$build/pageownerctl"
+mkdir -p "$work"
 
 replay() { # DIR DB CONF: replay DIR to its end; echo the daemon's VmHWM (kB)
 	local dir=$1 db=$2 conf=$3 sock="$work/bighost.sock" pid i rss=0 r

@@ -124,6 +124,12 @@ if [[ $booted == 1 ]]; then
 	guest_ok=$(grep -c '^ok - ' "$tap")
 	if [[ $rc != 0 || $guest_ok -lt 40 ]]; then
 		kt_not_ok "guest scenario: exit status $rc, $guest_ok checks passed (wanted 0 and at least 40)"
+		# the scenario's diagnostics blocks first: a tail alone loses them
+		if grep -q -- '---- diagnostics' "$work/guest/console.log"; then
+			kt_log "the guest's diagnostics:"
+			tr -d '\r' <"$work/guest/console.log" |
+				grep -A 45 -- '---- diagnostics' | head -n 300 | sed 's/^/#   /' >&2
+		fi
 		kt_console_tail "$work/guest/console.log"
 	fi
 fi

@@ -28,6 +28,18 @@ set -o pipefail
 W=/tmp/pod
 mkdir -p "$W"
 
+# wait_first_snapshot LABEL PID LOG: until the daemon PID has stored a
+# snapshot (60 s at most); its log and a failure if it does not, or dies
+wait_first_snapshot() {
+	local i=0
+	until $C --json status 2>/dev/null | grep -q '"stored": [1-9]'; do
+		i=$((i + 1))
+		[ "$i" -lt 600 ] || { cat "$3"; kt_fail "$1: no first snapshot in 60 s"; return 1; }
+		kill -0 "$2" || { cat "$3"; kt_fail "$1: the daemon died"; return 1; }
+		usleep 100000
+	done
+}
+
 # phase MODE INTERVAL: one daemon, one steady leak, the questions
 phase() {
 	mode=$1
@@ -41,13 +53,7 @@ phase() {
 		--socket "$sock" --interval "$interval" --log-level info \
 		>"$W/$mode-daemon.log" 2>&1 &
 	pid=$!
-	i=0
-	until $C --json status 2>/dev/null | grep -q '"stored": [1-9]'; do
-		i=$((i + 1))
-		[ "$i" -lt 600 ] || { cat "$W/$mode-daemon.log"; kt_fail "$mode: no first snapshot in 60 s"; return 1; }
-		kill -0 "$pid" || { cat "$W/$mode-daemon.log"; kt_fail "$mode: the daemon died"; return 1; }
-		usleep 100000
-	done
+	wait_first_snapshot "$mode" "$pid" "$W/$mode-daemon.log" || return 1
 	kt_say "$mode: daemon up, first snapshot stored"
 
 	# the steady leak: 16 pages every 100 ms, for 18 s, churn all along;
@@ -170,13 +176,7 @@ handles_phase() {
 		--socket "$sock" --interval 3600 --log-level info \
 		>"$W/handles-daemon.log" 2>&1 &
 	pid=$!
-	i=0
-	until $C --json status 2>/dev/null | grep -q '"stored": [1-9]'; do
-		i=$((i + 1))
-		[ "$i" -lt 600 ] || { cat "$W/handles-daemon.log"; kt_fail "handles: no first snapshot in 60 s"; return 1; }
-		kill -0 "$pid" || { cat "$W/handles-daemon.log"; kt_fail "handles: the daemon died"; return 1; }
-		usleep 100000
-	done
+	wait_first_snapshot "handles" "$pid" "$W/handles-daemon.log" || return 1
 	$C --json status >"$W/handles-status-0.json"
 	kt_steady 16 100
 	n=1
@@ -239,13 +239,7 @@ sweep_phase() {
 		--socket "$sock" --interval 3600 --log-level info \
 		>"$W/sweep-daemon.log" 2>&1 &
 	pid=$!
-	i=0
-	until $C --json status 2>/dev/null | grep -q '"stored": [1-9]'; do
-		i=$((i + 1))
-		[ "$i" -lt 600 ] || { cat "$W/sweep-daemon.log"; kt_fail "sweep: no first snapshot in 60 s"; return 1; }
-		kill -0 "$pid" || { cat "$W/sweep-daemon.log"; kt_fail "sweep: the daemon died"; return 1; }
-		usleep 100000
-	done
+	wait_first_snapshot "sweep" "$pid" "$W/sweep-daemon.log" || return 1
 	$C --json status >"$W/sweep-status-0.json"
 	k=$(sed -n 's/.*"k": \([0-9]*\).*/\1/p' "$W/sweep-status-0.json")
 	[ -n "$k" ] || { kt_fail "sweep: no K in the status"; k=8; }
