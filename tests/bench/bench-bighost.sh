@@ -2,7 +2,8 @@
 # bench-bighost.sh: big hosts (make bench BENCH=bighost).  Synthetic hosts
 # of BENCH_BIGHOST_SIZES blocks (default 1 M and 4 M; 10 M and 40 M take
 # 5 and 20 GB of text a dump: BENCH_BIGHOST_SIZES="1000000 10000000"),
-# 3 dumps each with 5% churn and a leak, replayed in three ways:
+# BENCH_BIGHOST_DUMPS (3) dumps each with 5% churn and a leak, replayed in
+# four ways:
 #   full         every snapshot reads the whole dump (the baseline)
 #   sweep        1 GiB PFN windows, BENCH_SWEEP_WINDOWS (4) a snapshot
 #   sweep-all    every window every snapshot: what full reads give, in
@@ -14,10 +15,13 @@
 # (the daemon's full snapshot should cost at most 1.5x that).  A file
 # source has no kernel behind it: the kernel's own cost of formatting the
 # text (about 25 s of CPU per GiB on hardware) is not in these figures.
+# BENCH_BIGHOST_CLEAN=1 deletes each size's dumps once measured (40 M
+# blocks at 3 dumps is 60 GB of text).
 set -euo pipefail
 build=${BENCH_BUILD:-build} work=${BENCH_WORK:-build/bench}
 sizes=(${BENCH_BIGHOST_SIZES:-1000000 4000000})
 per=${BENCH_SWEEP_WINDOWS:-4}
+dumps=${BENCH_BIGHOST_DUMPS:-3}
 ctl="$build/pageownerctl"
 mkdir -p "$work"
 
@@ -67,13 +71,13 @@ print('     %-10s RSS %7.1f MiB  CPU/snapshot %7.2fs  CPU/GiB %6.2fs  read/snaps
 PYEOF
 }
 
-echo "== bighost: full reads vs sweep vs two readers, synthetic hosts (gen-dump, 3 dumps, 5% churn)"
+echo "== bighost: full reads vs sweep vs two readers, synthetic hosts (gen-dump, $dumps dumps, 5% churn)"
 echo "   baseline: mode = full, one reader (what every snapshot cost before sweep)"
 for n in "${sizes[@]}"; do
 	dir="$work/bighost-$n"
-	if [ ! -s "$dir/0003.page_owner" ]; then
+	if [ ! -s "$dir/$(printf %04d "$dumps").page_owner" ]; then
 		rm -rf "$dir"
-		"$build/tests/gen-dump" --snapshots 3 --records "$n" --stacks 50000 \
+		"$build/tests/gen-dump" --snapshots "$dumps" --records "$n" --stacks 50000 \
 			--churn 5 --leak $((n / 200)) --seed 5 --outdir "$dir"
 	fi
 	mib=$(($(stat -c %s "$dir/0001.page_owner") >> 20))
@@ -99,4 +103,5 @@ import sqlite3, sys
 w = [sqlite3.connect(p).execute('SELECT AVG(duration) FROM snapshots').fetchone()[0] for p in sys.argv[1:]]
 print('     wall time per full snapshot: 1 reader %.2fs, 2 readers %.2fs' % tuple(w))
 PYEOF
+	[ "${BENCH_BIGHOST_CLEAN:-0}" != 1 ] || rm -rf "$dir"
 done
