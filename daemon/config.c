@@ -248,12 +248,15 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 		return set_listen(&c->metrics_listen, v, cause);
 	if (strcmp(key, "window") == 0) {
 		/* whole pages, at least 1 MiB of memory: a window is a PFN range */
-		if (po_size_parse(v, &c->window) < 0 || c->window < (UINT64_C(1) << 20) ||
-		    c->window > (UINT64_C(1) << 50)) {
+		uint64_t w;
+
+		if (po_size_parse(v, &w) < 0 || w < (UINT64_C(1) << 20) ||
+		    w > (UINT64_C(1) << 50)) {
 			po_asprintf(cause, "window: '%s' is not a size from 1M to 1P "
 			    "(like 256M, 1G)", v);
 			return -EINVAL;
 		}
+		c->window = w;
 		return 0;
 	}
 	if (strcmp(key, "sweep_windows") == 0)

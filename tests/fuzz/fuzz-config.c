@@ -59,7 +59,12 @@ check_ranges(const struct config *c)
 	CHECK(c->keep_full >= 3600 && c->keep_full <= 3650 * DAY);
 	CHECK(c->keep_hourly >= 3600 && c->keep_hourly <= 3650 * DAY);
 	CHECK(c->log_level >= LOG_ERR && c->log_level <= LOG_DEBUG);
-	CHECK(c->mode == MODE_FULL || c->mode == MODE_STACKS || c->mode == MODE_AUTO);
+	CHECK(c->mode == MODE_FULL || c->mode == MODE_STACKS || c->mode == MODE_AUTO ||
+	    c->mode == MODE_SWEEP);
+	CHECK(c->window >= (UINT64_C(1) << 20) && c->window <= (UINT64_C(1) << 50));
+	CHECK(c->sweep_windows <= 1000000);
+	CHECK(c->readers >= 1 && c->readers <= 64);
+	CHECK(c->max_combos >= 1000 && c->max_combos <= 100000000);
 	CHECK(c->full_every >= 1 && c->full_every <= 100000);
 	CHECK(c->max_stacks >= 100 && c->max_stacks <= 100000000);
 	CHECK(c->max_series >= 100 && c->max_series <= 200000000);
