@@ -19,12 +19,13 @@ growers_footer(const struct ctl *ctl, json_t *res, size_t shown)
 		printf("nothing grew in this window (%lld groups by %s looked at)\n",
 		    jv_int(res, "total_groups"), jv_str(res, "by"));
 	window_note(ctl, w);
+	estimate_note(ctl, json_object_get(res, "estimate"));
 }
 
 static int
 cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
 {
-	json_t *params, *res, *list, *g;
+	json_t *params, *res, *list, *g, *est;
 	const char *by;
 	struct table *t;
 	size_t i;
@@ -38,6 +39,8 @@ cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
 		return ret;
 	by = jv_str(res, "by");
 	list = json_object_get(res, "groups");
+	/* sample = P%: the window holds estimates, and each group has its own */
+	est = json_object_get(res, "estimate");
 	t = table_new();
 	table_col(t, "GROWTH", TABLE_RIGHT);
 	table_col(t, "SIZE", TABLE_RIGHT);
@@ -45,12 +48,14 @@ cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
 	table_col(t, "FREED", TABLE_RIGHT);
 	table_col(t, "RATE/h", TABLE_RIGHT);
 	table_col(t, "NOW", TABLE_RIGHT);
+	if (est != NULL)
+		table_col(t, "EST GROWTH", TABLE_RIGHT);
 	table_col(t, "SPARKLINE", TABLE_LEFT);
 	group_cols(t, by);
 	json_array_foreach(list, i, g) {
 		long long net = jv_int(g, "net_pages");
 		bool idents = jv_int(g, "allocated_pages") != 0 || jv_int(g, "freed_pages") != 0;
-		char size[32], rate[32], now[32], spark[128];
+		char size[32], rate[32], now[32], spark[128], e[64];
 
 		fmt_signed_size(net, size, sizeof(size));
 		fmt_signed_size((int64_t)jv_num(g, "rate_pages_per_hour"), rate, sizeof(rate));
@@ -69,6 +74,13 @@ cmd_growers_exec(struct ctl *ctl, int argc, char **argv)
 		}
 		table_cell(t, "%s", rate);
 		table_cell(t, "%s", now);
+		if (est != NULL) {
+			bool growing = fmt_estimate(json_object_get(g, "estimate"), true,
+			    e, sizeof(e));
+
+			table_cell(t, "%s%s%s", clr(ctl, growing ? CLR_RED : CLR_OFF), e,
+			    clr(ctl, CLR_OFF));
+		}
 		table_cell(t, "%s", spark);
 		group_cells(t, by, g);
 	}
@@ -98,7 +110,12 @@ const struct cmd_entry cmd_growers_entry = {
 	    "pages allocated and freed on the way (\"-\" where the kernel gives no\n"
 	    "block identities), RATE/h the growth per hour, NOW the size at the\n"
 	    "window's end; the sparkline is the size over the window.  A reboot\n"
-	    "inside the window is not growth: no change is counted across one.",
+	    "inside the window is not growth: no change is counted across one.\n"
+	    "Where the daemon samples (sample = P% in page-ownerd.conf), EST GROWTH\n"
+	    "is the estimated growth from the window's first estimated snapshot to\n"
+	    "its last, ~GROWTH+-SE, SE being one standard error (~PAGES+-SE, the\n"
+	    "estimate itself, when the window holds one); a group is listed only\n"
+	    "when that growth is beyond 3 standard errors.",
 	.opts = cmd_growers_opts,
 	.exec = cmd_growers_exec,
 };

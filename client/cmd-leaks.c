@@ -24,12 +24,13 @@ leaks_footer(const struct ctl *ctl, json_t *res, size_t shown, bool all, bool un
 		printf("FREED/ALLOC -: unknown, the window does not hold two full reads "
 		    "of page_owner; the retention comes from the rises and falls seen\n");
 	window_note(ctl, w);
+	estimate_note(ctl, json_object_get(res, "estimate"));
 }
 
 static int
 cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 {
-	json_t *params, *res, *list, *g;
+	json_t *params, *res, *list, *g, *est;
 	const char *by;
 	struct table *t;
 	size_t i;
@@ -45,6 +46,8 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 		return ret;
 	by = jv_str(res, "by");
 	list = json_object_get(res, "groups");
+	/* sample = P%: the window holds estimates, and each group has its own */
+	est = json_object_get(res, "estimate");
 	t = table_new();
 	table_col(t, "SCORE", TABLE_RIGHT);
 	if (all)
@@ -55,13 +58,15 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 	table_col(t, "FREED/ALLOC", TABLE_RIGHT);
 	table_col(t, "OLDEST", TABLE_RIGHT);
 	table_col(t, "GROWING", TABLE_RIGHT);
+	if (est != NULL)
+		table_col(t, "EST GROWTH", TABLE_RIGHT);
 	table_col(t, "SPARKLINE", TABLE_LEFT);
 	group_cols(t, by);
 	json_array_foreach(list, i, g) {
 		json_t *ev = json_object_get(g, "evidence");
 		bool suspect = json_is_true(json_object_get(g, "suspect"));
 		double score = jv_num(g, "score");
-		char growth[32], slope[32], oldest[32], growing[32], spark[128];
+		char growth[32], slope[32], oldest[32], growing[32], spark[128], e[64];
 
 		fmt_signed_size(jv_int(ev, "net_pages"), growth, sizeof(growth));
 		fmt_signed_size((int64_t)jv_num(ev, "slope_pages_per_hour"), slope,
@@ -86,6 +91,13 @@ cmd_leaks_exec(struct ctl *ctl, int argc, char **argv)
 		}
 		table_cell(t, "%s", oldest);
 		table_cell(t, "%s", growing);
+		if (est != NULL) {
+			bool grows = fmt_estimate(json_object_get(g, "estimate"), true,
+			    e, sizeof(e));
+
+			table_cell(t, "%s%s%s", clr(ctl, grows ? CLR_RED : CLR_OFF), e,
+			    clr(ctl, CLR_OFF));
+		}
 		table_cell(t, "%s", spark);
 		group_cells(t, by, g);
 	}
@@ -155,7 +167,12 @@ const struct cmd_entry cmd_leaks_entry = {
 	    "STEADY, s as a percentage; FREED/ALLOC, freed / allocated (\"-\":\n"
 	    "unknown, the window does not hold two full reads); OLDEST, the age of\n"
 	    "the oldest block still held; GROWING, how long since it last shrank;\n"
-	    "the size over the window.",
+	    "the size over the window.\n"
+	    "Where the daemon samples (sample = P% in page-ownerd.conf), EST GROWTH\n"
+	    "is the estimated growth from the window's first estimated snapshot to\n"
+	    "its last, ~GROWTH+-SE, SE being one standard error (~PAGES+-SE, the\n"
+	    "estimate itself, when the window holds one); a group whose estimated\n"
+	    "growth is not beyond 3 standard errors is no suspect.",
 	.opts = cmd_leaks_opts,
 	.exec = cmd_leaks_exec,
 };

@@ -28,7 +28,7 @@ jint(json_t *o, const char *key)
 static int
 cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 {
-	json_t *params, *res, *last, *err, *snaps, *db, *cpu, *cl, *src;
+	json_t *params, *res, *last, *err, *snaps, *db, *cpu, *cl, *src, *sw;
 	char dur[32], size[32];
 	int ret;
 
@@ -76,6 +76,15 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	} else {
 		printf("last:       no snapshot yet\n");
 	}
+	/* a line only while sampling: without it the output is as it was */
+	sw = json_object_get(res, "sweep");
+	if (jnum(sw, "sample_percent") > 0)
+		printf("sweep:      %lld windows, sample %g%%, %lld strat%s; the latest "
+		    "snapshot %s\n", (long long)jint(sw, "windows"),
+		    jnum(sw, "sample_percent"), (long long)jint(sw, "strata"),
+		    jint(sw, "strata") == 1 ? "um" : "a",
+		    json_is_true(json_object_get(sw, "estimated")) ?
+		    "carries an estimate" : "carries no estimate");
 	printf("next:       %s%s\n", jstr(res, "next_snapshot"),
 	    json_is_true(json_object_get(res, "snapshot_running")) ?
 	    " (one is being taken now)" : "");

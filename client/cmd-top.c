@@ -7,10 +7,10 @@
 static int
 cmd_top_exec(struct ctl *ctl, int argc, char **argv)
 {
-	json_t *params, *res, *list, *g;
+	json_t *params, *res, *list, *g, *est;
 	const char *by;
 	struct table *t;
-	char size[32];
+	char size[32], e[64];
 	size_t i;
 	int ret;
 
@@ -23,16 +23,24 @@ cmd_top_exec(struct ctl *ctl, int argc, char **argv)
 		return ret;
 	by = jv_str(res, "by");
 	list = json_object_get(res, "groups");
+	/* sample = P%: the snapshot also carries an estimate per group */
+	est = json_object_get(res, "estimate");
 	t = table_new();
 	table_col(t, "PAGES", TABLE_RIGHT);
 	table_col(t, "SIZE", TABLE_RIGHT);
 	table_col(t, "SHARE", TABLE_RIGHT);
+	if (est != NULL)
+		table_col(t, "EST", TABLE_RIGHT);
 	group_cols(t, by);
 	json_array_foreach(list, i, g) {
 		fmt_size((uint64_t)jv_int(g, "pages"), size, sizeof(size));
 		table_cell(t, "%lld", jv_int(g, "pages"));
 		table_cell(t, "%s", size);
 		table_cell(t, "%.1f%%", 100.0 * jv_num(g, "share"));
+		if (est != NULL) {
+			fmt_estimate(json_object_get(g, "estimate"), false, e, sizeof(e));
+			table_cell(t, "%s", e);
+		}
 		group_cells(t, by, g);
 	}
 	table_print(t, stdout, !ctl->no_headers);
@@ -46,6 +54,7 @@ cmd_top_exec(struct ctl *ctl, int argc, char **argv)
 		    json_is_true(json_object_get(res, "approximate")) ?
 		    " (approximate: older deltas were pruned)" : "");
 	}
+	estimate_note(ctl, est);
 	json_decref(res);
 	return EXIT_OK;
 }

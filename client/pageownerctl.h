@@ -121,6 +121,8 @@ double	 jv_num(json_t *o, const char *key);
 void	 group_cols(struct table *t, const char *by);
 void	 group_cells(struct table *t, const char *by, json_t *g);
 void	 window_note(const struct ctl *ctl, json_t *w);
+bool	 fmt_estimate(json_t *e, bool growth, char *buf, size_t len);
+void	 estimate_note(const struct ctl *ctl, json_t *est);
 
 /* options.c */
 int	 opts_parse(const struct cmd_entry *c, int argc, char **argv, void *ud,

@@ -1,7 +1,7 @@
 /*
  * table.c: aligned tables for people, and the JSON printer for machines;
  * the small pieces every command's table uses (sizes, ages, sparklines,
- * colours, the columns naming a group).
+ * colours, the columns naming a group, sampled estimates).
  *
  * Widths are display columns, not bytes: a cell may hold UTF-8 sparkline
  * blocks and colour escapes, neither of which may break the alignment.
@@ -507,4 +507,65 @@ window_note(const struct ctl *ctl, json_t *w)
 	    strcmp(jv_str(w, "resolution"), "snapshot") != 0 ? jv_str(w, "resolution") : "",
 	    json_is_true(json_object_get(w, "approximate")) ?
 	    " (approximate: older deltas were pruned to hourly rollups)" : "");
+}
+
+/* "±" where the terminal shows UTF-8, else "+-" */
+static const char *
+plus_minus(void)
+{
+	return locale_utf8() ? "±" : "+-";
+}
+
+/*
+ * A group's sampled estimate, in whole pages: "~1234±56", or with growth
+ * its growth since the window's first estimate, "~+1234±56", when the
+ * reply has one.  "-" for a group without an estimate.  Returns whether
+ * the group grows beyond 3 standard errors, as the daemon decided.
+ */
+bool
+fmt_estimate(json_t *e, bool growth, char *buf, size_t len)
+{
+	long long v, se;
+
+	if (!json_is_object(e)) {
+		snprintf(buf, len, "-");
+		return false;
+	}
+	growth = growth && json_object_get(e, "growth_pages") != NULL;
+	v = llround(jv_num(e, growth ? "growth_pages" : "pages"));
+	se = llround(jv_num(e, growth ? "growth_se_pages" : "se_pages"));
+	if (growth)
+		snprintf(buf, len, "~%+lld%s%lld", v, plus_minus(), se);
+	else
+		snprintf(buf, len, "~%lld%s%lld", v, plus_minus(), se);
+	return json_is_true(json_object_get(e, "growing"));
+}
+
+/*
+ * The footer line saying which sampled snapshots a reply's estimates come
+ * from: one (top, or a window holding one) or the two a growth spans.
+ */
+void
+estimate_note(const struct ctl *ctl, json_t *est)
+{
+	long long from, to, h = jv_int(est, "strata");
+	bool top = json_object_get(est, "snapshot") != NULL;
+
+	if (ctl->no_headers || !json_is_object(est))
+		return;
+	from = jv_int(est, top ? "snapshot" : "from_snapshot");
+	to = jv_int(est, top ? "snapshot" : "to_snapshot");
+	printf("estimates: sampled snapshot%s %lld", from != to ? "s" : "", from);
+	if (from != to)
+		printf("..%lld", to);
+	printf(", %lld of %lld windows, %lld strat%s; ", jv_int(est, "sampled"),
+	    jv_int(est, "windows"), h, h == 1 ? "um" : "a");
+	if (top)
+		printf("EST is the pages over all windows, ~PAGES%sSE (SE: one "
+		    "standard error)\n", plus_minus());
+	else if (from == to)
+		printf("the window holds one: EST GROWTH is ~PAGES%sSE, no growth\n",
+		    plus_minus());
+	else
+		printf("growth counted only beyond 3 standard errors\n");
 }

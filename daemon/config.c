@@ -211,6 +211,20 @@ config_set(struct config *c, const char *key, const char *v, char **cause)
 	}
 	if (strcmp(key, "full_every") == 0)
 		return set_u32(&c->full_every, v, 1, 100000, key, cause);
+	if (strcmp(key, "sample") == 0) {
+		char *end;
+		double pct = strtod(v, &end);
+
+		/* 0 turns it off; otherwise as cpu_budget (a denormal is not > 0) */
+		if (end == v || (*end != '\0' && strcmp(end, "%") != 0) ||
+		    !(pct == 0 || (pct / 100.0 > 0 && pct <= 100))) {
+			po_asprintf(cause, "sample: '%s' is not a percentage from 0 (off) "
+			    "to 100 (like 10%%)", v);
+			return -EINVAL;
+		}
+		c->sample = pct / 100.0;
+		return 0;
+	}
 	if (strcmp(key, "read_pace") == 0 || strcmp(key, "cpu_budget") == 0) {
 		char *end;
 		double pct = strtod(v, &end);

@@ -32,6 +32,29 @@ leak_score(struct qgroup *g, double *ret_s, double *ret_r, double *ret_z,
 	*ret_suspect = e.suspect;
 }
 
+/*
+ * With a sampling sweep's estimates (two in the window), a group grows only
+ * beyond 3 standard errors of its estimated growth.  Where the window holds
+ * no diffed interval of the picture (its windows not all read yet: every
+ * snapshot a baseline), the estimate alone decides, and the score is the
+ * estimated growth.  1 when the estimate decided.
+ */
+static int
+leak_verdict(const struct est_meta *em, struct qgroup *g, double *ret_s, double *ret_r,
+    double *ret_z, bool *ret_suspect)
+{
+	leak_score(g, ret_s, ret_r, ret_z, ret_suspect);
+	if (em->n < 2)
+		return 0;
+	if (g->leak.grew + g->leak.shrank == 0) {
+		*ret_suspect = group_est_growing(em, g) && g->est_growth >= 2;
+		g->score = g->est_growth > 0 ? g->est_growth : 0;
+		return 1;
+	}
+	*ret_suspect = *ret_suspect && group_est_growing(em, g);
+	return 0;
+}
+
 static int
 cmp_score_desc(const void *a, const void *b)
 {
@@ -52,6 +75,7 @@ leaks(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 	struct cover c = { 0 };
 	struct qgroup **sel;
 	struct snap_row last;
+	struct est_meta em;
 	int64_t intervals = 0;
 	double hours;
 	size_t nsel = 0;
@@ -70,6 +94,12 @@ leaks(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 		query_free(&q);
 		return -1;
 	}
+	if (query_estimates(h, q.w.lo, q.w.hi, &g, &em) < 0) {
+		groups_free(&g);
+		cover_free(&c);
+		query_free(&q);
+		return rpc_fail(err, PO_E_STORAGE, "a stored estimate is damaged");
+	}
 	if (store_last_snapshot(history_store(h), &last) <= 0)
 		memset(&last, 0, sizeof(last));
 	hours = (q.w.t_hi - q.w.t_lo) / 3600.0;
@@ -77,14 +107,15 @@ leaks(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 		double s, r, z;
 		bool suspect;
 
-		leak_score(&g.v[i], &s, &r, &z, &suspect);
+		(void)leak_verdict(&em, &g.v[i], &s, &r, &z, &suspect);
 		if (!suspect && !show_all)
 			g.v[i].score = -1;
 	}
 	groups_order(&g, (size_t)q.w.limit, cmp_score_desc);
 	sel = po_xcalloc((size_t)q.w.limit + 1, sizeof(struct qgroup *));
 	for (size_t i = 0; i < g.n && (int64_t)nsel < q.w.limit; i++)
-		if (g.v[i].score >= 0 && (g.v[i].sum.d_pages > 0 || show_all))
+		if (g.v[i].score >= 0 && (g.v[i].sum.d_pages > 0 || show_all ||
+		    (em.n == 2 && g.v[i].est_growth > 0)))
 			sel[nsel++] = &g.v[i];
 	(void)groups_sparklines(h, q.w.lo, &c, sel, nsel);
 	list = json_array();
@@ -93,10 +124,10 @@ leaks(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 		json_t *j = group_json(h, &q, gr), *ev;
 		double s, r, z, age = -1, growing = -1;
 		struct leak_evidence le;
-		bool suspect;
+		bool suspect, by_est;
 		int64_t ts_min = 0, since = 0;
 
-		leak_score(gr, &s, &r, &z, &suspect);
+		by_est = leak_verdict(&em, gr, &s, &r, &z, &suspect) == 1;
 		/* the oldest surviving block, and how long it has been growing */
 		for (size_t k = 0; k < gr->nseries; k++) {
 			struct series_row tot;
@@ -142,8 +173,19 @@ leaks(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 		json_object_set_new(ev, "order_from", json_string(le.order_known ?
 		    "full read" : "page counts"));
 		json_object_set_new(ev, "net_blocks", json_real(le.net_blocks));
-		json_object_set_new(ev, "not_suspect_because", le.why_not != NULL ?
-		    json_string(le.why_not) : json_null());
+		if (!group_est_growing(&em, gr))
+			json_object_set_new(ev, "not_suspect_because", json_string("its "
+			    "estimated growth is within 3 standard errors"));
+		else if (by_est)
+			json_object_set_new(ev, "not_suspect_because", suspect ? json_null() :
+			    json_string("its estimated growth is under 2 pages"));
+		else
+			json_object_set_new(ev, "not_suspect_because", le.why_not != NULL ?
+			    json_string(le.why_not) : json_null());
+		json_object_set_new(ev, "judged_by", json_string(by_est ? "estimate" :
+		    "reads"));
+		if (em.n > 0)
+			json_object_set_new(j, "estimate", group_est_json(&em, gr));
 		json_object_set_new(j, "score", json_real(gr->score));
 		json_object_set_new(j, "suspect", json_boolean(suspect));
 		json_object_set_new(j, "pages_now", json_integer(gr->pages));
@@ -155,6 +197,8 @@ leaks(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err 
 	    "window", query_window_json(h, &q, &c, intervals), "by", query_by_names[q.by],
 	    "page_size", (json_int_t)q.page_size, "intervals", (json_int_t)intervals,
 	    "groups", list);
+	if (em.n > 0)
+		json_object_set_new(*ret, "estimate", est_meta_json(&em, true));
 	free(sel);
 	groups_free(&g);
 	cover_free(&c);

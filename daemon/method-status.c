@@ -38,7 +38,7 @@ sweep_json(const struct sched_state *ss)
 	const struct sweep_status *w = &ss->sweep;
 
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, "
-	    "s:s}",
+	    "s:s, s:f, s:I, s:b}",
 	    "windows", (json_int_t)w->windows,
 	    "window_pages", (json_int_t)w->window_pages,
 	    "per_snapshot", (json_int_t)w->per_snapshot,
@@ -51,7 +51,10 @@ sweep_json(const struct sched_state *ss)
 	    "window_cpu_s", w->cost,
 	    "span_first_pfn", (json_int_t)w->span_lo,
 	    "span_end_pfn", (json_int_t)w->span_hi,
-	    "seek", w->seek);
+	    "seek", w->seek,
+	    "sample_percent", w->sample,
+	    "strata", (json_int_t)w->strata,
+	    "estimated", w->estimated);
 }
 
 /*

@@ -14,6 +14,7 @@ top(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *e
 	struct query q;
 	struct groups g = { 0 };
 	struct state st = { 0 };
+	struct est_meta em;
 	int64_t id, total = 0;
 	char *cause = NULL;
 	int code;
@@ -35,6 +36,12 @@ top(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *e
 	}
 	groups_build(h, &q, &g);
 	groups_set_state(&g, &st, false);
+	if (query_estimates(h, id, id, &g, &em) < 0) {
+		groups_free(&g);
+		state_free(&st);
+		query_free(&q);
+		return rpc_fail(err, PO_E_STORAGE, "a stored estimate is damaged");
+	}
 	for (int64_t i = 1; i < st.n; i++)
 		if (history_series(h, i)->kind == (int)query_by_kind(q.by))
 			total += st.pages[i];
@@ -51,6 +58,8 @@ top(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *e
 		json_object_set_new(j, "bytes", json_integer(g.v[i].pages * q.page_size));
 		json_object_set_new(j, "share", json_real(total ?
 		    (double)g.v[i].pages / (double)total : 0));
+		if (em.n > 0)
+			json_object_set_new(j, "estimate", group_est_json(&em, &g.v[i]));
 		json_array_append_new(list, j);
 	}
 	{
@@ -69,6 +78,8 @@ top(struct method_ctx *ctx, struct request *req, json_t **ret, struct rpc_err *e
 		    "total_groups", (json_int_t)g.n, "approximate", st.approx,
 		    "groups", list);
 		query_sweep_json(h, when, *ret);
+		if (em.n > 0)
+			json_object_set_new(*ret, "estimate", est_meta_json(&em, false));
 	}
 	groups_free(&g);
 	state_free(&st);

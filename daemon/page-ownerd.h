@@ -89,6 +89,8 @@ struct config {
 	uint32_t	 readers;	/* full reads: reader processes */
 	uint32_t	 max_combos;	/* full reads: (stack, comm, memcg, order,
 					   gfp) kept apart before folding */
+	double		 sample;	/* sweep: share of windows drawn at random
+					   a snapshot, estimates kept; 0 = off */
 };
 
 void	 config_defaults(struct config *c);
@@ -407,6 +409,20 @@ int	 store_windows_clear(struct store *s);
 int	 store_each_window(struct store *s,
 	    int (*fn)(const struct window_row *w, const void *blob, size_t len,
 	    void *ud), void *ud);
+int	 store_window_get(struct store *s, int64_t idx, int64_t *ret_snapshot,
+	    struct store_blob *ret);
+/* A sampling sweep's estimate (sweep.c): data packs series -> pages, SE,
+ * in 1/16 pages (EST_FIELDS). */
+#define EST_FIELDS	2
+#define EST_SCALE	16.0
+struct estimate_row {
+	int64_t		 snapshot;
+	int64_t		 windows, sampled, strata;
+};
+int	 store_estimate_put(struct store *s, const struct estimate_row *e,
+	    const void *blob, size_t len);
+int	 store_estimate_in(struct store *s, int64_t lo, int64_t hi, bool last,
+	    struct estimate_row *ret, struct store_blob *blob);
 int	 store_windows_summary(struct store *s, int64_t *ret_n, double *ret_oldest,
 	    int64_t *ret_oldest_snapshot);
 
@@ -730,6 +746,9 @@ struct sweep_status {
 	uint64_t	 span_lo, span_hi; /* the PFN span */
 	double		 cost;		/* CPU seconds a window costs (estimate) */
 	char		 seek[32];	/* how a window is found in the source */
+	double		 sample;	/* percent of the windows drawn (0 = off) */
+	uint32_t	 strata;	/* strata they were drawn from */
+	bool		 estimated;	/* the latest snapshot has an estimate */
 };
 
 struct sweep;
@@ -1057,6 +1076,15 @@ struct qgroup {
 	struct leak_acc	 leak;		/* leaks: the window's evidence, by read */
 	int64_t		*spark;		/* SPARK_POINTS values, for the chosen */
 	int		 nspark;
+	/* a sampling sweep's estimates (query_estimates), when est_meta.n > 0 */
+	double		 est_pages, est_var;	/* at the last estimate */
+	double		 est_growth, est_gvar;	/* since the first (est_meta.n == 2) */
+};
+
+/* The estimates a window holds: none, one, or a first and a last. */
+struct est_meta {
+	int		 n;
+	struct estimate_row first, last;
 };
 
 struct groups {
@@ -1087,6 +1115,11 @@ json_t	*group_json(struct history *h, const struct query *q, const struct qgroup
 int	 groups_sparklines(struct history *h, int64_t lo, struct cover *c,
 	    struct qgroup **sel, size_t nsel);
 json_t	*group_spark_json(const struct qgroup *g);
+int	 query_estimates(struct history *h, int64_t lo, int64_t hi, struct groups *g,
+	    struct est_meta *ret);
+json_t	*est_meta_json(const struct est_meta *m, bool growth);
+json_t	*group_est_json(const struct est_meta *m, const struct qgroup *gr);
+bool	 group_est_growing(const struct est_meta *m, const struct qgroup *gr);
 int	 group_cmp_pages(const void *a, const void *b);
 int	 group_cmp_net(const void *a, const void *b);
 int	 query_resolve_series(struct history *h, const char *spec, int64_t **ret,

@@ -22,6 +22,8 @@ enum stmt {
 	ST_OLDEST_DAY, ST_CAP_BUCKETS, ST_CAP_CHANGES, ST_CAP_CHECKPOINTS,
 	ST_CAP_SNAPSHOTS,
 	ST_WINDOW_PUT, ST_WINDOW_DROP, ST_WINDOW_CLEAR, ST_WINDOWS_ALL, ST_WINDOWS_SUMMARY,
+	ST_WINDOW_GET, ST_ESTIMATE_PUT, ST_ESTIMATE_FIRST, ST_ESTIMATE_LAST,
+	ST_PRUNE_ESTIMATES, ST_CAP_ESTIMATES,
 	ST__MAX,
 };
 
@@ -169,6 +171,25 @@ static const char *const sql_text[ST__MAX] = {
 	[ST_WINDOWS_ALL] =
 	    "SELECT idx, lo, hi, snapshot, boot, time, data FROM windows ORDER BY idx",
 	[ST_WINDOWS_SUMMARY] = "SELECT COUNT(*), MIN(time), MIN(snapshot) FROM windows",
+	[ST_WINDOW_GET] = "SELECT snapshot, data FROM windows WHERE idx = ?1",
+	[ST_ESTIMATE_PUT] =
+	    "INSERT OR REPLACE INTO estimates (snapshot, windows, sampled, strata, data) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_ESTIMATE_FIRST] =
+	    "SELECT snapshot, windows, sampled, strata, data FROM estimates "
+	    "WHERE snapshot BETWEEN ?1 AND ?2 ORDER BY snapshot LIMIT 1",
+	[ST_ESTIMATE_LAST] =
+	    "SELECT snapshot, windows, sampled, strata, data FROM estimates "
+	    "WHERE snapshot BETWEEN ?1 AND ?2 ORDER BY snapshot DESC LIMIT 1",
+	/* with their snapshots; older than ?1, the last of each hour */
+	[ST_PRUNE_ESTIMATES] =
+	    "DELETE FROM estimates WHERE snapshot NOT IN (SELECT id FROM snapshots) "
+	    "OR (snapshot IN (SELECT id FROM snapshots WHERE time < ?1 AND NOT pinned) "
+	    "AND snapshot NOT IN (SELECT MAX(e.snapshot) FROM estimates e JOIN "
+	    "snapshots s ON s.id = e.snapshot GROUP BY CAST(s.time / 3600 AS INTEGER)))",
+	[ST_CAP_ESTIMATES] =
+	    "DELETE FROM estimates WHERE snapshot IN (SELECT id FROM snapshots "
+	    "WHERE time < ?1 AND NOT pinned) OR snapshot NOT IN (SELECT id FROM snapshots)",
 };
 
 #endif

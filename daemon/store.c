@@ -636,7 +636,8 @@ store_prune(struct store *s, double now, double keep_full, double keep_hourly,
 	if ((r = exec_time(s, ST_PRUNE_CHANGES, now - keep_full, &deleted)) < 0 ||
 	    (r = exec_time(s, ST_PRUNE_CHECKPOINTS, now - CHECKPOINTS_HOURLY, &deleted)) < 0 ||
 	    (r = exec_time(s, ST_PRUNE_HOURLY, now - keep_hourly, &deleted)) < 0 ||
-	    (r = exec_time(s, ST_PRUNE_SNAPSHOTS, now - keep_hourly, &deleted)) < 0) {
+	    (r = exec_time(s, ST_PRUNE_SNAPSHOTS, now - keep_hourly, &deleted)) < 0 ||
+	    (r = exec_time(s, ST_PRUNE_ESTIMATES, now - 86400, &deleted)) < 0) {
 		store_rollback(s);
 		return r;
 	}
@@ -670,6 +671,7 @@ store_prune(struct store *s, double now, double keep_full, double keep_hourly,
 		    (r = exec_time(s, ST_CAP_CHANGES, cut, &deleted)) < 0 ||
 		    (r = exec_time(s, ST_CAP_CHECKPOINTS, cut, &deleted)) < 0 ||
 		    (r = exec_time(s, ST_CAP_SNAPSHOTS, cut, &deleted)) < 0 ||
+		    (r = exec_time(s, ST_CAP_ESTIMATES, cut, &deleted)) < 0 ||
 		    (r = store_commit(s)) < 0) {
 			store_rollback(s);
 			return r;
@@ -1217,4 +1219,44 @@ store_windows_summary(struct store *s, int64_t *ret_n, double *ret_oldest,
 		sqlite3_reset(st);
 	}
 	return r > 0 ? (*ret_n > 0) : r;
+}
+
+/* A window's stored values and the snapshot that read them: 1, 0 = none. */
+int
+store_window_get(struct store *s, int64_t idx, int64_t *ret_snapshot,
+    struct store_blob *ret)
+{
+	return id_and_blob(s, prep(s, ST_WINDOW_GET, "i", idx), ret_snapshot, ret);
+}
+
+/* ---- sampled estimates --------------------------------------------------------- */
+
+int
+store_estimate_put(struct store *s, const struct estimate_row *e, const void *blob,
+    size_t len)
+{
+	return run(s, prep(s, ST_ESTIMATE_PUT, "iiiiB", e->snapshot, e->windows,
+	    e->sampled, e->strata, blob, len));
+}
+
+/* The first (or last) estimate of a snapshot in [lo, hi]: 1, 0 = none. */
+int
+store_estimate_in(struct store *s, int64_t lo, int64_t hi, bool last,
+    struct estimate_row *ret, struct store_blob *blob)
+{
+	sqlite3_stmt *st = prep(s, last ? ST_ESTIMATE_LAST : ST_ESTIMATE_FIRST, "ii",
+	    lo, hi);
+	int r = step_row(s, st);
+
+	memset(ret, 0, sizeof(*ret));
+	memset(blob, 0, sizeof(*blob));
+	if (r > 0) {
+		ret->snapshot = sqlite3_column_int64(st, 0);
+		ret->windows = sqlite3_column_int64(st, 1);
+		ret->sampled = sqlite3_column_int64(st, 2);
+		ret->strata = sqlite3_column_int64(st, 3);
+		take_blob(st, 4, blob);
+		sqlite3_reset(st);
+	}
+	return r;
 }

@@ -20,9 +20,28 @@
  * added), the picture is partial: such snapshots are baselines, their
  * values recorded, nothing diffed.  A window whose read fails keeps its
  * last row (stale, never counted as freed) and is read first next time.
+ *
+ * Sampling (sample = P%) reads, instead of the windows due, a stratified
+ * random sample of n = max(2, ceil(N P / 100)) of the N windows: H = n / 2
+ * strata of consecutive windows, two drawn in each (three in the last when
+ * n is odd), and stores per series a difference estimator of the pages over
+ * the whole span.  Each window w has x_w, its row from before this read
+ * (0 if none), fixed before the draw; a sampled window gives d_w = y_w -
+ * x_w.  Then
+ *	T = sum_w x_w + sum_h N_h mean_h(d)
+ *	  = picture + sum_h (N_h / n_h - 1) sum_{w in h} d_w
+ *	Var = sum_h N_h^2 (1 - n_h / N_h) s_h^2 / n_h
+ * with s_h^2 the variance of d among stratum h's draws: unbiased given the
+ * earlier reads, and as good as they are close to the present (a series
+ * that did not change has no error at all).  A stratum left with fewer
+ * than two reads of more windows (a read failed) leaves the snapshot
+ * without an estimate.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,6 +78,16 @@ struct sweep {
 	double		 cost;		/* CPU seconds per window, 0 = unknown */
 	struct series_values wv;	/* one window's values */
 	struct sweep_status st;
+	/* sampling: the draws, and per series sums of the differences */
+	uint64_t	 rng;
+	int64_t		 ecap;		/* series the arrays below hold */
+	double		*add;		/* estimate - picture */
+	double		*var;		/* the estimate's variance */
+	double		*sd, *sd2;	/* a stratum's sum of d, of d^2 */
+	int64_t		*dw;		/* one window's d */
+	uint8_t		*mark;		/* 1: in dw's list, 2: in the stratum's */
+	int64_t		*wlist, *hlist;	/* series touched: window, stratum */
+	size_t		 nw, nh;
 };
 
 struct sweep *
@@ -67,6 +96,16 @@ sweep_new(const char *db_path)
 	struct sweep *sw = po_xcalloc(1, sizeof(*sw));
 
 	po_asprintf(&sw->dir, "%s.windows", db_path);
+	{
+		const char *seed = getenv("PAGE_OWNERD_SAMPLE_SEED");
+
+		/* reproducible draws for tests; otherwise the kernel's */
+		if (seed != NULL && *seed != '\0')
+			sw->rng = strtoull(seed, NULL, 0);
+		else if (getrandom(&sw->rng, sizeof(sw->rng), GRND_NONBLOCK) !=
+		    (ssize_t)sizeof(sw->rng))
+			sw->rng = (uint64_t)(po_now_mono() * 1e9) ^ (uint64_t)getpid();
+	}
 	return sw;
 }
 
@@ -89,6 +128,14 @@ sweep_free(struct sweep *sw)
 	free(sw->stale);
 	free(sw->dir);
 	series_values_free(&sw->wv);
+	free(sw->add);
+	free(sw->var);
+	free(sw->sd);
+	free(sw->sd2);
+	free(sw->dw);
+	free(sw->mark);
+	free(sw->wlist);
+	free(sw->hlist);
 	free(sw);
 }
 
@@ -420,6 +467,220 @@ out:
 	return r;
 }
 
+
+/* ---- sampling --------------------------------------------------------------------- */
+
+/* A stratum: windows [lo, hi) of the span's, the ones drawn in it. */
+struct stratum {
+	size_t		 lo, hi;
+	unsigned	 n;		/* drawn */
+	unsigned	 read;		/* of those, read */
+	size_t		 pick[3];
+};
+
+/* splitmix64 */
+static uint64_t
+rng_next(struct sweep *sw)
+{
+	uint64_t z = (sw->rng += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, m), m > 0: no modulo bias. */
+static uint64_t
+rng_below(struct sweep *sw, uint64_t m)
+{
+	uint64_t lim = UINT64_MAX - UINT64_MAX % m, r;
+
+	do
+		r = rng_next(sw);
+	while (r >= lim);
+	return r % m;
+}
+
+/* The draw: H strata of consecutive windows, two at random in each (three
+ * in the last when n is odd; one when the span has one window). */
+static struct stratum *
+sample_draw(struct sweep *sw, double share, size_t nwin, size_t *ret_h, size_t *ret_n)
+{
+	size_t n = (size_t)ceil((double)nwin * share - 1e-9), h;
+	struct stratum *v;
+
+	if (n < 2)
+		n = 2;
+	if (n > nwin)
+		n = nwin;
+	h = n >= 2 ? n / 2 : 1;
+	v = po_xcalloc(h, sizeof(*v));
+	for (size_t i = 0; i < h; i++) {
+		struct stratum *x = &v[i];
+		size_t size;
+
+		x->lo = i * nwin / h;
+		x->hi = (i + 1) * nwin / h;
+		size = x->hi - x->lo;
+		x->n = n < 2 ? 1 : i + 1 < h ? 2 : (unsigned)(n - 2 * (h - 1));
+		for (unsigned k = 0; k < x->n; k++) {
+			size_t w;
+			bool dup;
+
+			do {
+				w = x->lo + (size_t)rng_below(sw, size);
+				dup = false;
+				for (unsigned j = 0; j < k; j++)
+					dup |= x->pick[j] == w;
+			} while (dup);
+			x->pick[k] = w;
+		}
+	}
+	*ret_h = h;
+	*ret_n = n;
+	return v;
+}
+
+/* Room in the per-series sums for series up to max (series come as windows
+ * are read); what they hold is kept. */
+static void
+sample_reserve(struct sweep *sw, int64_t max)
+{
+	size_t old = (size_t)sw->ecap, n;
+
+	if (max < sw->ecap)
+		return;
+	n = (size_t)max + 1024;
+#define GROW(a) do {							\
+		(a) = po_xrealloc((a), n, sizeof(*(a)));		\
+		memset((a) + old, 0, (n - old) * sizeof(*(a)));		\
+	} while (0)
+	GROW(sw->add);
+	GROW(sw->var);
+	GROW(sw->sd);
+	GROW(sw->sd2);
+	GROW(sw->dw);
+	GROW(sw->mark);
+	GROW(sw->wlist);
+	GROW(sw->hlist);
+#undef GROW
+	sw->ecap = (int64_t)n;
+}
+
+/* A new snapshot's estimate: nothing added yet. */
+static void
+sample_reset(struct sweep *sw, int64_t max)
+{
+	sample_reserve(sw, max);
+	memset(sw->add, 0, (size_t)sw->ecap * sizeof(*sw->add));
+	memset(sw->var, 0, (size_t)sw->ecap * sizeof(*sw->var));
+	sw->nw = sw->nh = 0;
+}
+
+static void
+touch(struct sweep *sw, int64_t s)
+{
+	if (!(sw->mark[s] & 1)) {
+		sw->mark[s] |= 1;
+		sw->wlist[sw->nw++] = s;
+	}
+}
+
+/*
+ * A sampled window was read: its difference d = y - x per series, y its
+ * values now (sw->wv), x its row from before (xb, empty if none), into its
+ * stratum's sums.
+ */
+static int
+sample_window(struct sweep *sw, const struct store_blob *xb, int64_t max)
+{
+	const struct series_values *y = &sw->wv;
+
+	sample_reserve(sw, max);
+	if (xb->len > 0) {
+		struct pack_reader rd;
+		int64_t f[WIN_FIELDS];
+		uint32_t series;
+		int r;
+
+		if ((r = pack_reader_init(&rd, xb->p, xb->len, WIN_FIELDS)) < 0)
+			return r;
+		while ((r = pack_next(&rd, &series, f)) > 0)
+			if ((int64_t)series <= max) {
+				touch(sw, series);
+				sw->dw[series] -= f[0];
+			}
+		pack_reader_free(&rd);
+		if (r < 0)
+			return r;
+	}
+	for (int64_t s = 1; s <= max && s < y->cap; s++)
+		if (y->pages[s] != 0) {
+			touch(sw, s);
+			sw->dw[s] += y->pages[s];
+		}
+	for (size_t i = 0; i < sw->nw; i++) {
+		int64_t s = sw->wlist[i];
+		double d = (double)sw->dw[s];
+
+		sw->sd[s] += d;
+		sw->sd2[s] += d * d;
+		if (!(sw->mark[s] & 2))
+			sw->hlist[sw->nh++] = s;
+		sw->mark[s] = 2;
+		sw->dw[s] = 0;
+	}
+	sw->nw = 0;
+	return 0;
+}
+
+/* A stratum's reads are in: into the estimate and its variance. */
+static void
+sample_stratum(struct sweep *sw, const struct stratum *x)
+{
+	double nh = x->read, big = (double)(x->hi - x->lo);
+
+	for (size_t i = 0; i < sw->nh; i++) {
+		int64_t s = sw->hlist[i];
+
+		if (nh > 0)
+			sw->add[s] += (big / nh - 1) * sw->sd[s];
+		if (nh >= 2 && big > nh) {
+			double s2 = (sw->sd2[s] - sw->sd[s] * sw->sd[s] / nh) / (nh - 1);
+
+			if (s2 > 0)
+				sw->var[s] += big * big * (1 - nh / big) * s2 / nh;
+		}
+		sw->sd[s] = sw->sd2[s] = 0;
+		sw->mark[s] = 0;
+	}
+	sw->nh = 0;
+}
+
+/* The estimate of every series: the picture v plus what the draws add. */
+static int
+sample_store(struct sweep *sw, struct store *st, const struct series_values *v,
+    int64_t max, const struct estimate_row *e)
+{
+	struct pack_writer w;
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	int r;
+
+	pack_writer_init(&w, EST_FIELDS, 1u);	/* an estimate can be < 0 */
+	for (int64_t s = 1; s <= max && s < v->cap && s < sw->ecap; s++) {
+		double est = (double)v->pages[s] + sw->add[s], se = sqrt(sw->var[s]);
+		int64_t f[EST_FIELDS] = { llround(est * EST_SCALE), llround(se * EST_SCALE) };
+
+		if (f[0] != 0 || f[1] != 0)
+			pack_add(&w, (uint32_t)s, f);
+	}
+	pack_finish(&w, &blob, &len);
+	r = store_estimate_put(st, e, blob, len);
+	free(blob);
+	return r;
+}
+
 /* ---- the snapshot ------------------------------------------------------------------ */
 
 /* A window in the order this snapshot reads them. */
@@ -483,6 +744,27 @@ sweep_span(struct source *src, const struct config *cfg, uint64_t span[2],
 	return 0;
 }
 
+/* Read one window due, timing it: read_window's result. */
+static int
+read_due(struct sweep *sw, struct read_ctx *rc, struct win *w, uint64_t wpfns,
+    struct snap_row *row, struct po_parse_stats *stats, size_t *nread, size_t *unmerged)
+{
+	double c0 = cpu_seconds(), c;
+	bool merged = false;
+	int r;
+
+	r = read_window(sw, rc, w, wpfns, row, stats, &merged);
+	if (r < 0)
+		return r;
+	c = cpu_seconds() - c0;
+	sw->cost = sw->cost <= 0 ? c : (1 - COST_WEIGHT) * sw->cost + COST_WEIGHT * c;
+	if (r == 0) {
+		(*nread)++;
+		*unmerged += !merged;
+	}
+	return r;
+}
+
 int
 sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
     struct snap_row *row, struct series_values *v)
@@ -492,7 +774,9 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 	struct po_parse_stats stats = { 0 };
 	struct sum sum = { .v = v, .snapshot = row->id };
 	struct due *due = NULL;
-	size_t ndue, nread = 0, unmerged = 0, unread = 0;
+	struct stratum *strata = NULL;
+	size_t ndue = 0, nread = 0, unmerged = 0, unread = 0, nstrata = 0;
+	bool sampling = cfg->sample > 0, estimated = sampling;
 	const char *seek_why;
 	double oldest = 0;
 	int r;
@@ -526,22 +810,52 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 	due = po_xcalloc(sw->n, sizeof(*due));
 	for (size_t i = 0; i < sw->n; i++)
 		due[i].w = &sw->w[i];
-	qsort(due, sw->n, sizeof(*due), cmp_due);
-	ndue = budget_windows(sw, cfg, sw->n);
 	row->records = row->pages = row->stacks = 0;
-	for (size_t i = 0; i < ndue && !*rc->stop; i++) {
-		double c0 = cpu_seconds(), c;
-		bool merged = false;
+	if (sampling) {
+		strata = sample_draw(sw, cfg->sample, sw->n, &nstrata, &ndue);
+		sample_reset(sw, registry_max_series(rc->reg));
+		for (size_t h = 0; h < nstrata && !*rc->stop; h++) {
+			struct stratum *x = &strata[h];
 
-		r = read_window(sw, rc, due[i].w, wpfns, row, &stats, &merged);
-		if (r < 0)
-			goto out;
-		c = cpu_seconds() - c0;
-		sw->cost = sw->cost <= 0 ? c : (1 - COST_WEIGHT) * sw->cost + COST_WEIGHT * c;
-		if (r == 0) {
-			nread++;
-			unmerged += !merged;
+			for (unsigned k = 0; k < x->n && !*rc->stop; k++) {
+				struct win *w = &sw->w[x->pick[k]];
+				struct store_blob xb = { 0 };
+				int64_t xsnap;
+
+				/* its row before this read: fixed before the draw */
+				if (w->stored &&
+				    (r = store_window_get(rc->st, w->idx, &xsnap, &xb)) < 0)
+					goto out;
+				r = read_due(sw, rc, w, wpfns, row, &stats, &nread, &unmerged);
+				if (r == 0) {
+					x->read++;
+					if (sample_window(sw, &xb, registry_max_series(rc->reg)) < 0) {
+						log_warnx("sweep: window %lld: its stored "
+						    "values are damaged: no estimate this "
+						    "snapshot", (long long)w->idx);
+						estimated = false;
+					}
+				}
+				store_blob_free(&xb);
+				if (r < 0)
+					goto out;
+			}
+			if (x->read < 2 && x->hi - x->lo > x->read) {
+				if (estimated)
+					log_warnx("sweep: %u of the %u windows drawn in stratum "
+					    "%zu were read: no estimate this snapshot",
+					    x->read, x->n, h);
+				estimated = false;
+			}
+			sample_stratum(sw, x);
 		}
+	} else {
+		qsort(due, sw->n, sizeof(*due), cmp_due);
+		ndue = budget_windows(sw, cfg, sw->n);
+		for (size_t i = 0; i < ndue && !*rc->stop; i++)
+			if ((r = read_due(sw, rc, due[i].w, wpfns, row, &stats, &nread,
+			    &unmerged)) < 0)
+				goto out;
 	}
 	if (*rc->stop) {
 		po_asprintf(rc->cause, "snapshot abandoned: the daemon is stopping");
@@ -563,6 +877,13 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 		goto out;
 	for (int64_t s = 1; s < l.ngone && s <= sum.max; s++)
 		v->freed[s] += l.gone[s];
+	if (estimated) {
+		struct estimate_row e = { .snapshot = row->id, .windows = (int64_t)sw->n,
+		    .sampled = (int64_t)nread, .strata = (int64_t)nstrata };
+
+		if ((r = sample_store(sw, rc->st, v, sum.max, &e)) < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < sw->n; i++) {
 		if (!sw->w[i].stored)
 			unread++;
@@ -584,7 +905,8 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 		.read = (uint32_t)nread, .stale = (uint32_t)sw->nstale,
 		.unmerged = (uint32_t)unmerged, .unread = (uint32_t)unread,
 		.oldest = oldest, .window_pages = wpfns, .span_lo = span[0], .span_hi = span[1],
-		.cost = sw->cost,
+		.cost = sw->cost, .sample = cfg->sample * 100, .strata = (uint32_t)nstrata,
+		.estimated = estimated,
 	};
 	snprintf(sw->st.seek, sizeof(sw->st.seek), "%s",
 	    source_seek_name(source_seek(rc->src, &seek_why)));
@@ -595,6 +917,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 	r = 0;
 out:
 	free(due);
+	free(strata);
 	free(l.drop);
 	free(l.gone);
 	if (r < 0)

@@ -70,6 +70,7 @@ check_ranges(const struct config *c)
 	CHECK(c->max_series >= 100 && c->max_series <= 200000000);
 	CHECK(isfinite(c->cpu_budget) && c->cpu_budget > 0 && c->cpu_budget <= 1);
 	CHECK(isfinite(c->read_pace) && c->read_pace > 0 && c->read_pace <= 1);
+	CHECK(isfinite(c->sample) && c->sample >= 0 && c->sample <= 1);
 	CHECK(c->max_db_size == 0 || c->max_db_size >= (UINT64_C(1) << 20));
 	CHECK(c->metrics_listen == NULL ||
 	    (strchr(c->metrics_listen, ':') != NULL && strlen(c->metrics_listen) <= 100));
@@ -85,7 +86,7 @@ same(const struct config *a, const struct config *b)
 	    a->log_level == b->log_level && a->mode == b->mode &&
 	    a->full_every == b->full_every && a->max_stacks == b->max_stacks &&
 	    a->max_series == b->max_series && a->cpu_budget == b->cpu_budget &&
-	    a->read_pace == b->read_pace &&
+	    a->read_pace == b->read_pace && a->sample == b->sample &&
 	    a->max_db_size == b->max_db_size &&
 	    (a->metrics_listen == NULL) == (b->metrics_listen == NULL) &&
 	    (a->metrics_listen == NULL || strcmp(a->metrics_listen, b->metrics_listen) == 0);

@@ -35,6 +35,7 @@ check_defaults(const struct config *c)
 	assert_int_equal(c->full_trigger, 2560);
 	assert_true(c->cpu_budget == 0.02);
 	assert_true(c->read_pace == 0.5);
+	assert_true(c->sample == 0);
 	assert_true(c->read_timeout == 30);
 	assert_true(c->keep_full == 7 * DAY);
 	assert_true(c->keep_hourly == 90 * DAY);
@@ -146,11 +147,13 @@ want_readers(const struct config *c, const void *w) { assert_int_equal(c->reader
 static void
 want_max_combos(const struct config *c, const void *w) { assert_int_equal(c->max_combos, *(const uint32_t *)w); }
 static void
+want_sample(const struct config *c, const void *w) { assert_true(c->sample == *(const double *)w); }
+static void
 want_max_db(const struct config *c, const void *w) { assert_true(c->max_db_size == *(const uint64_t *)w); }
 
 static const double d1 = 1, d90 = 90, d5400 = 5400, dday = DAY, d3600 = 3600,
 	d7d = 7 * DAY, d3650d = 3650 * DAY, d2w = 14 * DAY;
-static const double p2 = 0.02, p100 = 1.0, p50 = 0.5, p_small = 0.001;
+static const double p2 = 0.02, p100 = 1.0, p50 = 0.5, p_small = 0.001, p0 = 0, p25 = 0.25;
 static const int m_full = MODE_FULL, m_stacks = MODE_STACKS, m_auto = MODE_AUTO, m_sweep = MODE_SWEEP;
 static const int l_err = LOG_ERR, l_warn = LOG_WARNING, l_notice = LOG_NOTICE,
 	l_info = LOG_INFO, l_debug = LOG_DEBUG;
@@ -196,6 +199,9 @@ static const struct good goods[] = {
 	{ "readers = 2", want_readers, &u2 },
 	{ "readers = 64", want_readers, &u64 },
 	{ "max_combos = 1000", want_max_combos, &u1000 },
+	{ "sample = 0", want_sample, &p0 },
+	{ "sample = 25%", want_sample, &p25 },
+	{ "sample = 100", want_sample, &p100 },
 	{ "max_combos = 100000000", want_max_combos, &u100m },
 	{ "log_level = error", want_level, &l_err },
 	{ "log_level = err", want_level, &l_err },
@@ -325,6 +331,11 @@ test_bad_values(void **state)
 		{ "readers = 0", "readers" },
 		{ "readers = 65", "readers" },
 		{ "max_combos = 999", "max_combos" },
+		{ "sample = -1%", "sample" },
+		{ "sample = 101%", "sample" },
+		{ "sample = 5e-324", "sample" },
+		{ "sample = nan", "sample" },
+		{ "sample = some", "sample" },
 		{ "mode = sweeps", "mode" },
 		{ "max_stacks = 100000001", "max_stacks" },
 		{ "max_series = 99", "max_series" },
@@ -524,7 +535,7 @@ test_shipped_file(void **state)
 		line = nl ? nl + 1 : NULL;
 	}
 	/* every key of page-ownerd.conf(5) */
-	assert_int_equal(nset, 22);
+	assert_int_equal(nset, 23);
 	config_defaults(&c);
 	if (config_parse(&c, b.p, b.n, path, &cause) != 0)
 		fail_msg("%s", cause);
