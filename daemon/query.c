@@ -917,12 +917,13 @@ query_estimates(struct history *h, int64_t lo, int64_t hi, struct groups *g,
 		goto out;
 	ret->n = 1;
 	/* est_var, est_gvar held standard errors (summed) until here */
-	if (ret->last.snapshot > lo &&
-	    (r = store_estimate_in(history_store(h), lo, ret->last.snapshot - 1, false,
-	    &ret->first, &a)) > 0) {
-		if ((r = est_apply(h, g, &a, false)) < 0)
+	if (ret->last.snapshot > lo) {
+		r = store_estimate_in(history_store(h), lo, ret->last.snapshot - 1, false,
+		    &ret->first, &a);
+		if (r < 0 || (r > 0 && (r = est_apply(h, g, &a, false)) < 0))
 			goto out;
-		ret->n = 2;
+		if (r == 0 && ret->first.snapshot > 0)
+			ret->n = 2;
 	}
 	/* independent draws: the growth's variance is the two's summed */
 	for (size_t i = 0; i < g->n; i++) {

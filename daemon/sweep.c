@@ -21,17 +21,19 @@
  * values recorded, nothing diffed.  A window whose read fails keeps its
  * last row (stale, never counted as freed) and is read first next time.
  *
- * Sampling (sample = P%) reads, instead of the windows due, a stratified
- * random sample of n = max(2, ceil(N P / 100)) of the N windows: H = n / 2
+ * Sampling (sample = P%) reads, instead of the windows due, every window
+ * never read (a stratum taken whole) and a stratified random sample of
+ * n = max(2, ceil(N P / 100)) of the N windows read before: H = n / 2
  * strata of consecutive windows, two drawn in each (three in the last when
  * n is odd), and stores per series a difference estimator of the pages over
  * the whole span.  Each window w has x_w, its row from before this read
  * (0 if none), fixed before the draw; a sampled window gives d_w = y_w -
  * x_w.  Then
- *	T = sum_w x_w + sum_h N_h mean_h(d)
+ *	T = sum_w x_w + sum_h N_h mean_h(d)	(x_w = y_w for a window read whole)
  *	  = picture + sum_h (N_h / n_h - 1) sum_{w in h} d_w
- *	Var = sum_h N_h^2 (1 - n_h / N_h) s_h^2 / n_h
- * with s_h^2 the variance of d among stratum h's draws: unbiased given the
+ *	Var = N^2 (1 - n / N) s^2 / n
+ * with s^2 the variance of d over all the draws (pooled over the strata,
+ * sample_store), N the windows read before: the estimate unbiased given the
  * earlier reads, and as good as they are close to the present (a series
  * that did not change has no error at all).  A stratum left with fewer
  * than two reads of more windows (a read failed) leaves the snapshot
@@ -82,7 +84,8 @@ struct sweep {
 	uint64_t	 rng;
 	int64_t		 ecap;		/* series the arrays below hold */
 	double		*add;		/* estimate - picture */
-	double		*var;		/* the estimate's variance */
+	double		*var;		/* sum of d^2 over the draws */
+	double		*gs;		/* sum of d over the draws */
 	double		*sd, *sd2;	/* a stratum's sum of d, of d^2 */
 	int64_t		*dw;		/* one window's d */
 	uint8_t		*mark;		/* 1: in dw's list, 2: in the stratum's */
@@ -130,6 +133,7 @@ sweep_free(struct sweep *sw)
 	series_values_free(&sw->wv);
 	free(sw->add);
 	free(sw->var);
+	free(sw->gs);
 	free(sw->sd);
 	free(sw->sd2);
 	free(sw->dw);
@@ -493,8 +497,11 @@ rng_next(struct sweep *sw)
 static uint64_t
 rng_below(struct sweep *sw, uint64_t m)
 {
-	uint64_t lim = UINT64_MAX - UINT64_MAX % m, r;
+	uint64_t lim, r;
 
+	if (m <= 1)
+		return 0;
+	lim = UINT64_MAX - UINT64_MAX % m;
 	do
 		r = rng_next(sw);
 	while (r >= lim);
@@ -557,6 +564,7 @@ sample_reserve(struct sweep *sw, int64_t max)
 	} while (0)
 	GROW(sw->add);
 	GROW(sw->var);
+	GROW(sw->gs);
 	GROW(sw->sd);
 	GROW(sw->sd2);
 	GROW(sw->dw);
@@ -574,6 +582,7 @@ sample_reset(struct sweep *sw, int64_t max)
 	sample_reserve(sw, max);
 	memset(sw->add, 0, (size_t)sw->ecap * sizeof(*sw->add));
 	memset(sw->var, 0, (size_t)sw->ecap * sizeof(*sw->var));
+	memset(sw->gs, 0, (size_t)sw->ecap * sizeof(*sw->gs));
 	sw->nw = sw->nh = 0;
 }
 
@@ -634,7 +643,8 @@ sample_window(struct sweep *sw, const struct store_blob *xb, int64_t max)
 	return 0;
 }
 
-/* A stratum's reads are in: into the estimate and its variance. */
+/* A stratum's reads are in: into the estimate, and the sums of d and d^2
+ * over every draw (the variance, pooled: sample_store). */
 static void
 sample_stratum(struct sweep *sw, const struct stratum *x)
 {
@@ -645,23 +655,26 @@ sample_stratum(struct sweep *sw, const struct stratum *x)
 
 		if (nh > 0)
 			sw->add[s] += (big / nh - 1) * sw->sd[s];
-		if (nh >= 2 && big > nh) {
-			double s2 = (sw->sd2[s] - sw->sd[s] * sw->sd[s] / nh) / (nh - 1);
-
-			if (s2 > 0)
-				sw->var[s] += big * big * (1 - nh / big) * s2 / nh;
-		}
+		sw->gs[s] += sw->sd[s];
+		sw->var[s] += sw->sd2[s];
 		sw->sd[s] = sw->sd2[s] = 0;
 		sw->mark[s] = 0;
 	}
 	sw->nh = 0;
 }
 
-/* The estimate of every series: the picture v plus what the draws add. */
+/*
+ * The estimate of every series: the picture v plus what the draws add.
+ * Its variance is a simple random sample's of the n windows drawn among
+ * the nr read before, N^2 (1 - n/N) s^2 / n with s^2 the variance of d over
+ * all draws: pooled over the strata for more degrees of freedom than two
+ * draws a stratum give, and no smaller where the strata differ.
+ */
 static int
 sample_store(struct sweep *sw, struct store *st, const struct series_values *v,
-    int64_t max, const struct estimate_row *e)
+    int64_t max, size_t n, size_t nr, const struct estimate_row *e)
 {
+	double dn = (double)n, dN = (double)nr;
 	struct pack_writer w;
 	uint8_t *blob = NULL;
 	size_t len = 0;
@@ -669,9 +682,18 @@ sample_store(struct sweep *sw, struct store *st, const struct series_values *v,
 
 	pack_writer_init(&w, EST_FIELDS, 1u);	/* an estimate can be < 0 */
 	for (int64_t s = 1; s <= max && s < v->cap && s < sw->ecap; s++) {
-		double est = (double)v->pages[s] + sw->add[s], se = sqrt(sw->var[s]);
-		int64_t f[EST_FIELDS] = { llround(est * EST_SCALE), llround(se * EST_SCALE) };
+		double est = (double)v->pages[s] + sw->add[s], var = 0, se;
+		int64_t f[EST_FIELDS];
 
+		if (n >= 2 && dN > dn) {
+			double s2 = (sw->var[s] - sw->gs[s] * sw->gs[s] / dn) / (dn - 1);
+
+			if (s2 > 0)
+				var = dN * dN * (1 - dn / dN) * s2 / dn;
+		}
+		se = sqrt(var);
+		f[0] = llround(est * EST_SCALE);
+		f[1] = llround(se * EST_SCALE);
 		if (f[0] != 0 || f[1] != 0)
 			pack_add(&w, (uint32_t)s, f);
 	}
@@ -775,6 +797,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 	struct sum sum = { .v = v, .snapshot = row->id };
 	struct due *due = NULL;
 	struct stratum *strata = NULL;
+	size_t *ridx = NULL, nr = 0, ndrawn = 0;
 	size_t ndue = 0, nread = 0, unmerged = 0, unread = 0, nstrata = 0;
 	bool sampling = cfg->sample > 0, estimated = sampling;
 	const char *seek_why;
@@ -812,23 +835,49 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 		due[i].w = &sw->w[i];
 	row->records = row->pages = row->stacks = 0;
 	if (sampling) {
-		strata = sample_draw(sw, cfg->sample, sw->n, &nstrata, &ndue);
+		size_t take = 0, nsample = 0;
+
+		/*
+		 * Windows never read (a first snapshot, a new boot, memory added)
+		 * are all read, a stratum taken whole: their pages exact, no x
+		 * to differ from.  The draw is among the windows read before.
+		 */
+		ridx = po_xcalloc(sw->n, sizeof(*ridx));
+		for (size_t i = 0; i < sw->n && !*rc->stop; i++) {
+			if (sw->w[i].stored) {
+				ridx[nr++] = i;
+				continue;
+			}
+			take++;
+			r = read_due(sw, rc, &sw->w[i], wpfns, row, &stats, &nread, &unmerged);
+			if (r < 0)
+				goto out;
+			if (r == 1) {
+				if (estimated)
+					log_warnx("sweep: a window never read before could not be "
+					    "read: no estimate this snapshot");
+				estimated = false;
+			}
+		}
 		sample_reset(sw, registry_max_series(rc->reg));
+		if (nr > 0)
+			strata = sample_draw(sw, cfg->sample, nr, &nstrata, &nsample);
+		ndue = take + nsample;
 		for (size_t h = 0; h < nstrata && !*rc->stop; h++) {
 			struct stratum *x = &strata[h];
 
 			for (unsigned k = 0; k < x->n && !*rc->stop; k++) {
-				struct win *w = &sw->w[x->pick[k]];
+				struct win *w = &sw->w[ridx[x->pick[k]]];
 				struct store_blob xb = { 0 };
 				int64_t xsnap;
 
 				/* its row before this read: fixed before the draw */
-				if (w->stored &&
-				    (r = store_window_get(rc->st, w->idx, &xsnap, &xb)) < 0)
+				if ((r = store_window_get(rc->st, w->idx, &xsnap, &xb)) < 0)
 					goto out;
 				r = read_due(sw, rc, w, wpfns, row, &stats, &nread, &unmerged);
 				if (r == 0) {
 					x->read++;
+					ndrawn++;
 					if (sample_window(sw, &xb, registry_max_series(rc->reg)) < 0) {
 						log_warnx("sweep: window %lld: its stored "
 						    "values are damaged: no estimate this "
@@ -881,7 +930,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 		struct estimate_row e = { .snapshot = row->id, .windows = (int64_t)sw->n,
 		    .sampled = (int64_t)nread, .strata = (int64_t)nstrata };
 
-		if ((r = sample_store(sw, rc->st, v, sum.max, &e)) < 0)
+		if ((r = sample_store(sw, rc->st, v, sum.max, ndrawn, nr, &e)) < 0)
 			goto out;
 	}
 	for (size_t i = 0; i < sw->n; i++) {
@@ -918,6 +967,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 out:
 	free(due);
 	free(strata);
+	free(ridx);
 	free(l.drop);
 	free(l.gone);
 	if (r < 0)

@@ -138,6 +138,7 @@ PYEOF
 	done
 	handles_check "$series"
 	sweep_check "$series"
+	sample_check "$series"
 	if [[ -f $KT_FILES/stop-rounds.txt ]]; then
 		local rounds drained failed
 		read -r _ rounds _ drained _ failed <"$KT_FILES/stop-rounds.txt"
@@ -225,6 +226,53 @@ print('# %s sweep: %d windows, K = %d; CPU per window %.3f s, per snapshot (2 wi
       'for a whole read'
       % (series, sw.get('windows', 0), k, sw.get('window_cpu_s', 0), 2 * sw.get('window_cpu_s', 0),
          full_cpu, sum(b) // max(1, len(b)), os.path.getsize(os.path.join(d, 'sweep-whole.page_owner'))))
+sys.exit(1 if failed else 0)
+PYEOF
+		KT_FAILED=$((KT_FAILED + 1))
+}
+
+# sample_check SERIES: what guest/scenario-daemon.sh's sample_phase
+# stored: sampled estimates (sample = 25%) on the real page_owner; the
+# estimate of the leak's pages against the module's own count (7(d)).
+sample_check() {
+	local series=$1
+	if [[ ! -f $KT_FILES/sample-top.json ]]; then
+		kt_not_ok "$series: sampling ran in the guest (no sample-top.json)"
+		return 0
+	fi
+	python3 - "$series" "$KT_FILES" <<'PYEOF' ||
+import json, os, sys
+series, d = sys.argv[1:3]
+failed = 0
+def load(n):
+    return json.load(open(os.path.join(d, n)))
+def ok(cond, what):
+    global failed
+    failed += not cond
+    print(('ok - ' if cond else 'not ok - ') + '%s sample: %s' % (series, what))
+st, top, gr = load('sample-status.json'), load('sample-top.json'), load('sample-growers.json')
+sw = st.get('sweep') or {}
+module = int(open(os.path.join(d, 'sample-module.txt')).read().split()[0])
+ok(sw.get('sample_percent') == 25 and sw.get('estimated') and sw.get('strata', 0) >= 2 and
+   st['snapshots']['failed'] == 0,
+   'status: 25%% of %s windows, %s strata, the latest snapshot estimated, none failed'
+   % (sw.get('windows'), sw.get('strata')))
+leak = [g for g in top['groups'] if g['culprit'] == 'leaker_leak_pages']
+e = leak[0].get('estimate', {}) if leak else {}
+est, se = e.get('pages'), e.get('se_pages')
+ok(est is not None and abs(est - module) <= 3 * se + 0.5,
+   "the estimate of the leak's pages is within 3 standard errors of the module's count "
+   "(%s +- %s vs %d)" % (est, se, module))
+g = gr.get('groups') or []
+ee = gr.get('estimate') or {}
+print('# %s sample: %s of %s windows a snapshot, %s strata; leak estimated %s +- %s pages vs the '
+      "module's %d; top grower by the estimates from snapshot %s to %s: %s (%s +- %s pages); "
+      'kernel CPU per window %.3f s, per snapshot %.3f s'
+      % (series, ee.get('sampled'), ee.get('windows'), ee.get('strata'), est, se, module,
+         ee.get('from_snapshot'), ee.get('to_snapshot'), g[0]['culprit'] if g else None,
+         g[0]['estimate'].get('growth_pages') if g else None,
+         g[0]['estimate'].get('growth_se_pages') if g else None,
+         sw.get('window_cpu_s', 0), sw.get('window_cpu_s', 0) * (ee.get('sampled') or 0)))
 sys.exit(1 if failed else 0)
 PYEOF
 		KT_FAILED=$((KT_FAILED + 1))

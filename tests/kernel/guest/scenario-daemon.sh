@@ -40,6 +40,22 @@ wait_first_snapshot() {
 	done
 }
 
+# start_phase NAME CONF: a daemon on the real page_owner with the settings
+# CONF (a printf format), its own database and socket NAME.*, snapshots by
+# hand (interval 3600); sets C and pid and waits for its first snapshot.
+start_phase() {
+	sock=$W/$1.sock
+	C="pageownerctl --socket $sock"
+	# shellcheck disable=SC2059
+	printf "$2" >"$W/$1.conf"
+	page-ownerd --foreground --config "$W/$1.conf" \
+		--source /sys/kernel/debug/page_owner --db "$W/$1.db" \
+		--socket "$sock" --interval 3600 --log-level info \
+		>"$W/$1-daemon.log" 2>&1 &
+	pid=$!
+	wait_first_snapshot "$1" "$pid" "$W/$1-daemon.log"
+}
+
 # phase MODE INTERVAL: one daemon, one steady leak, the questions
 phase() {
 	mode=$1
@@ -168,15 +184,7 @@ stop_rounds() {
 # handles-snapshot.json, handles-compare.page_owner, handles-module.txt,
 # handles-cpu.txt and handles-daemon.log.
 handles_phase() {
-	sock=$W/handles.sock
-	C="pageownerctl --socket $sock"
-	printf 'mode = stacks\ncpu_budget = 100%%\nread_timeout = 120\n' >"$W/handles.conf"
-	page-ownerd --foreground --config "$W/handles.conf" \
-		--source /sys/kernel/debug/page_owner --db "$W/handles.db" \
-		--socket "$sock" --interval 3600 --log-level info \
-		>"$W/handles-daemon.log" 2>&1 &
-	pid=$!
-	wait_first_snapshot "handles" "$pid" "$W/handles-daemon.log" || return 1
+	start_phase handles 'mode = stacks\ncpu_budget = 100%%\nread_timeout = 120\n' || return 1
 	$C --json status >"$W/handles-status-0.json"
 	kt_steady 16 100
 	n=1
@@ -230,16 +238,8 @@ handles_phase() {
 # sweep-pfn.txt.
 SWEEP_PFN=131072
 sweep_phase() {
-	sock=$W/sweep.sock
-	C="pageownerctl --socket $sock"
-	printf 'mode = sweep\nwindow = 128M\nsweep_windows = 2\ncpu_budget = 100%%\nread_timeout = 120\n' \
-		>"$W/sweep.conf"
-	page-ownerd --foreground --config "$W/sweep.conf" \
-		--source /sys/kernel/debug/page_owner --db "$W/sweep.db" \
-		--socket "$sock" --interval 3600 --log-level info \
-		>"$W/sweep-daemon.log" 2>&1 &
-	pid=$!
-	wait_first_snapshot "sweep" "$pid" "$W/sweep-daemon.log" || return 1
+	start_phase sweep 'mode = sweep\nwindow = 128M\nsweep_windows = 2\ncpu_budget = 100%%\nread_timeout = 120\n' ||
+		return 1
 	$C --json status >"$W/sweep-status-0.json"
 	k=$(sed -n 's/.*"k": \([0-9]*\).*/\1/p' "$W/sweep-status-0.json")
 	[ -n "$k" ] || { kt_fail "sweep: no K in the status"; k=8; }
@@ -284,6 +284,39 @@ sweep_phase() {
 	done
 }
 
+# sample_phase: sample = 25% of 16 MiB windows (64 in the guest), a new
+# database, churn running, snapshots by hand while the module leaks a
+# steady trickle; then the leak stopped and one more snapshot, whose
+# estimate of the leak's pages the host holds against the module's own
+# count. Stores sample-top.json, sample-growers.json, sample-status.json,
+# sample-snapshots.json, sample-module.txt and sample-daemon.log.
+sample_phase() {
+	kt_churn_start ""
+	start_phase sample 'mode = sweep\nwindow = 16M\nsample = 25%%\ncpu_budget = 100%%\nread_timeout = 120\n' ||
+		return 1
+	kt_steady 16 100
+	n=1
+	while [ "$n" -le 6 ]; do
+		sleep 2
+		$C snapshot >/dev/null || kt_fail "sample: snapshot $n failed"
+		n=$((n + 1))
+	done
+	kt_steady 0 0
+	usleep 300000
+	$C snapshot >/dev/null || kt_fail "sample: the last snapshot failed"
+	kt_leaker_get pages >"$W/sample-module.txt"
+	$C --json top --by culprit --limit 50 >"$W/sample-top.json"
+	$C --json top-growers --by culprit --limit 5 >"$W/sample-growers.json"
+	$C --json snapshots --limit 1000 >"$W/sample-snapshots.json"
+	$C --json status >"$W/sample-status.json"
+	kill -TERM "$pid"
+	wait "$pid" || kt_fail "sample: the daemon exited with an error"
+	kt_churn_stop
+	for f in top.json growers.json snapshots.json status.json module.txt daemon.log; do
+		kt_store_file "$W/sample-$f"
+	done
+}
+
 kt_say "scenario daemon: kernel $(uname -r)"
 insmod /kt/leaker.ko
 [ -d "$KT_LEAKER" ] || kt_fail "no $KT_LEAKER after insmod"
@@ -300,5 +333,6 @@ else
 fi
 sweep_phase
 kt_churn_stop
+sample_phase
 rmmod leaker
 kt_store_index
