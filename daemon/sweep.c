@@ -22,10 +22,12 @@
  * last row (stale, never counted as freed) and is read first next time.
  *
  * Sampling (sample = P%) reads, instead of the windows due, every window
- * never read (a stratum taken whole) and a stratified random sample of
- * n = max(2, ceil(N P / 100)) of the N windows read before: H = n / 2
- * strata of consecutive windows, two drawn in each (three in the last when
- * n is odd), and stores per series a difference estimator of the pages over
+ * never read (a stratum taken whole) and n = max(2, ceil(N P / 100)) of the
+ * N windows read before: up to n / 4 of those most active at their last
+ * read (where one series grew most a snapshot: another stratum taken
+ * whole, chosen before the draw), and a stratified random sample of the
+ * rest: H strata of consecutive windows, two drawn in each (three in the
+ * last when the draws are odd), and stores per series a difference estimator of the pages over
  * the whole span.  Each window w has x_w, its row from before this read
  * (0 if none), fixed before the draw; a sampled window gives d_w = y_w -
  * x_w.  Then
@@ -33,7 +35,7 @@
  *	  = picture + sum_h (N_h / n_h - 1) sum_{w in h} d_w
  *	Var = N^2 (1 - n / N) s^2 / n
  * with s^2 the variance of d over all the draws (pooled over the strata,
- * sample_store), N the windows read before: the estimate unbiased given the
+ * sample_store), N and n the windows drawn from and drawn: unbiased given the
  * earlier reads, and as good as they are close to the present (a series
  * that did not change has no error at all).  A stratum left with fewer
  * than two reads of more windows (a read failed) leaves the snapshot
@@ -69,6 +71,12 @@ struct pending {
 	int64_t		 idx;
 };
 
+/* A window's largest growth of one series per snapshot, at its last read. */
+struct activity {
+	int64_t		 idx;
+	double		 rate;
+};
+
 struct sweep {
 	char		*dir;		/* <db>.windows */
 	struct win	*w;		/* the span's windows, by idx order */
@@ -91,6 +99,8 @@ struct sweep {
 	uint8_t		*mark;		/* 1: in dw's list, 2: in the stratum's */
 	int64_t		*wlist, *hlist;	/* series touched: window, stratum */
 	size_t		 nw, nh;
+	struct activity	*act;		/* by idx: growth a snapshot at the last read */
+	size_t		 nact;
 };
 
 struct sweep *
@@ -140,6 +150,7 @@ sweep_free(struct sweep *sw)
 	free(sw->mark);
 	free(sw->wlist);
 	free(sw->hlist);
+	free(sw->act);
 	free(sw);
 }
 
@@ -508,16 +519,15 @@ rng_below(struct sweep *sw, uint64_t m)
 	return r % m;
 }
 
-/* The draw: H strata of consecutive windows, two at random in each (three
- * in the last when n is odd; one when the span has one window). */
+/* The draw of n of nwin windows (positions): H strata of consecutive
+ * windows, two at random in each (three in the last when n is odd; one when
+ * there is one window). */
 static struct stratum *
-sample_draw(struct sweep *sw, double share, size_t nwin, size_t *ret_h, size_t *ret_n)
+sample_draw(struct sweep *sw, size_t n, size_t nwin, size_t *ret_h)
 {
-	size_t n = (size_t)ceil((double)nwin * share - 1e-9), h;
 	struct stratum *v;
+	size_t h;
 
-	if (n < 2)
-		n = 2;
 	if (n > nwin)
 		n = nwin;
 	h = n >= 2 ? n / 2 : 1;
@@ -544,7 +554,6 @@ sample_draw(struct sweep *sw, double share, size_t nwin, size_t *ret_h, size_t *
 		}
 	}
 	*ret_h = h;
-	*ret_n = n;
 	return v;
 }
 
@@ -596,14 +605,17 @@ touch(struct sweep *sw, int64_t s)
 }
 
 /*
- * A sampled window was read: its difference d = y - x per series, y its
- * values now (sw->wv), x its row from before (xb, empty if none), into its
- * stratum's sums.
+ * A window read this snapshot that was read before: its difference d = y - x
+ * per series, y its values now (sw->wv), x its row from before (xb).  When
+ * tally, into its stratum's sums.  *ret_grew: the largest growth of one
+ * series in it (how active it is, for the next draw).
  */
 static int
-sample_window(struct sweep *sw, const struct store_blob *xb, int64_t max)
+sample_window(struct sweep *sw, const struct store_blob *xb, int64_t max, bool tally,
+    double *ret_grew)
 {
 	const struct series_values *y = &sw->wv;
+	double grew = 0;
 
 	sample_reserve(sw, max);
 	if (xb->len > 0) {
@@ -620,8 +632,14 @@ sample_window(struct sweep *sw, const struct store_blob *xb, int64_t max)
 				sw->dw[series] -= f[0];
 			}
 		pack_reader_free(&rd);
-		if (r < 0)
+		if (r < 0) {
+			for (size_t i = 0; i < sw->nw; i++) {
+				sw->dw[sw->wlist[i]] = 0;
+				sw->mark[sw->wlist[i]] &= (uint8_t)~1u;
+			}
+			sw->nw = 0;
 			return r;
+		}
 	}
 	for (int64_t s = 1; s <= max && s < y->cap; s++)
 		if (y->pages[s] != 0) {
@@ -632,15 +650,74 @@ sample_window(struct sweep *sw, const struct store_blob *xb, int64_t max)
 		int64_t s = sw->wlist[i];
 		double d = (double)sw->dw[s];
 
+		if (d > grew)
+			grew = d;
+		sw->dw[s] = 0;
+		sw->mark[s] &= (uint8_t)~1u;
+		if (!tally)
+			continue;
 		sw->sd[s] += d;
 		sw->sd2[s] += d * d;
 		if (!(sw->mark[s] & 2))
 			sw->hlist[sw->nh++] = s;
 		sw->mark[s] = 2;
-		sw->dw[s] = 0;
 	}
 	sw->nw = 0;
+	*ret_grew = grew;
 	return 0;
+}
+
+/* How active window idx was at its last read (0: unknown, or quiet). */
+static double
+act_get(const struct sweep *sw, int64_t idx)
+{
+	size_t lo = 0, hi = sw->nact;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sw->act[mid].idx == idx)
+			return sw->act[mid].rate;
+		if (sw->act[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static void
+act_set(struct sweep *sw, int64_t idx, double rate)
+{
+	size_t lo = 0, hi = sw->nact;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sw->act[mid].idx == idx) {
+			sw->act[mid].rate = rate;
+			return;
+		}
+		if (sw->act[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	sw->act = po_xrealloc(sw->act, sw->nact + 1, sizeof(*sw->act));
+	memmove(&sw->act[lo + 1], &sw->act[lo], (sw->nact - lo) * sizeof(*sw->act));
+	sw->act[lo] = (struct activity){ idx, rate };
+	sw->nact++;
+}
+
+/* The most active first. */
+static int
+cmp_active(const void *a, const void *b, void *ud)
+{
+	const struct sweep *sw = ud;
+	double x = act_get(sw, sw->w[*(const size_t *)a].idx),
+	    y = act_get(sw, sw->w[*(const size_t *)b].idx);
+
+	return x > y ? -1 : x < y;
 }
 
 /* A stratum's reads are in: into the estimate, and the sums of d and d^2
@@ -766,6 +843,15 @@ sweep_span(struct source *src, const struct config *cfg, uint64_t span[2],
 	return 0;
 }
 
+/* ascending */
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Read one window due, timing it: read_window's result. */
 static int
 read_due(struct sweep *sw, struct read_ctx *rc, struct win *w, uint64_t wpfns,
@@ -784,6 +870,43 @@ read_due(struct sweep *sw, struct read_ctx *rc, struct win *w, uint64_t wpfns,
 		(*nread)++;
 		*unmerged += !merged;
 	}
+	return r;
+}
+
+/*
+ * Read a window read before, its row fetched first (x, fixed before the
+ * draw): its difference into the stratum's sums when tally, its activity
+ * noted.  read_window's result; *ok false when the estimate cannot stand (a
+ * window taken whole not read, or its stored values damaged).
+ */
+static int
+read_known(struct sweep *sw, struct read_ctx *rc, struct win *w, uint64_t wpfns,
+    struct snap_row *row, struct po_parse_stats *stats, size_t *nread,
+    size_t *unmerged, bool tally, bool *ok)
+{
+	struct store_blob xb = { 0 };
+	int64_t xsnap = 0;
+	double grew = 0;
+	int r;
+
+	if ((r = store_window_get(rc->st, w->idx, &xsnap, &xb)) < 0)
+		return r;
+	r = read_due(sw, rc, w, wpfns, row, stats, nread, unmerged);
+	if (r == 0 && sample_window(sw, &xb, registry_max_series(rc->reg), tally,
+	    &grew) < 0) {
+		if (*ok)
+			log_warnx("sweep: window %lld: its stored values are damaged: no "
+			    "estimate this snapshot", (long long)w->idx);
+		*ok = false;
+	} else if (r == 0)
+		act_set(sw, w->idx, grew / (double)(row->id > xsnap ? row->id - xsnap : 1));
+	else if (r == 1 && !tally) {
+		if (*ok)
+			log_warnx("sweep: window %lld, read for sure, could not be read: "
+			    "no estimate this snapshot", (long long)w->idx);
+		*ok = false;
+	}
+	store_blob_free(&xb);
 	return r;
 }
 
@@ -860,34 +983,44 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 			}
 		}
 		sample_reset(sw, registry_max_series(rc->reg));
-		if (nr > 0)
-			strata = sample_draw(sw, cfg->sample, nr, &nstrata, &nsample);
+		if (nr > 0) {
+			size_t n = (size_t)ceil((double)nr * cfg->sample - 1e-9), c = 0;
+
+			n = n < 2 ? 2 : n > nr ? nr : n;
+			/*
+			 * The windows most active at their last read (a series grew
+			 * most there) are read for sure, up to a quarter of the
+			 * sample: a stratum taken whole, chosen before the draw, so
+			 * a leak that keeps filling one region is measured, not
+			 * drawn.  The others, in PFN order, are drawn from.
+			 */
+			qsort_r(ridx, nr, sizeof(*ridx), cmp_active, sw);
+			while (c < n / 4 && act_get(sw, sw->w[ridx[c]].idx) > 0)
+				c++;
+			for (size_t i = 0; i < c && !*rc->stop; i++)
+				if ((r = read_known(sw, rc, &sw->w[ridx[i]], wpfns, row, &stats,
+				    &nread, &unmerged, false, &estimated)) < 0)
+					goto out;
+			nr -= c;
+			memmove(ridx, ridx + c, nr * sizeof(*ridx));
+			qsort(ridx, nr, sizeof(*ridx), cmp_size);
+			if (n > c && nr > 0)
+				strata = sample_draw(sw, n - c, nr, &nstrata);
+			nsample = n;
+		}
 		ndue = take + nsample;
 		for (size_t h = 0; h < nstrata && !*rc->stop; h++) {
 			struct stratum *x = &strata[h];
 
 			for (unsigned k = 0; k < x->n && !*rc->stop; k++) {
-				struct win *w = &sw->w[ridx[x->pick[k]]];
-				struct store_blob xb = { 0 };
-				int64_t xsnap;
-
-				/* its row before this read: fixed before the draw */
-				if ((r = store_window_get(rc->st, w->idx, &xsnap, &xb)) < 0)
+				r = read_known(sw, rc, &sw->w[ridx[x->pick[k]]], wpfns, row, &stats,
+				    &nread, &unmerged, true, &estimated);
+				if (r < 0)
 					goto out;
-				r = read_due(sw, rc, w, wpfns, row, &stats, &nread, &unmerged);
 				if (r == 0) {
 					x->read++;
 					ndrawn++;
-					if (sample_window(sw, &xb, registry_max_series(rc->reg)) < 0) {
-						log_warnx("sweep: window %lld: its stored "
-						    "values are damaged: no estimate this "
-						    "snapshot", (long long)w->idx);
-						estimated = false;
-					}
 				}
-				store_blob_free(&xb);
-				if (r < 0)
-					goto out;
 			}
 			if (x->read < 2 && x->hi - x->lo > x->read) {
 				if (estimated)

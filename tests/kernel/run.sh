@@ -265,6 +265,9 @@ ok(est is not None and abs(est - module) <= 3 * se + 0.5,
    "(%s +- %s vs %d)" % (est, se, module))
 g = gr.get('groups') or []
 ee = gr.get('estimate') or {}
+ok(g and g[0]['culprit'] == 'leaker_leak_pages' and g[0]['estimate'].get('growing'),
+   "top-growers by the estimates names the module's leak first, its growth beyond 3 standard "
+   "errors (%s)" % (g[0]['culprit'] if g else None))
 print('# %s sample: %s of %s windows a snapshot, %s strata; leak estimated %s +- %s pages vs the '
       "module's %d; top grower by the estimates from snapshot %s to %s: %s (%s +- %s pages); "
       'kernel CPU per window %.3f s, per snapshot %.3f s'
