@@ -37,7 +37,8 @@
  * with s^2 the variance of d over all the draws (pooled over the strata,
  * sample_store), N and n the windows drawn from and drawn: unbiased given the
  * earlier reads, and as good as they are close to the present (a series
- * that did not change has no error at all).  A stratum left with fewer
+ * that did not change has no error at all); a series that changed in the
+ * windows read for sure has that change's square added to its variance.  A stratum left with fewer
  * than two reads of more windows (a read failed) leaves the snapshot
  * without an estimate.
  */
@@ -94,6 +95,7 @@ struct sweep {
 	double		*add;		/* estimate - picture */
 	double		*var;		/* sum of d^2 over the draws */
 	double		*gs;		/* sum of d over the draws */
+	double		*seen;		/* sum of |d| over the windows read for sure */
 	double		*sd, *sd2;	/* a stratum's sum of d, of d^2 */
 	int64_t		*dw;		/* one window's d */
 	uint8_t		*mark;		/* 1: in dw's list, 2: in the stratum's */
@@ -144,6 +146,7 @@ sweep_free(struct sweep *sw)
 	free(sw->add);
 	free(sw->var);
 	free(sw->gs);
+	free(sw->seen);
 	free(sw->sd);
 	free(sw->sd2);
 	free(sw->dw);
@@ -574,6 +577,7 @@ sample_reserve(struct sweep *sw, int64_t max)
 	GROW(sw->add);
 	GROW(sw->var);
 	GROW(sw->gs);
+	GROW(sw->seen);
 	GROW(sw->sd);
 	GROW(sw->sd2);
 	GROW(sw->dw);
@@ -592,6 +596,7 @@ sample_reset(struct sweep *sw, int64_t max)
 	memset(sw->add, 0, (size_t)sw->ecap * sizeof(*sw->add));
 	memset(sw->var, 0, (size_t)sw->ecap * sizeof(*sw->var));
 	memset(sw->gs, 0, (size_t)sw->ecap * sizeof(*sw->gs));
+	memset(sw->seen, 0, (size_t)sw->ecap * sizeof(*sw->seen));
 	sw->nw = sw->nh = 0;
 }
 
@@ -654,8 +659,10 @@ sample_window(struct sweep *sw, const struct store_blob *xb, int64_t max, bool t
 			grew = d;
 		sw->dw[s] = 0;
 		sw->mark[s] &= (uint8_t)~1u;
-		if (!tally)
+		if (!tally) {
+			sw->seen[s] += fabs(d);
 			continue;
+		}
 		sw->sd[s] += d;
 		sw->sd2[s] += d * d;
 		if (!(sw->mark[s] & 2))
@@ -745,7 +752,10 @@ sample_stratum(struct sweep *sw, const struct stratum *x)
  * Its variance is a simple random sample's of the n windows drawn among
  * the nr read before, N^2 (1 - n/N) s^2 / n with s^2 the variance of d over
  * all draws: pooled over the strata for more degrees of freedom than two
- * draws a stratum give, and no smaller where the strata differ.
+ * draws a stratum give, and no smaller where the strata differ; plus, for
+ * a series that changed in the windows read for sure, that change squared
+ * (a model's term, not the design's: a draw that saw no change has no
+ * variance, however much changed in a window it missed).
  */
 static int
 sample_store(struct sweep *sw, struct store *st, const struct series_values *v,
@@ -768,6 +778,11 @@ sample_store(struct sweep *sw, struct store *st, const struct series_values *v,
 			if (s2 > 0)
 				var = dN * dN * (1 - dn / dN) * s2 / dn;
 		}
+		/* what changed where it was read for sure may have changed as
+		 * much where nothing was read (a leak moving on to new memory):
+		 * no draw can see that, so its square is added */
+		if (dN > dn)
+			var += sw->seen[s] * sw->seen[s];
 		se = sqrt(var);
 		f[0] = llround(est * EST_SCALE);
 		f[1] = llround(se * EST_SCALE);
