@@ -23,12 +23,12 @@
  *
  * Sampling (sample = P%) reads, instead of the windows due, every window
  * never read (a stratum taken whole) and n = max(2, ceil(N P / 100)) of the
- * N windows read before: up to n / 4 of those most active at their last
- * read (where one series grew most a snapshot: another stratum taken
- * whole, chosen before the draw), and a stratified random sample of the
- * rest: H strata of consecutive windows, two drawn in each (three in the
- * last when the draws are odd), and stores per series a difference estimator of the pages over
- * the whole span.  Each window w has x_w, its row from before this read
+ * N windows read before: up to n / 2 of those most active at their last
+ * read (where one series grew most a snapshot) and their neighbours
+ * (another stratum taken whole, chosen before the draw), and a stratified
+ * random sample of the rest: H strata of consecutive windows, two drawn in
+ * each (three in the last when the draws are odd).  It stores per series a
+ * difference estimator of the pages over the whole span.  Each window w has x_w, its row from before this read
  * (0 if none), fixed before the draw; a sampled window gives d_w = y_w -
  * x_w.  Then
  *	T = sum_w x_w + sum_h N_h mean_h(d)	(x_w = y_w for a window read whole)
@@ -674,6 +674,18 @@ sample_window(struct sweep *sw, const struct store_blob *xb, int64_t max, bool t
 	return 0;
 }
 
+/* The most pages one series holds in v. */
+static double
+largest(const struct series_values *v, int64_t max)
+{
+	int64_t m = 0;
+
+	for (int64_t s = 1; s <= max && s < v->cap; s++)
+		if (v->pages[s] > m)
+			m = v->pages[s];
+	return (double)m;
+}
+
 /* How active window idx was at its last read (0: unknown, or quiet). */
 static double
 act_get(const struct sweep *sw, int64_t idx)
@@ -858,15 +870,6 @@ sweep_span(struct source *src, const struct config *cfg, uint64_t span[2],
 	return 0;
 }
 
-/* ascending */
-static int
-cmp_size(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Read one window due, timing it: read_window's result. */
 static int
 read_due(struct sweep *sw, struct read_ctx *rc, struct win *w, uint64_t wpfns,
@@ -886,6 +889,44 @@ read_due(struct sweep *sw, struct read_ctx *rc, struct win *w, uint64_t wpfns,
 		*unmerged += !merged;
 	}
 	return r;
+}
+
+/*
+ * The windows read for sure, moved to the front of ridx (positions in sw->w
+ * of the nr windows read before): by activity, each with its neighbours,
+ * at most cap.  Returns how many.
+ */
+static size_t
+pick_sure(struct sweep *sw, size_t *ridx, size_t nr, size_t cap)
+{
+	uint8_t *st = po_xcalloc(sw->n, 1);	/* 1: read before, 2: picked */
+	size_t *order = po_xcalloc(nr, sizeof(*order)), c = 0, k = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		st[ridx[i]] = 1;
+	memcpy(order, ridx, nr * sizeof(*order));
+	qsort_r(order, nr, sizeof(*order), cmp_active, sw);
+	for (size_t i = 0; i < nr && c < cap; i++) {
+		size_t p = order[i], near[3] = { p, p - 1, p + 1 };
+
+		if (act_get(sw, sw->w[p].idx) <= 0)
+			break;
+		for (int j = 0; j < 3 && c < cap; j++)
+			if (near[j] < sw->n && st[near[j]] == 1) {
+				st[near[j]] = 2;
+				c++;
+			}
+	}
+	/* the picked first, then the rest in PFN order */
+	for (size_t i = 0; i < sw->n; i++)
+		if (st[i] == 2)
+			ridx[k++] = i;
+	for (size_t i = 0; i < sw->n; i++)
+		if (st[i] == 1)
+			ridx[k++] = i;
+	free(order);
+	free(st);
+	return c;
 }
 
 /*
@@ -990,6 +1031,9 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 			r = read_due(sw, rc, &sw->w[i], wpfns, row, &stats, &nread, &unmerged);
 			if (r < 0)
 				goto out;
+			if (r == 0)	/* no growth known yet: its largest series */
+				act_set(sw, sw->w[i].idx, largest(&sw->wv,
+				    registry_max_series(rc->reg)));
 			if (r == 1) {
 				if (estimated)
 					log_warnx("sweep: a window never read before could not be "
@@ -999,26 +1043,25 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 		}
 		sample_reset(sw, registry_max_series(rc->reg));
 		if (nr > 0) {
-			size_t n = (size_t)ceil((double)nr * cfg->sample - 1e-9), c = 0;
+			size_t n = (size_t)ceil((double)nr * cfg->sample - 1e-9), c;
 
 			n = n < 2 ? 2 : n > nr ? nr : n;
 			/*
 			 * The windows most active at their last read (a series grew
-			 * most there) are read for sure, up to a quarter of the
-			 * sample: a stratum taken whole, chosen before the draw, so
-			 * a leak that keeps filling one region is measured, not
-			 * drawn.  The others, in PFN order, are drawn from.
+			 * most there), and the windows on either side of them (where
+			 * the allocator goes on when one fills), are read for sure,
+			 * up to half the sample: a stratum taken whole, chosen before
+			 * the draw, so that a leak that keeps filling one region is
+			 * measured, not drawn.  The others, in PFN order, are drawn
+			 * from.
 			 */
-			qsort_r(ridx, nr, sizeof(*ridx), cmp_active, sw);
-			while (c < n / 4 && act_get(sw, sw->w[ridx[c]].idx) > 0)
-				c++;
+			c = pick_sure(sw, ridx, nr, n >= 4 ? n / 2 : 0);
 			for (size_t i = 0; i < c && !*rc->stop; i++)
 				if ((r = read_known(sw, rc, &sw->w[ridx[i]], wpfns, row, &stats,
 				    &nread, &unmerged, false, &estimated)) < 0)
 					goto out;
 			nr -= c;
 			memmove(ridx, ridx + c, nr * sizeof(*ridx));
-			qsort(ridx, nr, sizeof(*ridx), cmp_size);
 			if (n > c && nr > 0)
 				strata = sample_draw(sw, n - c, nr, &nstrata);
 			nsample = n;
