@@ -49,7 +49,7 @@ LIBPO		:= $(B)/libpo.a
 PROGRAMS	:= $(B)/pageownerctl $(if $(DAEMON_SRCS),$(B)/page-ownerd)
 TOOLS		:= $(B)/tests/gen-dump $(if $(DAEMON_SRCS),$(B)/tests/gen-history)
 
-.PHONY: all check check-fast check-kernel check-kernel-bighost bench fuzz run install clean lint deps \
+.PHONY: all check check-fast check-kernel bench fuzz run install clean lint deps \
 	deps-build units
 all: $(PROGRAMS) $(TOOLS)
 
@@ -160,13 +160,6 @@ check-fast: deps-build
 check-kernel: deps
 	$(MAKE) all
 	PAGE_OWNERD_KERNELS="$(or $(PAGE_OWNERD_KERNELS),6.12 6.12-handles 6.1)" \
-	bash tests/run.sh --build $(B) --tiers kernel
-
-# the kernel tier of 6.12 with the big-host guest (5 GiB, over a million page
-# blocks; about 12 more minutes of TCG)
-check-kernel-bighost: deps
-	$(MAKE) all
-	PAGE_OWNERD_KERNEL_BIGHOST=1 PAGE_OWNERD_KERNELS="$(or $(PAGE_OWNERD_KERNELS),6.12)" \
 	bash tests/run.sh --build $(B) --tiers kernel
 
 fuzz: deps-build

@@ -379,86 +379,6 @@ PYEOF
 		KT_FAILED=$((KT_FAILED + 1))
 }
 
-# bighost SERIES...: guest/scenario-bighost.sh in a 5 GiB guest of the
-# first series given (over a million page blocks), when
-# PAGE_OWNERD_KERNEL_BIGHOST=1 (make check-kernel-bighost): a windowed read
-# against the same range of a whole read, sweep mode finding the module's
-# leak within K + 2 snapshots, the reader's CPU of a whole read against a
-# sweep snapshot's, the daemon's peak RSS. About 12 minutes of TCG: a skip
-# otherwise, which says so.
-bighost() {
-	local series=$1 out=$work/bighost-$1
-	if [[ ${PAGE_OWNERD_KERNEL_BIGHOST:-0} != 1 ]]; then
-		kt_skip "$series: big host (5 GiB guest, over a million page blocks)" \
-			"about 12 minutes of TCG; PAGE_OWNERD_KERNEL_BIGHOST=1 (make check-kernel-bighost) runs it"
-		return 0
-	fi
-	if [[ ! -x $DAEMON_BIN || ! -x $CLIENT_BIN ]]; then
-		kt_skip "$series: big host" "$DAEMON_BIN or $CLIENT_BIN not built"
-		return 0
-	fi
-	if [[ " ${ready[*]} " != *" $series "* ]]; then
-		kt_skip "$series: big host" "the $series kernel is not ready (see above)"
-		return 0
-	fi
-	kt_timer_start "bighost-$series"
-	if ! kt_scenario_prepare "$series" "$KT_DIR/guest/scenario-bighost.sh" "$out" \
-	    "$DAEMON_BIN" "$CLIENT_BIN" ||
-	    ! KT_GUEST_MEM=5120 KT_BOOT_TIMEOUT=2400 KT_BOOT_NAME=bighost-$series \
-	    kt_scenario_boot "$series" "$out"; then
-		kt_not_ok "$series: the big-host guest ran its scenario (console above)"
-		kt_timer_stop "bighost-$series"
-		return 0
-	fi
-	kt_timer_stop "bighost-$series"
-	python3 - "$series" "$out/guest/capture-$series" <<'PYEOF' ||
-import json, os, sys
-series, d = sys.argv[1:3]
-failed = 0
-def path(n):
-    return os.path.join(d, 'bighost-' + n)
-def load(n):
-    return json.load(open(path(n)))
-def ok(cond, what):
-    global failed
-    failed += not cond
-    print(('ok - ' if cond else 'not ok - ') + '%s big host: %s' % (series, what))
-blocks = int(open(path('blocks-whole.txt')).read().split()[0])
-ok(blocks >= 1000000, 'page_owner holds over a million page blocks (%d)' % blocks)
-lo, hi = map(int, open(path('range.txt')).read().split())
-whole = open(path('whole-range.txt')).read().splitlines()
-win = open(path('window.txt')).read().splitlines()
-same = len(set(whole) & set(win))
-ok(len(whole) > 10000 and same >= 0.95 * max(len(whole), len(win)),
-   '(a) a read from PFN %d cut at %d is that range of a whole read: %d of %d records agree '
-   '(%d in the windowed read)' % (lo, hi, same, len(whole), len(win)))
-st, st0, g = load('status.json'), load('status-0.json'), load('growers.json')['groups']
-sw = st.get('sweep') or {}
-k = sw.get('k', 0)
-first = open(path('first-top.txt')).read().split()
-ok(st['snapshots']['failed'] == 0 and sw.get('seek') == 'pfn' and sw.get('unread') == 0,
-   'sweep: no failed snapshot, windows found by PFN, none unread (%s windows, K = %s)'
-   % (sw.get('windows'), k))
-ok(first and first[0] != 'none' and int(first[0]) <= k + 2 and g and
-   g[0]['culprit'] == 'leaker_leak_pages',
-   "(b) sweep mode ranks the module's leak first within K + 2 = %d snapshots, among churn "
-   "(from snapshot %s; top grower %s)" % (k + 2, first[0] if first else None,
-   g[0]['culprit'] if g else None))
-whole_cpu = float(open(path('whole-cpu.txt')).read())
-snap_cpu = 2 * sw.get('window_cpu_s', 0)
-ok(0 < snap_cpu < whole_cpu,
-   "(c) a sweep snapshot's CPU (two windows, %.1f s) is below a whole read's (%.1f s)"
-   % (snap_cpu, whole_cpu))
-rss = int(open(path('rss.txt')).read().split()[0])
-print('# %s big host: %d blocks; a whole read: %.1f s of the reader\'s CPU; a sweep snapshot '
-      '(2 of %d windows of 1 GiB): %.1f s (the daemon\'s, the kernel\'s formatting included); '
-      'daemon peak RSS %.1f MiB' % (series, blocks, whole_cpu, sw.get('windows', 0), snap_cpu,
-                                   rss / 1024))
-sys.exit(1 if failed else 0)
-PYEOF
-		KT_FAILED=$((KT_FAILED + 1))
-}
-
 # Phase 1, one series after the other: host checks, kernel (built or
 # cached), module, initramfs. Prints the SKIP / not ok lines itself.
 prepare_series() {
@@ -535,6 +455,5 @@ done
 for series in "${ready[@]}"; do
 	daemon_check "$series" "${dbooted[$series]:-0}"
 done
-bighost "${1:-}"
 kt_timer_stop total
 kt_finish
