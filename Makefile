@@ -98,7 +98,7 @@ $(B)/tests/gen-dump: tests/bench/gen-dump.c
 
 # the bench's history generator writes through the daemon's own engine
 ENGINE_OBJS	:= $(patsubst %,$(B)/daemon/%.o,engine full stacks rollup identfile registry \
-		   series combo store pack source config log history sweep) \
+		   series combo store pack source config log history sweep sample) \
 		   $(B)/gen/migrations.o
 $(B)/tests/bench/gen-history.o: tests/bench/gen-history.c
 	@mkdir -p $(@D)

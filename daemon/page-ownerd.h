@@ -402,6 +402,9 @@ struct window_row {
 	int64_t		 boot;
 	double		 time;		/* of that read */
 };
+/* A window row's data packs per series: pages, blocks, allocated, freed,
+ * oldest ts. */
+#define WIN_FIELDS	5
 int	 store_window_put(struct store *s, const struct window_row *w,
 	    const void *blob, size_t len);
 int	 store_window_drop(struct store *s, int64_t idx);
@@ -750,6 +753,32 @@ struct sweep_status {
 	uint32_t	 strata;	/* strata they were drawn from */
 	bool		 estimated;	/* the latest snapshot has an estimate */
 };
+
+/* ---- sample.c: a sampling sweep's draws and estimates ------------------- */
+
+/* A stratum: windows [lo, hi) of those drawn from, the ones drawn in it. */
+struct sample_stratum {
+	size_t		 lo, hi;
+	unsigned	 n;		/* drawn */
+	unsigned	 read;		/* of those, read */
+	size_t		 pick[3];
+};
+
+struct sampler;
+struct sampler *sampler_new(void);
+void	 sampler_free(struct sampler *sw);
+void	 sampler_reset(struct sampler *sw, int64_t max);
+size_t	 sampler_pick_sure(struct sampler *sw, int64_t first, size_t nwin, size_t *ridx,
+	    size_t nr, size_t cap);
+struct sample_stratum *sampler_draw(struct sampler *sw, size_t n, size_t nwin,
+	    size_t *ret_h);
+int	 sampler_window(struct sampler *sw, const struct store_blob *xb,
+	    const struct series_values *y, int64_t max, bool tally, double *ret_grew);
+void	 sampler_stratum(struct sampler *sw, const struct sample_stratum *x);
+void	 sampler_activity(struct sampler *sw, int64_t idx, double rate);
+double	 sampler_largest(const struct series_values *v, int64_t max);
+int	 sampler_store(struct sampler *sw, struct store *st, const struct series_values *v,
+	    int64_t max, size_t n, size_t nr, const struct estimate_row *e);
 
 struct sweep;
 struct sweep *sweep_new(const char *db_path);

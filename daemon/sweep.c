@@ -44,16 +44,13 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "page-ownerd.h"
 
-#define WIN_FIELDS	5	/* pages, blocks, allocated, freed, oldest ts */
 #define COST_WEIGHT	0.3	/* of a new window's cost in the estimate */
 
 /* A window of the span, as this snapshot sees it. */
@@ -72,12 +69,6 @@ struct pending {
 	int64_t		 idx;
 };
 
-/* A window's largest growth of one series per snapshot, at its last read. */
-struct activity {
-	int64_t		 idx;
-	double		 rate;
-};
-
 struct sweep {
 	char		*dir;		/* <db>.windows */
 	struct win	*w;		/* the span's windows, by idx order */
@@ -89,20 +80,7 @@ struct sweep {
 	double		 cost;		/* CPU seconds per window, 0 = unknown */
 	struct series_values wv;	/* one window's values */
 	struct sweep_status st;
-	/* sampling: the draws, and per series sums of the differences */
-	uint64_t	 rng;
-	int64_t		 ecap;		/* series the arrays below hold */
-	double		*add;		/* estimate - picture */
-	double		*var;		/* sum of d^2 over the draws */
-	double		*gs;		/* sum of d over the draws */
-	double		*seen;		/* sum of |d| over the windows read for sure */
-	double		*sd, *sd2;	/* a stratum's sum of d, of d^2 */
-	int64_t		*dw;		/* one window's d */
-	uint8_t		*mark;		/* 1: in dw's list, 2: in the stratum's */
-	int64_t		*wlist, *hlist;	/* series touched: window, stratum */
-	size_t		 nw, nh;
-	struct activity	*act;		/* by idx: growth a snapshot at the last read */
-	size_t		 nact;
+	struct sampler	*smp;		/* sampling (sample.c) */
 };
 
 struct sweep *
@@ -111,16 +89,7 @@ sweep_new(const char *db_path)
 	struct sweep *sw = po_xcalloc(1, sizeof(*sw));
 
 	po_asprintf(&sw->dir, "%s.windows", db_path);
-	{
-		const char *seed = getenv("PAGE_OWNERD_SAMPLE_SEED");
-
-		/* reproducible draws for tests; otherwise the kernel's */
-		if (seed != NULL && *seed != '\0')
-			sw->rng = strtoull(seed, NULL, 0);
-		else if (getrandom(&sw->rng, sizeof(sw->rng), GRND_NONBLOCK) !=
-		    (ssize_t)sizeof(sw->rng))
-			sw->rng = (uint64_t)(po_now_mono() * 1e9) ^ (uint64_t)getpid();
-	}
+	sw->smp = sampler_new();
 	return sw;
 }
 
@@ -143,17 +112,7 @@ sweep_free(struct sweep *sw)
 	free(sw->stale);
 	free(sw->dir);
 	series_values_free(&sw->wv);
-	free(sw->add);
-	free(sw->var);
-	free(sw->gs);
-	free(sw->seen);
-	free(sw->sd);
-	free(sw->sd2);
-	free(sw->dw);
-	free(sw->mark);
-	free(sw->wlist);
-	free(sw->hlist);
-	free(sw->act);
+	sampler_free(sw->smp);
 	free(sw);
 }
 
@@ -486,327 +445,6 @@ out:
 }
 
 
-/* ---- sampling --------------------------------------------------------------------- */
-
-/* A stratum: windows [lo, hi) of the span's, the ones drawn in it. */
-struct stratum {
-	size_t		 lo, hi;
-	unsigned	 n;		/* drawn */
-	unsigned	 read;		/* of those, read */
-	size_t		 pick[3];
-};
-
-/* splitmix64 */
-static uint64_t
-rng_next(struct sweep *sw)
-{
-	uint64_t z = (sw->rng += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, m), m > 0: no modulo bias. */
-static uint64_t
-rng_below(struct sweep *sw, uint64_t m)
-{
-	uint64_t lim, r;
-
-	if (m <= 1)
-		return 0;
-	lim = UINT64_MAX - UINT64_MAX % m;
-	do
-		r = rng_next(sw);
-	while (r >= lim);
-	return r % m;
-}
-
-/* The draw of n of nwin windows (positions): H strata of consecutive
- * windows, two at random in each (three in the last when n is odd; one when
- * there is one window). */
-static struct stratum *
-sample_draw(struct sweep *sw, size_t n, size_t nwin, size_t *ret_h)
-{
-	struct stratum *v;
-	size_t h;
-
-	if (n > nwin)
-		n = nwin;
-	h = n >= 2 ? n / 2 : 1;
-	v = po_xcalloc(h, sizeof(*v));
-	for (size_t i = 0; i < h; i++) {
-		struct stratum *x = &v[i];
-		size_t size;
-
-		x->lo = i * nwin / h;
-		x->hi = (i + 1) * nwin / h;
-		size = x->hi - x->lo;
-		x->n = n < 2 ? 1 : i + 1 < h ? 2 : (unsigned)(n - 2 * (h - 1));
-		for (unsigned k = 0; k < x->n; k++) {
-			size_t w;
-			bool dup;
-
-			do {
-				w = x->lo + (size_t)rng_below(sw, size);
-				dup = false;
-				for (unsigned j = 0; j < k; j++)
-					dup |= x->pick[j] == w;
-			} while (dup);
-			x->pick[k] = w;
-		}
-	}
-	*ret_h = h;
-	return v;
-}
-
-/* Room in the per-series sums for series up to max (series come as windows
- * are read); what they hold is kept. */
-static void
-sample_reserve(struct sweep *sw, int64_t max)
-{
-	size_t old = (size_t)sw->ecap, n;
-
-	if (max < sw->ecap)
-		return;
-	n = (size_t)max + 1024;
-#define GROW(a) do {							\
-		(a) = po_xrealloc((a), n, sizeof(*(a)));		\
-		memset((a) + old, 0, (n - old) * sizeof(*(a)));		\
-	} while (0)
-	GROW(sw->add);
-	GROW(sw->var);
-	GROW(sw->gs);
-	GROW(sw->seen);
-	GROW(sw->sd);
-	GROW(sw->sd2);
-	GROW(sw->dw);
-	GROW(sw->mark);
-	GROW(sw->wlist);
-	GROW(sw->hlist);
-#undef GROW
-	sw->ecap = (int64_t)n;
-}
-
-/* A new snapshot's estimate: nothing added yet. */
-static void
-sample_reset(struct sweep *sw, int64_t max)
-{
-	sample_reserve(sw, max);
-	memset(sw->add, 0, (size_t)sw->ecap * sizeof(*sw->add));
-	memset(sw->var, 0, (size_t)sw->ecap * sizeof(*sw->var));
-	memset(sw->gs, 0, (size_t)sw->ecap * sizeof(*sw->gs));
-	memset(sw->seen, 0, (size_t)sw->ecap * sizeof(*sw->seen));
-	sw->nw = sw->nh = 0;
-}
-
-static void
-touch(struct sweep *sw, int64_t s)
-{
-	if (!(sw->mark[s] & 1)) {
-		sw->mark[s] |= 1;
-		sw->wlist[sw->nw++] = s;
-	}
-}
-
-/*
- * A window read this snapshot that was read before: its difference d = y - x
- * per series, y its values now (sw->wv), x its row from before (xb).  When
- * tally, into its stratum's sums.  *ret_grew: the largest growth of one
- * series in it (how active it is, for the next draw).
- */
-static int
-sample_window(struct sweep *sw, const struct store_blob *xb, int64_t max, bool tally,
-    double *ret_grew)
-{
-	const struct series_values *y = &sw->wv;
-	double grew = 0;
-
-	sample_reserve(sw, max);
-	if (xb->len > 0) {
-		struct pack_reader rd;
-		int64_t f[WIN_FIELDS];
-		uint32_t series;
-		int r;
-
-		if ((r = pack_reader_init(&rd, xb->p, xb->len, WIN_FIELDS)) < 0)
-			return r;
-		while ((r = pack_next(&rd, &series, f)) > 0)
-			if ((int64_t)series <= max) {
-				touch(sw, series);
-				sw->dw[series] -= f[0];
-			}
-		pack_reader_free(&rd);
-		if (r < 0) {
-			for (size_t i = 0; i < sw->nw; i++) {
-				sw->dw[sw->wlist[i]] = 0;
-				sw->mark[sw->wlist[i]] &= (uint8_t)~1u;
-			}
-			sw->nw = 0;
-			return r;
-		}
-	}
-	for (int64_t s = 1; s <= max && s < y->cap; s++)
-		if (y->pages[s] != 0) {
-			touch(sw, s);
-			sw->dw[s] += y->pages[s];
-		}
-	for (size_t i = 0; i < sw->nw; i++) {
-		int64_t s = sw->wlist[i];
-		double d = (double)sw->dw[s];
-
-		if (d > grew)
-			grew = d;
-		sw->dw[s] = 0;
-		sw->mark[s] &= (uint8_t)~1u;
-		if (!tally) {
-			sw->seen[s] += fabs(d);
-			continue;
-		}
-		sw->sd[s] += d;
-		sw->sd2[s] += d * d;
-		if (!(sw->mark[s] & 2))
-			sw->hlist[sw->nh++] = s;
-		sw->mark[s] = 2;
-	}
-	sw->nw = 0;
-	*ret_grew = grew;
-	return 0;
-}
-
-/* The most pages one series holds in v. */
-static double
-largest(const struct series_values *v, int64_t max)
-{
-	int64_t m = 0;
-
-	for (int64_t s = 1; s <= max && s < v->cap; s++)
-		if (v->pages[s] > m)
-			m = v->pages[s];
-	return (double)m;
-}
-
-/* How active window idx was at its last read (0: unknown, or quiet). */
-static double
-act_get(const struct sweep *sw, int64_t idx)
-{
-	size_t lo = 0, hi = sw->nact;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sw->act[mid].idx == idx)
-			return sw->act[mid].rate;
-		if (sw->act[mid].idx < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return 0;
-}
-
-static void
-act_set(struct sweep *sw, int64_t idx, double rate)
-{
-	size_t lo = 0, hi = sw->nact;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sw->act[mid].idx == idx) {
-			sw->act[mid].rate = rate;
-			return;
-		}
-		if (sw->act[mid].idx < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	sw->act = po_xrealloc(sw->act, sw->nact + 1, sizeof(*sw->act));
-	memmove(&sw->act[lo + 1], &sw->act[lo], (sw->nact - lo) * sizeof(*sw->act));
-	sw->act[lo] = (struct activity){ idx, rate };
-	sw->nact++;
-}
-
-/* The most active first. */
-static int
-cmp_active(const void *a, const void *b, void *ud)
-{
-	const struct sweep *sw = ud;
-	double x = act_get(sw, sw->w[*(const size_t *)a].idx),
-	    y = act_get(sw, sw->w[*(const size_t *)b].idx);
-
-	return x > y ? -1 : x < y;
-}
-
-/* A stratum's reads are in: into the estimate, and the sums of d and d^2
- * over every draw (the variance, pooled: sample_store). */
-static void
-sample_stratum(struct sweep *sw, const struct stratum *x)
-{
-	double nh = x->read, big = (double)(x->hi - x->lo);
-
-	for (size_t i = 0; i < sw->nh; i++) {
-		int64_t s = sw->hlist[i];
-
-		if (nh > 0)
-			sw->add[s] += (big / nh - 1) * sw->sd[s];
-		sw->gs[s] += sw->sd[s];
-		sw->var[s] += sw->sd2[s];
-		sw->sd[s] = sw->sd2[s] = 0;
-		sw->mark[s] = 0;
-	}
-	sw->nh = 0;
-}
-
-/*
- * The estimate of every series: the picture v plus what the draws add.
- * Its variance is a simple random sample's of the n windows drawn among
- * the nr read before, N^2 (1 - n/N) s^2 / n with s^2 the variance of d over
- * all draws: pooled over the strata for more degrees of freedom than two
- * draws a stratum give, and no smaller where the strata differ; plus, for
- * a series that changed in the windows read for sure, that change squared
- * (a model's term, not the design's: a draw that saw no change has no
- * variance, however much changed in a window it missed).
- */
-static int
-sample_store(struct sweep *sw, struct store *st, const struct series_values *v,
-    int64_t max, size_t n, size_t nr, const struct estimate_row *e)
-{
-	double dn = (double)n, dN = (double)nr;
-	struct pack_writer w;
-	uint8_t *blob = NULL;
-	size_t len = 0;
-	int r;
-
-	pack_writer_init(&w, EST_FIELDS, 1u);	/* an estimate can be < 0 */
-	for (int64_t s = 1; s <= max && s < v->cap && s < sw->ecap; s++) {
-		double est = (double)v->pages[s] + sw->add[s], var = 0, se;
-		int64_t f[EST_FIELDS];
-
-		if (n >= 2 && dN > dn) {
-			double s2 = (sw->var[s] - sw->gs[s] * sw->gs[s] / dn) / (dn - 1);
-
-			if (s2 > 0)
-				var = dN * dN * (1 - dn / dN) * s2 / dn;
-		}
-		/* what changed where it was read for sure may have changed as
-		 * much where nothing was read (a leak moving on to new memory):
-		 * no draw can see that, so its square is added */
-		if (dN > dn)
-			var += sw->seen[s] * sw->seen[s];
-		se = sqrt(var);
-		f[0] = llround(est * EST_SCALE);
-		f[1] = llround(se * EST_SCALE);
-		if (f[0] != 0 || f[1] != 0)
-			pack_add(&w, (uint32_t)s, f);
-	}
-	pack_finish(&w, &blob, &len);
-	r = store_estimate_put(st, e, blob, len);
-	free(blob);
-	return r;
-}
-
 /* ---- the snapshot ------------------------------------------------------------------ */
 
 /* A window in the order this snapshot reads them. */
@@ -892,44 +530,6 @@ read_due(struct sweep *sw, struct read_ctx *rc, struct win *w, uint64_t wpfns,
 }
 
 /*
- * The windows read for sure, moved to the front of ridx (positions in sw->w
- * of the nr windows read before): by activity, each with its neighbours,
- * at most cap.  Returns how many.
- */
-static size_t
-pick_sure(struct sweep *sw, size_t *ridx, size_t nr, size_t cap)
-{
-	uint8_t *st = po_xcalloc(sw->n, 1);	/* 1: read before, 2: picked */
-	size_t *order = po_xcalloc(nr, sizeof(*order)), c = 0, k = 0;
-
-	for (size_t i = 0; i < nr; i++)
-		st[ridx[i]] = 1;
-	memcpy(order, ridx, nr * sizeof(*order));
-	qsort_r(order, nr, sizeof(*order), cmp_active, sw);
-	for (size_t i = 0; i < nr && c < cap; i++) {
-		size_t p = order[i], near[3] = { p, p - 1, p + 1 };
-
-		if (act_get(sw, sw->w[p].idx) <= 0)
-			break;
-		for (int j = 0; j < 3 && c < cap; j++)
-			if (near[j] < sw->n && st[near[j]] == 1) {
-				st[near[j]] = 2;
-				c++;
-			}
-	}
-	/* the picked first, then the rest in PFN order */
-	for (size_t i = 0; i < sw->n; i++)
-		if (st[i] == 2)
-			ridx[k++] = i;
-	for (size_t i = 0; i < sw->n; i++)
-		if (st[i] == 1)
-			ridx[k++] = i;
-	free(order);
-	free(st);
-	return c;
-}
-
-/*
  * Read a window read before, its row fetched first (x, fixed before the
  * draw): its difference into the stratum's sums when tally, its activity
  * noted.  read_window's result; *ok false when the estimate cannot stand (a
@@ -948,14 +548,15 @@ read_known(struct sweep *sw, struct read_ctx *rc, struct win *w, uint64_t wpfns,
 	if ((r = store_window_get(rc->st, w->idx, &xsnap, &xb)) < 0)
 		return r;
 	r = read_due(sw, rc, w, wpfns, row, stats, nread, unmerged);
-	if (r == 0 && sample_window(sw, &xb, registry_max_series(rc->reg), tally,
-	    &grew) < 0) {
+	if (r == 0 && sampler_window(sw->smp, &xb, &sw->wv, registry_max_series(rc->reg),
+	    tally, &grew) < 0) {
 		if (*ok)
 			log_warnx("sweep: window %lld: its stored values are damaged: no "
 			    "estimate this snapshot", (long long)w->idx);
 		*ok = false;
 	} else if (r == 0)
-		act_set(sw, w->idx, grew / (double)(row->id > xsnap ? row->id - xsnap : 1));
+		sampler_activity(sw->smp, w->idx,
+		    grew / (double)(row->id > xsnap ? row->id - xsnap : 1));
 	else if (r == 1 && !tally) {
 		if (*ok)
 			log_warnx("sweep: window %lld, read for sure, could not be read: "
@@ -975,7 +576,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 	struct po_parse_stats stats = { 0 };
 	struct sum sum = { .v = v, .snapshot = row->id };
 	struct due *due = NULL;
-	struct stratum *strata = NULL;
+	struct sample_stratum *strata = NULL;
 	size_t *ridx = NULL, nr = 0, ndrawn = 0;
 	size_t ndue = 0, nread = 0, unmerged = 0, unread = 0, nstrata = 0;
 	bool sampling = cfg->sample > 0, estimated = sampling;
@@ -1032,8 +633,8 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 			if (r < 0)
 				goto out;
 			if (r == 0)	/* no growth known yet: its largest series */
-				act_set(sw, sw->w[i].idx, largest(&sw->wv,
-				    registry_max_series(rc->reg)));
+				sampler_activity(sw->smp, sw->w[i].idx,
+				    sampler_largest(&sw->wv, registry_max_series(rc->reg)));
 			if (r == 1) {
 				if (estimated)
 					log_warnx("sweep: a window never read before could not be "
@@ -1041,7 +642,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 				estimated = false;
 			}
 		}
-		sample_reset(sw, registry_max_series(rc->reg));
+		sampler_reset(sw->smp, registry_max_series(rc->reg));
 		if (nr > 0) {
 			size_t n = (size_t)ceil((double)nr * cfg->sample - 1e-9), c;
 
@@ -1055,7 +656,8 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 			 * measured, not drawn.  The others, in PFN order, are drawn
 			 * from.
 			 */
-			c = pick_sure(sw, ridx, nr, n >= 4 ? n / 2 : 0);
+			c = sampler_pick_sure(sw->smp, sw->w[0].idx, sw->n, ridx, nr,
+			    n >= 4 ? n / 2 : 0);
 			for (size_t i = 0; i < c && !*rc->stop; i++)
 				if ((r = read_known(sw, rc, &sw->w[ridx[i]], wpfns, row, &stats,
 				    &nread, &unmerged, false, &estimated)) < 0)
@@ -1063,12 +665,12 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 			nr -= c;
 			memmove(ridx, ridx + c, nr * sizeof(*ridx));
 			if (n > c && nr > 0)
-				strata = sample_draw(sw, n - c, nr, &nstrata);
+				strata = sampler_draw(sw->smp, n - c, nr, &nstrata);
 			nsample = n;
 		}
 		ndue = take + nsample;
 		for (size_t h = 0; h < nstrata && !*rc->stop; h++) {
-			struct stratum *x = &strata[h];
+			struct sample_stratum *x = &strata[h];
 
 			for (unsigned k = 0; k < x->n && !*rc->stop; k++) {
 				r = read_known(sw, rc, &sw->w[ridx[x->pick[k]]], wpfns, row, &stats,
@@ -1087,7 +689,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 					    x->read, x->n, h);
 				estimated = false;
 			}
-			sample_stratum(sw, x);
+			sampler_stratum(sw->smp, x);
 		}
 	} else {
 		qsort(due, sw->n, sizeof(*due), cmp_due);
@@ -1121,7 +723,7 @@ sweep_run(struct sweep *sw, struct read_ctx *rc, const struct config *cfg,
 		struct estimate_row e = { .snapshot = row->id, .windows = (int64_t)sw->n,
 		    .sampled = (int64_t)nread, .strata = (int64_t)nstrata };
 
-		if ((r = sample_store(sw, rc->st, v, sum.max, ndrawn, nr, &e)) < 0)
+		if ((r = sampler_store(sw->smp, rc->st, v, sum.max, ndrawn, nr, &e)) < 0)
 			goto out;
 	}
 	for (size_t i = 0; i < sw->n; i++) {
