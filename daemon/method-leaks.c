@@ -34,10 +34,10 @@ leak_score(struct qgroup *g, double *ret_s, double *ret_r, double *ret_z,
 
 /*
  * With a sampling sweep's estimates (two in the window), a group grows only
- * beyond 3 standard errors of its estimated growth.  Where the window holds
- * no diffed interval of the picture (its windows not all read yet: every
- * snapshot a baseline), the estimate alone decides, and the score is the
- * estimated growth.  1 when the estimate decided.
+ * beyond 3 standard errors of its estimated growth.  Where its picture has
+ * no diffed interval in the window (baselines only, or none of its memory
+ * read again), the estimate alone decides, and the score is the estimated
+ * growth.  1 when the estimate decided.
  */
 static int
 leak_verdict(const struct est_meta *em, struct qgroup *g, double *ret_s, double *ret_r,
