@@ -141,7 +141,9 @@ set_listen(char **dst, const char *v, char **cause)
 	}
 	hlen = colon ? (size_t)(colon - v) : 0;
 	port = colon ? strtoul(colon + 1, &end, 10) : 0;
-	if (colon == NULL || hlen == 0 || hlen >= sizeof(host) || colon[1] == '\0' ||
+	/* the port in digits only: strtoul would take leading blanks, "+", "-" */
+	if (colon == NULL || hlen == 0 || hlen >= sizeof(host) ||
+	    colon[1] < '0' || colon[1] > '9' || strlen(colon + 1) > 5 ||
 	    *end != '\0' || port == 0 || port > 65535)
 		goto bad;
 	if (v[0] == '[') {
