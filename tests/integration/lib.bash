@@ -139,3 +139,25 @@ make_capture() { # OUTDIR STEP...: a capture from the real dump (tests/tools/mkc
 	shift
 	"$PY" "$PO_SRCDIR/tests/tools/mkcapture.py" "$(real_dump)" "$out" "$@"
 }
+
+# sweep_host SEED: the synthetic host that sweep.sh and sample.sh replay
+# (gen-dump: 8 dumps, 20,000 blocks, 500 stacks, 5% churn, a steady leak of
+# 300 pages a dump) into $T/cap, which cap names; a failure ends the test.
+sweep_host() {
+	local gen="$PO_SRCDIR/build/tests/gen-dump"
+	[ -x "$gen" ] || gen="$PO_BUILD/tests/gen-dump"
+	cap="$T/cap"
+	"$gen" --snapshots 8 --outdir "$cap" --records 20000 --stacks 500 --churn 5 \
+		--leak 300 --seed "$1" 2>"$T/gen.err" ||
+		{ not_ok "gen-dump: $(head -c 200 "$T/gen.err")"; done_testing; }
+}
+
+# replay_to_end NAME CONF: a daemon under the settings CONF (printf %b)
+# replays $cap to its end (8 snapshots stored)
+replay_to_end() {
+	local name=$1
+	printf '%b' "$2" >"$T/$name.conf"
+	start_daemon "$name" --config "$T/$name.conf" --source "$cap" --interval 1 ||
+		return 1
+	wait_status "d['source'].get('replay', {}).get('done') and d['snapshots']['stored'] == 8" 120
+}

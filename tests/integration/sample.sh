@@ -14,21 +14,7 @@
 #   - bad sample settings are refused, naming the key.
 . "$(dirname "$0")/lib.bash"
 
-GEN="$PO_SRCDIR/build/tests/gen-dump"
-[ -x "$GEN" ] || GEN="$PO_BUILD/tests/gen-dump"
-cap="$T/cap"
-"$GEN" --snapshots 8 --outdir "$cap" --records 20000 --stacks 500 --churn 5 \
-	--leak 300 --seed 7 2>"$T/gen.err" ||
-	{ not_ok "gen-dump: $(head -c 200 "$T/gen.err")"; done_testing; }
-
-# run NAME CONF: replay the capture to its end under CONF
-run() {
-	local name=$1
-	printf '%b' "$2" >"$T/$name.conf"
-	start_daemon "$name" --config "$T/$name.conf" --source "$cap" --interval 1 ||
-		return 1
-	wait_status "d['source'].get('replay', {}).get('done') and d['snapshots']['stored'] == 8" 120
-}
+sweep_host 7
 
 # tops PREFIX: top by stack at every snapshot, PREFIX-N.json
 tops() {
@@ -38,12 +24,12 @@ tops() {
 	done
 }
 
-run truth 'mode = full\n' || { not_ok "a full-mode daemon replays the capture"; done_testing; }
+replay_to_end truth 'mode = full\n' || { not_ok "a full-mode daemon replays the capture"; done_testing; }
 tops truth
 stop_daemon
 
 export PAGE_OWNERD_SAMPLE_SEED=11
-run s25 'mode = sweep\nwindow = 32M\nsample = 25%\n' ||
+replay_to_end s25 'mode = sweep\nwindow = 32M\nsample = 25%\n' ||
 	{ not_ok "a sampling daemon replays the capture"; done_testing; }
 ctl --json status >"$T/s25-status.json"
 tops s25
@@ -127,7 +113,7 @@ PYEOF
 check "sampling: the human top-growers table shows the estimates" grep -q "EST GROWTH" "$T/s25-growers.txt"
 
 # the same seed, the same draws
-run s25b 'mode = sweep\nwindow = 32M\nsample = 25%\n' ||
+replay_to_end s25b 'mode = sweep\nwindow = 32M\nsample = 25%\n' ||
 	{ not_ok "a second sampling daemon replays the capture"; done_testing; }
 ctl --json top --at 8 --limit 10000 >"$T/s25b-8.json"
 stop_daemon
@@ -135,7 +121,7 @@ check "sampling: the same PAGE_OWNERD_SAMPLE_SEED draws the same windows (the sa
 	[ "$(pyjson "$T/s25-8.json" '[g["estimate"] for g in d["groups"]]')" = "$(pyjson "$T/s25b-8.json" '[g["estimate"] for g in d["groups"]]')" ]
 
 # a census
-run s100 'mode = sweep\nwindow = 32M\nsample = 100%\n' ||
+replay_to_end s100 'mode = sweep\nwindow = 32M\nsample = 100%\n' ||
 	{ not_ok "a 100% sampling daemon replays the capture"; done_testing; }
 ctl --json top --at 8 --limit 10000 >"$T/s100-8.json"
 stop_daemon

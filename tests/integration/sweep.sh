@@ -15,21 +15,7 @@
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/hold.bash"
 
-GEN="$PO_SRCDIR/build/tests/gen-dump"
-[ -x "$GEN" ] || GEN="$PO_BUILD/tests/gen-dump"
-cap="$T/cap"
-"$GEN" --snapshots 8 --outdir "$cap" --records 20000 --stacks 500 --churn 5 \
-	--leak 300 --seed 3 2>"$T/gen.err" ||
-	{ not_ok "gen-dump: $(head -c 200 "$T/gen.err")"; done_testing; }
-
-# run NAME CONF: replay the capture to its end under CONF
-run() {
-	local name=$1
-	printf '%b' "$2" >"$T/$name.conf"
-	start_daemon "$name" --config "$T/$name.conf" --source "$cap" --interval 1 ||
-		return 1
-	wait_status "d['source'].get('replay', {}).get('done') and d['snapshots']['stored'] == 8" 120
-}
+sweep_host 3
 
 # per_stack FILE: "culprit stack pages growth alloc freed" lines, sorted
 per_stack() {
@@ -43,10 +29,10 @@ PYEOF
 }
 
 # ---- every window every snapshot = whole reads ------------------------------
-run whole 'mode = full\n' || { not_ok "a full-mode daemon replays the capture"; done_testing; }
+replay_to_end whole 'mode = full\n' || { not_ok "a full-mode daemon replays the capture"; done_testing; }
 ctl --json growers --since 1 --limit 10000 >"$T/whole.json"
 stop_daemon
-run all 'mode = sweep\nwindow = 256M\nsweep_windows = 100\n' ||
+replay_to_end all 'mode = sweep\nwindow = 256M\nsweep_windows = 100\n' ||
 	{ not_ok "a sweep daemon replays the capture"; done_testing; }
 ctl --json growers --since 1 --limit 10000 >"$T/all.json"
 ctl --json status >"$T/all-status.json"
@@ -60,7 +46,7 @@ check "sweep, all windows a snapshot: every stack's pages, growth, allocated and
 diff "$T/whole.txt" "$T/all.txt" | head -5 | sed 's/^/#   /'
 
 # ---- 3 windows of 11 a snapshot ------------------------------------------------------
-run rot 'mode = sweep\nwindow = 256M\nsweep_windows = 3\n' ||
+replay_to_end rot 'mode = sweep\nwindow = 256M\nsweep_windows = 3\n' ||
 	{ not_ok "a sweep daemon (3 windows a snapshot) replays the capture"; done_testing; }
 ctl --json status >"$T/rot-status.json"
 check "sweep, 3 windows a snapshot: status says 11 windows, 3 a snapshot, K = 4, none unread" \

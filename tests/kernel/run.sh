@@ -159,16 +159,12 @@ sweep_check() {
 		kt_not_ok "$series: sweep mode ran in the guest (no sweep-status.json)"
 		return 0
 	fi
-	python3 - "$series" "$KT_FILES" <<'PYEOF' ||
+	python3 - "$series" "$KT_FILES" "$KT_DIR" <<'PYEOF' ||
 import json, os, re, sys
-series, d = sys.argv[1:3]
-failed = 0
-def load(n):
-    return json.load(open(os.path.join(d, n)))
-def ok(cond, what):
-    global failed
-    failed += not cond
-    print(('ok - ' if cond else 'not ok - ') + '%s sweep: %s' % (series, what))
+sys.path.insert(0, sys.argv[3])
+from ktcheck import Tap
+t = Tap('sweep')
+series, d, load, ok = t.series, t.dir, t.load, t.ok
 st, st0 = load('sweep-status.json'), load('sweep-status-0.json')
 sw = st.get('sweep') or {}
 ok(sw.get('seek') == 'pfn',
@@ -226,7 +222,7 @@ print('# %s sweep: %d windows, K = %d; CPU per window %.3f s, per snapshot (2 wi
       'for a whole read'
       % (series, sw.get('windows', 0), k, sw.get('window_cpu_s', 0), 2 * sw.get('window_cpu_s', 0),
          full_cpu, sum(b) // max(1, len(b)), os.path.getsize(os.path.join(d, 'sweep-whole.page_owner'))))
-sys.exit(1 if failed else 0)
+t.exit()
 PYEOF
 		KT_FAILED=$((KT_FAILED + 1))
 }
@@ -240,16 +236,12 @@ sample_check() {
 		kt_not_ok "$series: sampling ran in the guest (no sample-top.json)"
 		return 0
 	fi
-	python3 - "$series" "$KT_FILES" <<'PYEOF' ||
+	python3 - "$series" "$KT_FILES" "$KT_DIR" <<'PYEOF' ||
 import json, os, sys
-series, d = sys.argv[1:3]
-failed = 0
-def load(n):
-    return json.load(open(os.path.join(d, n)))
-def ok(cond, what):
-    global failed
-    failed += not cond
-    print(('ok - ' if cond else 'not ok - ') + '%s sample: %s' % (series, what))
+sys.path.insert(0, sys.argv[3])
+from ktcheck import Tap
+t = Tap('sample')
+series, d, load, ok = t.series, t.dir, t.load, t.ok
 st, top, gr = load('sample-status.json'), load('sample-top.json'), load('sample-growers.json')
 sw = st.get('sweep') or {}
 module = int(open(os.path.join(d, 'sample-module.txt')).read().split()[0])
@@ -276,7 +268,7 @@ print('# %s sample: %s of %s windows a snapshot, %s strata; leak estimated %s +-
          g[0]['estimate'].get('growth_pages') if g else None,
          g[0]['estimate'].get('growth_se_pages') if g else None,
          sw.get('window_cpu_s', 0), sw.get('window_cpu_s', 0) * (ee.get('sampled') or 0)))
-sys.exit(1 if failed else 0)
+t.exit()
 PYEOF
 		KT_FAILED=$((KT_FAILED + 1))
 }
@@ -293,19 +285,15 @@ handles_check() {
 		fi
 		return 0
 	fi
-	python3 - "$series" "$KT_FILES" "$KT_DIR/handles-fold.py" <<'PYEOF' ||
+	python3 - "$series" "$KT_FILES" "$KT_DIR" <<'PYEOF' ||
 import glob, importlib.util, json, os, sys
-series, d, foldpy = sys.argv[1:4]
-spec = importlib.util.spec_from_file_location('fold', foldpy)
+sys.path.insert(0, sys.argv[3])
+from ktcheck import Tap
+t = Tap('handles')
+series, d, load, ok = t.series, t.dir, t.load, t.ok
+spec = importlib.util.spec_from_file_location('fold', os.path.join(sys.argv[3], 'handles-fold.py'))
 fold = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(fold)
-failed = 0
-def load(n):
-    return json.load(open(os.path.join(d, n)))
-def ok(cond, what):
-    global failed
-    failed += not cond
-    print(('ok - ' if cond else 'not ok - ') + '%s handles: %s' % (series, what))
 # auto mode on this kernel: its stacks reads are show_handles
 sr = load('auto-status.json').get('stacks_read') or {}
 ok(sr.get('file') == 'show_handles' and sr.get('key') == 'boot and handle',
@@ -374,7 +362,7 @@ print('# %s: kernel CPU per snapshot: handles path %.4f s (show_handles, and sho
       'handles snapshot: %.4f s system, %.4f s user, %d bytes read'
       % (series, cpu['show_handles'] + share * cpu['show_stacks_handles'], 100 * share,
          cpu['show_stacks'], cpu['page_owner'], snap['cpu_sys_s'], snap['cpu_user_s'], snap['bytes']))
-sys.exit(1 if failed else 0)
+t.exit()
 PYEOF
 		KT_FAILED=$((KT_FAILED + 1))
 }
